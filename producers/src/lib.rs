@@ -1,0 +1,24 @@
+//! Producers: the first stage of the CryptoViz pipeline.
+//!
+//! A *source* turns the outside world (or, for offline use and load, a simulated market) into
+//! typed records — [`CryptoPrice`](cryptoviz_schemas::CryptoPrice),
+//! [`CryptoNews`](cryptoviz_schemas::CryptoNews) and
+//! [`MarketSentiment`](cryptoviz_schemas::MarketSentiment) — and hands them to the
+//! [`Publisher`], which validates every record (Avro schema by construction, plus semantic
+//! checks), encodes it with its schema id on the wire and appends it to its topic in the log.
+//! A record that fails validation goes to `crypto-dlq` with the reason and its raw payload; the
+//! rest of the batch still publishes.
+//!
+//! Layout:
+//! - [`source`]: the small [`Source`] trait every source implements and the status it reports;
+//! - [`publisher`]: validation, encoding, keyed append, dead-lettering;
+//! - [`sources::simulated`]: a deterministic simulated market (prices, news, Fear & Greed).
+
+mod error;
+pub mod publisher;
+pub mod source;
+pub mod sources;
+
+pub use error::{Error, Result};
+pub use publisher::{PublishReport, Publishable, Publisher};
+pub use source::{Source, SourceContext, SourceStatus, StatusSnapshot};

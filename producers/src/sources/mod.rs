@@ -1,0 +1,3 @@
+//! One folder or file per source.
+
+pub mod simulated;

@@ -1,0 +1,173 @@
+//! The simulated market: deterministic, realistic enough to exercise the analytics, valid.
+
+use std::time::Duration;
+
+use cryptoviz_producers::sources::simulated::{Market, SimConfig, classify_fear_greed, generate};
+use cryptoviz_schemas::{CryptoPrice, Message};
+
+const START: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+fn run(config: &SimConfig, steps: u64) -> (Vec<CryptoPrice>, Market) {
+    let mut market = Market::new(config, START);
+    let mut all = Vec::new();
+    let coins = market.coin_count() as u64;
+    generate(&mut market, steps * coins, |_, prices| all.append(prices));
+    (all, market)
+}
+
+#[test]
+fn the_same_seed_gives_the_same_market() {
+    let config = SimConfig::default();
+    let (a, _) = run(&config, 500);
+    let (b, _) = run(&config, 500);
+    assert_eq!(a, b);
+    let other = SimConfig {
+        seed: 43,
+        ..SimConfig::default()
+    };
+    let (c, _) = run(&other, 500);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn default_universe_is_the_top_20_with_valid_records() {
+    let config = SimConfig::default();
+    let (ticks, _) = run(&config, 10);
+    assert_eq!(ticks.len(), 200);
+    let ids: Vec<&str> = ticks[..20].iter().map(|p| p.crypto_id.as_str()).collect();
+    assert_eq!(ids[0], "bitcoin");
+    assert!(ids.contains(&"ethereum") && ids.contains(&"solana") && ids.contains(&"dogecoin"));
+    let now = START + 86_400_000;
+    for (i, tick) in ticks.iter().enumerate() {
+        tick.validate_at(now)
+            .unwrap_or_else(|e| panic!("tick {i} invalid: {e}"));
+        assert_eq!(tick.timestamp_ms, START + 1_000 * (i as i64 / 20 + 1));
+        assert_eq!(tick.source, "simulated");
+    }
+}
+
+#[test]
+fn prices_move_like_a_market_with_jumps_and_stablecoins_hold_their_peg() {
+    let config = SimConfig {
+        tick_interval: Duration::from_secs(10),
+        jumps_per_day: 2.0,
+        ..SimConfig::default()
+    };
+    // Three market days.
+    let (ticks, _) = run(&config, 3 * 8_640);
+    let series = |id: &str| -> Vec<f64> {
+        ticks
+            .iter()
+            .filter(|t| t.crypto_id == id)
+            .map(|t| t.price_usd)
+            .collect()
+    };
+    let returns =
+        |prices: &[f64]| -> Vec<f64> { prices.windows(2).map(|w| (w[1] / w[0]).ln()).collect() };
+    let btc = series("bitcoin");
+    assert!(btc.iter().all(|p| p.is_finite() && *p > 0.0));
+    let btc_returns = returns(&btc);
+    let calm: Vec<f64> = btc_returns
+        .iter()
+        .copied()
+        .filter(|r| r.abs() < 0.02)
+        .collect();
+    let sd = (calm.iter().map(|r| r * r).sum::<f64>() / calm.len() as f64).sqrt();
+    // 55 % a year at 10 s steps is about 0.03 % a step; regimes can raise it ×2.5.
+    assert!(sd > 1e-4 && sd < 2e-3, "bitcoin step stddev {sd}");
+    let jumps = config
+        .coins
+        .iter()
+        .filter(|c| !c.stable)
+        .map(|c| {
+            returns(&series(&c.id))
+                .iter()
+                .filter(|r| r.abs() > 0.025)
+                .count()
+        })
+        .sum::<usize>();
+    assert!(
+        jumps >= 10,
+        "expected jumps across 17 coins over 3 days, saw {jumps}"
+    );
+    let usdt = series("tether");
+    assert!(
+        usdt.iter().all(|p| (p - 1.0).abs() < 0.01),
+        "tether left its peg"
+    );
+}
+
+#[test]
+fn news_and_fear_greed_are_generated_on_market_time() {
+    let config = SimConfig {
+        news_interval: Duration::from_secs(600),
+        ..SimConfig::default()
+    };
+    let mut market = Market::new(&config, START);
+    let mut buf = Vec::new();
+    let mut news = Vec::new();
+    let mut fng = Vec::new();
+    // 25 market hours at 1 s ticks.
+    for _ in 0..90_000 {
+        market.step(&mut buf);
+        buf.clear();
+        news.extend(market.take_news());
+        fng.extend(market.take_sentiment());
+    }
+    assert_eq!(news.len(), 150, "one headline per 10 market minutes");
+    assert_eq!(
+        fng.len(),
+        2,
+        "one Fear & Greed value at the start, one per market day"
+    );
+    for n in &news {
+        n.validate_at(START + 2 * 86_400_000).unwrap();
+        assert_eq!(n.coins.len(), 1);
+        assert!(!n.title.is_empty());
+    }
+    let guids: std::collections::HashSet<_> = news.iter().map(|n| &n.guid).collect();
+    assert_eq!(guids.len(), news.len(), "guids are unique");
+    for f in &fng {
+        assert!((0..=100).contains(&f.value));
+        assert_eq!(f.classification, classify_fear_greed(f.value));
+    }
+}
+
+#[test]
+fn an_injected_jump_moves_the_next_tick() {
+    let config = SimConfig::default();
+    let mut market = Market::new(&config, START);
+    let mut buf = Vec::new();
+    market.step(&mut buf);
+    let before = buf[0].price_usd;
+    buf.clear();
+    assert!(market.inject_jump("bitcoin", 10.0));
+    assert!(!market.inject_jump("not-a-coin", 10.0));
+    market.step(&mut buf);
+    let ratio = buf[0].price_usd / before;
+    assert!((ratio - 1.10).abs() < 0.01, "ratio {ratio}");
+}
+
+#[test]
+fn bad_configuration_names_the_key() {
+    let config = SimConfig {
+        speed: 0.0,
+        ..SimConfig::default()
+    };
+    assert!(
+        config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("simulator.speed")
+    );
+    let mut config = SimConfig::default();
+    config.coins[3].price = f64::NAN;
+    assert!(
+        config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("simulator.coins[3].price")
+    );
+}

@@ -1,0 +1,24 @@
+//! One file per record type. Each holds the Rust struct, its embedded schema and its
+//! [`crate::Message`] implementation; field order in `encode_datum`/`decode_datum` is the
+//! field order of the `.avsc` file.
+
+mod dlq;
+mod news;
+mod price;
+mod sentiment;
+
+use apache_avro::Schema;
+
+pub use dlq::DlqRecord;
+pub use news::CryptoNews;
+pub use price::CryptoPrice;
+pub use sentiment::MarketSentiment;
+
+/// Parses an embedded `.avsc`. These are compile-time constants covered by the tests, so a
+/// failure is a bug in this crate, never bad input.
+fn parse_embedded(json: &str, file: &str) -> Schema {
+    match Schema::parse_str(json) {
+        Ok(schema) => schema,
+        Err(e) => panic!("embedded schema {file} is invalid: {e}"),
+    }
+}

@@ -1,0 +1,137 @@
+//! `CryptoPrice`: one price tick, the hot-path record (topic `crypto-prices`).
+
+use std::sync::LazyLock;
+
+use apache_avro::{Schema, types::Value};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{Reader, put_double, put_long, put_opt_double, put_str};
+use crate::validate::{non_empty, opt_finite, opt_non_negative, positive, timestamp};
+use crate::value::Fields;
+use crate::{Message, Result, ValidationError, topics};
+
+static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
+    super::parse_embedded(
+        include_str!("../../avro/crypto_price.avsc"),
+        "crypto_price.avsc",
+    )
+});
+
+/// One price tick of one coin from one source. Optional fields are `None` when the source does
+/// not provide them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CryptoPrice {
+    /// Stable coin id, e.g. `bitcoin`.
+    pub crypto_id: String,
+    /// Ticker, e.g. `BTC`.
+    pub symbol: String,
+    /// Display name, e.g. `Bitcoin`.
+    pub name: String,
+    /// Upstream API that produced the tick.
+    pub source: String,
+    /// Price in USD, finite and > 0.
+    pub price_usd: f64,
+    /// Market capitalisation in USD, >= 0.
+    pub market_cap: Option<f64>,
+    /// 24h traded volume in USD, >= 0.
+    pub volume_24h: Option<f64>,
+    /// Price change over 1h, percent.
+    pub change_1h: Option<f64>,
+    /// Price change over 24h, percent.
+    pub change_24h: Option<f64>,
+    /// Price change over 7 days, percent.
+    pub change_7d: Option<f64>,
+    /// All-time high, USD.
+    pub ath: Option<f64>,
+    /// All-time low, USD.
+    pub atl: Option<f64>,
+    /// Coins in circulation.
+    pub circulating_supply: Option<f64>,
+    /// Event time, ms since the Unix epoch (Avro field `timestamp`).
+    pub timestamp_ms: i64,
+}
+
+impl Message for CryptoPrice {
+    const SCHEMA_ID: u32 = 1;
+    const FULL_NAME: &'static str = "io.cryptoviz.CryptoPrice";
+    const TOPIC: &'static str = topics::PRICES;
+
+    fn schema() -> &'static Schema {
+        &SCHEMA
+    }
+
+    fn encode_datum(&self, out: &mut Vec<u8>) {
+        put_str(out, &self.crypto_id);
+        put_str(out, &self.symbol);
+        put_str(out, &self.name);
+        put_str(out, &self.source);
+        put_double(out, self.price_usd);
+        put_opt_double(out, self.market_cap);
+        put_opt_double(out, self.volume_24h);
+        put_opt_double(out, self.change_1h);
+        put_opt_double(out, self.change_24h);
+        put_opt_double(out, self.change_7d);
+        put_opt_double(out, self.ath);
+        put_opt_double(out, self.atl);
+        put_opt_double(out, self.circulating_supply);
+        put_long(out, self.timestamp_ms);
+    }
+
+    fn decode_datum(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let msg = Self {
+            crypto_id: r.string("crypto_id")?,
+            symbol: r.string("symbol")?,
+            name: r.string("name")?,
+            source: r.string("source")?,
+            price_usd: r.double("price_usd")?,
+            market_cap: r.opt_double("market_cap")?,
+            volume_24h: r.opt_double("volume_24h")?,
+            change_1h: r.opt_double("change_1h")?,
+            change_24h: r.opt_double("change_24h")?,
+            change_7d: r.opt_double("change_7d")?,
+            ath: r.opt_double("ath")?,
+            atl: r.opt_double("atl")?,
+            circulating_supply: r.opt_double("circulating_supply")?,
+            timestamp_ms: r.long("timestamp")?,
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+
+    fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
+        non_empty("crypto_id", &self.crypto_id)?;
+        non_empty("symbol", &self.symbol)?;
+        non_empty("source", &self.source)?;
+        positive("price_usd", self.price_usd)?;
+        opt_non_negative("market_cap", self.market_cap)?;
+        opt_non_negative("volume_24h", self.volume_24h)?;
+        opt_finite("change_1h", self.change_1h)?;
+        opt_finite("change_24h", self.change_24h)?;
+        opt_finite("change_7d", self.change_7d)?;
+        opt_finite("ath", self.ath)?;
+        opt_finite("atl", self.atl)?;
+        opt_non_negative("circulating_supply", self.circulating_supply)?;
+        timestamp("timestamp", self.timestamp_ms, now_ms)
+    }
+
+    fn from_avro_value(v: Value) -> Result<Self> {
+        let mut f = Fields::new(v, "CryptoPrice")?;
+        Ok(Self {
+            crypto_id: f.string("crypto_id")?,
+            symbol: f.string("symbol")?,
+            name: f.string("name")?,
+            source: f.string("source")?,
+            price_usd: f.double("price_usd")?,
+            market_cap: f.opt_double("market_cap")?,
+            volume_24h: f.opt_double("volume_24h")?,
+            change_1h: f.opt_double("change_1h")?,
+            change_24h: f.opt_double("change_24h")?,
+            change_7d: f.opt_double("change_7d")?,
+            ath: f.opt_double("ath")?,
+            atl: f.opt_double("atl")?,
+            circulating_supply: f.opt_double("circulating_supply")?,
+            timestamp_ms: f.timestamp_ms("timestamp")?,
+        })
+    }
+}
