@@ -1,0 +1,409 @@
+//! On-disk format of the embedded store: Parquet data files, the manifest, atomic
+//! replacement with fsync, and recovery of a measurement directory on open.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use datafusion::arrow::array::{Array, TimestampNanosecondArray};
+use datafusion::arrow::compute::{max, min};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::basic::Compression as ParquetCompression;
+use datafusion::parquet::file::metadata::KeyValue;
+use datafusion::parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::TIME_COLUMN;
+use crate::error::{Error, Result};
+
+use super::Compression;
+
+/// File name of a measurement's manifest.
+pub(crate) const MANIFEST: &str = "MANIFEST.json";
+/// Key-value metadata key holding the tag column names (JSON array).
+const TAGS_KEY: &str = "cryptoviz.tags";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// Whether a data file came from a `write` or from compaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// `<seq:020>.parquet`: live unless a committed compaction tombstoned it.
+    Write,
+    /// `c<seq:020>.parquet`: live only while the manifest lists it.
+    Compacted,
+}
+
+/// A live data file. Dropping the last reference to a file marked obsolete deletes it, so
+/// a query that still reads a compacted-away file keeps it until it finishes.
+#[derive(Debug)]
+pub(crate) struct DataFile {
+    pub seq: u64,
+    pub kind: FileKind,
+    /// Dedup priority: higher wins. A write file's rank is its seq; the outputs of a
+    /// compaction share the rank of its newest input (they hold disjoint keys).
+    pub rank: u64,
+    pub path: PathBuf,
+    pub rows: u64,
+    pub min_time: i64,
+    pub max_time: i64,
+    obsolete: AtomicBool,
+}
+
+impl DataFile {
+    pub fn new(
+        dir: &Path,
+        seq: u64,
+        kind: FileKind,
+        rank: u64,
+        rows: u64,
+        time: (i64, i64),
+    ) -> Self {
+        DataFile {
+            seq,
+            kind,
+            rank,
+            path: dir.join(file_name(kind, seq)),
+            rows,
+            min_time: time.0,
+            max_time: time.1,
+            obsolete: AtomicBool::new(false),
+        }
+    }
+
+    /// Deletes the file once nothing references it any more.
+    pub fn mark_obsolete(&self) {
+        self.obsolete.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for DataFile {
+    fn drop(&mut self) {
+        if self.obsolete.load(Ordering::Acquire)
+            && let Err(e) = fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            // Harmless: the manifest no longer lists it, the next open deletes it.
+            tracing::warn!(path = %self.path.display(), error = %e, "could not delete compacted file");
+        }
+    }
+}
+
+pub(crate) fn file_name(kind: FileKind, seq: u64) -> String {
+    match kind {
+        FileKind::Write => format!("{seq:020}.parquet"),
+        FileKind::Compacted => format!("c{seq:020}.parquet"),
+    }
+}
+
+fn parse_file_name(name: &str) -> Option<(FileKind, u64)> {
+    let stem = name.strip_suffix(".parquet")?;
+    let (kind, digits) = match stem.strip_prefix('c') {
+        Some(d) => (FileKind::Compacted, d),
+        None => (FileKind::Write, stem),
+    };
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((kind, digits.parse().ok()?))
+}
+
+/// Parquet writer settings of the store.
+pub(crate) fn writer_properties(
+    compression: Compression,
+    row_group_rows: usize,
+    tags: &[String],
+) -> WriterProperties {
+    let codec = match compression {
+        Compression::None => ParquetCompression::UNCOMPRESSED,
+        Compression::Snappy => ParquetCompression::SNAPPY,
+        Compression::Lz4 => ParquetCompression::LZ4_RAW,
+    };
+    let tags_json = serde_json::to_string(tags).expect("strings serialise");
+    WriterProperties::builder()
+        .set_compression(codec)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_key_value_metadata(Some(vec![KeyValue::new(TAGS_KEY.to_owned(), tags_json)]))
+        .build()
+}
+
+/// Writes one Parquet file under a temporary name, fsyncs and renames it into place. The
+/// caller fsyncs the directory (once for several files).
+pub(crate) struct FileWriter {
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: ArrowWriter<BufWriter<File>>,
+    rows: u64,
+    time: Option<(i64, i64)>,
+}
+
+impl FileWriter {
+    pub fn create(path: PathBuf, schema: SchemaRef, props: WriterProperties) -> Result<Self> {
+        let tmp = tmp_path(&path);
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let writer =
+            ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema, Some(props))
+                .map_err(|e| Error::parquet(&tmp, e))?;
+        Ok(FileWriter {
+            tmp,
+            path,
+            writer,
+            rows: 0,
+            time: None,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if let Some((lo, hi)) = time_bounds(batch) {
+            self.time = Some(match self.time {
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+                None => (lo, hi),
+            });
+        }
+        self.rows += batch.num_rows() as u64;
+        self.writer
+            .write(batch)
+            .map_err(|e| Error::parquet(&self.tmp, e))
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Finishes, fsyncs and renames; returns (rows, (min_time, max_time)).
+    pub fn finish(self) -> Result<(u64, (i64, i64))> {
+        let FileWriter {
+            tmp,
+            path,
+            writer,
+            rows,
+            time,
+        } = self;
+        let buf = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        drop(file);
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        Ok((rows, time.unwrap_or((0, 0))))
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(TMP_SUFFIX);
+    PathBuf::from(s)
+}
+
+fn time_bounds(batch: &RecordBatch) -> Option<(i64, i64)> {
+    let col = batch.column_by_name(TIME_COLUMN)?;
+    let ts = col.as_any().downcast_ref::<TimestampNanosecondArray>()?;
+    Some((min(ts)?, max(ts)?))
+}
+
+/// Makes renames and creations inside `dir` durable.
+pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Writes `bytes` to `path` atomically (temp file, fsync, rename, fsync dir).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(&tmp, e))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    fsync_dir(path.parent().expect("manifest has a parent"))
+}
+
+/// The compaction record of one measurement. Write files are live unless tombstoned;
+/// compacted files are live only if listed, so a crash mid-compaction is undone on open.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub version: u32,
+    pub compacted: Vec<ManifestEntry>,
+    /// Write files replaced by a committed compaction and maybe not deleted yet.
+    pub tombstones: Vec<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ManifestEntry {
+    pub seq: u64,
+    pub rank: u64,
+    pub rows: u64,
+    pub min_time: i64,
+    pub max_time: i64,
+}
+
+impl Manifest {
+    pub fn load(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                path,
+                reason: format!("unreadable manifest: {e}"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    pub fn store(&self, dir: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).expect("manifest serialises");
+        write_atomic(&dir.join(MANIFEST), &bytes)
+    }
+}
+
+/// The live files of a measurement directory after recovery, in rank order.
+pub(crate) struct Recovered {
+    pub files: Vec<DataFile>,
+    pub next_seq: u64,
+    pub manifest: Manifest,
+}
+
+/// Lists a measurement directory, deletes crash leftovers (temp files, uncommitted
+/// compaction outputs, tombstoned inputs) and returns the live files in rank order.
+pub(crate) fn recover_dir(dir: &Path) -> Result<Recovered> {
+    let mut manifest = Manifest::load(dir)?;
+    let listed: HashSet<u64> = manifest.compacted.iter().map(|e| e.seq).collect();
+    let tombstones: HashSet<u64> = manifest.tombstones.iter().copied().collect();
+    let mut max_seq = listed.iter().chain(&tombstones).copied().max().unwrap_or(0);
+    let mut write_files = Vec::new();
+    let mut present_compacted = HashSet::new();
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        if name.ends_with(TMP_SUFFIX) {
+            tracing::info!(path = %path.display(), "deleting leftover temp file");
+            remove(&path)?;
+            continue;
+        }
+        let Some((kind, seq)) = parse_file_name(&name) else {
+            continue;
+        };
+        max_seq = max_seq.max(seq);
+        match kind {
+            FileKind::Write if tombstones.contains(&seq) => {
+                tracing::info!(path = %path.display(), "deleting file replaced by compaction");
+                remove(&path)?;
+            }
+            FileKind::Write => write_files.push(seq),
+            FileKind::Compacted if listed.contains(&seq) => {
+                present_compacted.insert(seq);
+            }
+            FileKind::Compacted => {
+                tracing::info!(path = %path.display(), "deleting uncommitted compaction output");
+                remove(&path)?;
+            }
+        }
+    }
+    if let Some(missing) = listed.iter().find(|s| !present_compacted.contains(s)) {
+        return Err(Error::Corrupt {
+            path: dir.join(file_name(FileKind::Compacted, *missing)),
+            reason: "listed in the manifest but missing".into(),
+        });
+    }
+    // Every tombstoned file is gone now.
+    manifest.tombstones.clear();
+    let mut files: Vec<DataFile> = manifest
+        .compacted
+        .iter()
+        .map(|e| {
+            DataFile::new(
+                dir,
+                e.seq,
+                FileKind::Compacted,
+                e.rank,
+                e.rows,
+                (e.min_time, e.max_time),
+            )
+        })
+        .collect();
+    for seq in write_files {
+        let path = dir.join(file_name(FileKind::Write, seq));
+        let meta = ParquetRecordBatchReaderBuilder::try_new(
+            File::open(&path).map_err(|e| Error::io(&path, e))?,
+        )
+        .map_err(|e| Error::parquet(&path, e))?;
+        let rows = meta.metadata().file_metadata().num_rows() as u64;
+        // The time range is recomputed while the latest cache is rebuilt; start wide.
+        files.push(DataFile::new(
+            dir,
+            seq,
+            FileKind::Write,
+            seq,
+            rows,
+            (i64::MIN, i64::MAX),
+        ));
+    }
+    files.sort_by_key(|f| (f.rank, f.seq));
+    Ok(Recovered {
+        files,
+        next_seq: max_seq + 1,
+        manifest,
+    })
+}
+
+fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Streams a data file batch by batch into `f`; returns its Arrow schema and tag names.
+pub(crate) fn read_file(
+    path: &Path,
+    mut f: impl FnMut(&[String], &RecordBatch) -> Result<()>,
+) -> Result<(SchemaRef, Vec<String>)> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::parquet(path, e))?;
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let tags = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == TAGS_KEY))
+        .and_then(|k| k.value.as_deref())
+        .ok_or_else(|| corrupt(format!("no `{TAGS_KEY}` metadata")))?;
+    let tags: Vec<String> =
+        serde_json::from_str(tags).map_err(|e| corrupt(format!("bad tag metadata: {e}")))?;
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| Error::parquet(path, e))?;
+    for batch in reader {
+        f(&tags, &batch?)?;
+    }
+    Ok((schema, tags))
+}
+
+/// (min, max) of `time` in a batch, if it has rows.
+pub(crate) fn batch_time_bounds(batch: &RecordBatch) -> Option<(i64, i64)> {
+    time_bounds(batch)
+}
+
+/// Shared handle used by snapshots.
+pub(crate) type FileRef = Arc<DataFile>;

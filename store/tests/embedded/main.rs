@@ -1,0 +1,6 @@
+//! Black-box tests of the embedded store against real files in a temp directory.
+
+mod compaction;
+mod downsample;
+mod support;
+mod write_query;
