@@ -180,7 +180,7 @@ pub trait Log: Send + Sync + 'static {
 
 /// One member of a consumer group.
 #[async_trait::async_trait]
-pub trait LogConsumer: Send {
+pub trait LogConsumer: Send + Sync {
     /// Up to `max` records from the assigned partitions (fair across partitions, in offset
     /// order within each), waiting up to `timeout` for data; empty Vec on timeout.
     async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>>;

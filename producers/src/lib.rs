@@ -12,13 +12,24 @@
 //! Layout:
 //! - [`source`]: the small [`Source`] trait every source implements and the status it reports;
 //! - [`publisher`]: validation, encoding, keyed append, dead-lettering;
-//! - [`sources::simulated`]: a deterministic simulated market (prices, news, Fear & Greed).
+//! - [`sources::simulated`]: a deterministic simulated market (prices, news, Fear & Greed);
+//! - [`sources::coingecko`], [`sources::coinmarketcap`], [`sources::feargreed`],
+//!   [`sources::news`]: the real agents polling public APIs and feeds, built from
+//!   [`SourcesConfig`] by [`build_sources`];
+//! - [`http`]: their shared resilience (timeout, size cap, retries, circuit breaker);
+//! - [`dlq`]: list, show and replay dead letters (for the CLI).
 
+pub mod config;
+pub mod dlq;
 mod error;
+pub mod http;
 pub mod publisher;
 pub mod source;
 pub mod sources;
 
+pub use config::SourcesConfig;
 pub use error::{Error, Result};
+pub use http::BreakerState;
 pub use publisher::{PublishReport, Publishable, Publisher};
 pub use source::{Source, SourceContext, SourceStatus, StatusSnapshot};
+pub use sources::build_sources;

@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::http::BreakerState;
 use crate::{Publisher, Result};
 
 /// Everything a running source needs: where to publish and when to stop.
@@ -36,6 +37,7 @@ pub struct SourceStatus {
     rejected: AtomicU64,
     last_success_ms: AtomicU64,
     last_error: Mutex<Option<(i64, String)>>,
+    breaker: Mutex<Option<BreakerState>>,
 }
 
 /// A point-in-time copy of a [`SourceStatus`].
@@ -51,6 +53,9 @@ pub struct StatusSnapshot {
     pub last_success_ms: Option<i64>,
     /// Wall-clock time and message of the last error, if any.
     pub last_error: Option<(i64, String)>,
+    /// Circuit breaker of an HTTP agent (`closed`, `open`, `half-open`); `None` for sources
+    /// without one (the simulator).
+    pub breaker: Option<BreakerState>,
 }
 
 impl SourceStatus {
@@ -75,6 +80,21 @@ impl SourceStatus {
         *self.last_error.lock() = Some((now_ms, message.into()));
     }
 
+    /// Records the state of the source's circuit breaker.
+    pub fn set_breaker(&self, state: BreakerState) {
+        *self.breaker.lock() = Some(state);
+    }
+
+    /// The last recorded breaker state, if the source has a breaker.
+    pub fn breaker(&self) -> Option<BreakerState> {
+        *self.breaker.lock()
+    }
+
+    /// The last error message, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().as_ref().map(|(_, m)| m.clone())
+    }
+
     /// A copy of the counters.
     pub fn snapshot(&self) -> StatusSnapshot {
         let last = self.last_success_ms.load(Ordering::Relaxed);
@@ -84,6 +104,7 @@ impl SourceStatus {
             rejected: self.rejected.load(Ordering::Relaxed),
             last_success_ms: (last > 0).then_some(last as i64),
             last_error: self.last_error.lock().clone(),
+            breaker: *self.breaker.lock(),
         }
     }
 }

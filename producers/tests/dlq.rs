@@ -1,0 +1,107 @@
+//! Dead letters: list, show, and a replay that republishes what now passes, exactly once.
+
+mod support;
+
+use cryptoviz_producers::dlq;
+use cryptoviz_schemas::{CryptoPrice, topics};
+use support::TestLog;
+
+fn price(id: &str, ts: i64) -> CryptoPrice {
+    CryptoPrice {
+        crypto_id: id.into(),
+        symbol: "BTC".into(),
+        name: "Bitcoin".into(),
+        source: "coingecko".into(),
+        price_usd: 97_000.0,
+        market_cap: None,
+        volume_24h: None,
+        change_1h: None,
+        change_24h: None,
+        change_7d: None,
+        ath: None,
+        atl: None,
+        circulating_supply: None,
+        timestamp_ms: ts,
+    }
+}
+
+#[tokio::test]
+async fn list_show_and_replay_once() {
+    let log = TestLog::new();
+    let (ctx, _) = log.ctx("coingecko");
+    let now = cryptoviz_schemas::now_ms();
+    // Judged against a clock two days behind, a current record looks like it is from the
+    // future: dead-lettered now, valid when replayed against the real clock.
+    let skewed = now - 2 * 86_400_000;
+    let report = ctx
+        .publisher
+        .publish(&[price("bitcoin", now), price("", now)], skewed)
+        .await
+        .unwrap();
+    assert_eq!(report.rejected, 2);
+    ctx.publisher
+        .reject(
+            topics::PRICES,
+            "coingecko: truncated JSON",
+            b"[{".to_vec(),
+            now,
+        )
+        .await
+        .unwrap();
+
+    let listed = dlq::list(log.log.as_ref(), 10).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(dlq::list(log.log.as_ref(), 1).await.unwrap().len(), 1);
+    let (p, o, first) = &listed[0];
+    let shown = dlq::show(log.log.as_ref(), &format!("{p}:{o}"))
+        .await
+        .unwrap();
+    assert_eq!(shown.as_ref(), Some(first));
+    assert_eq!(dlq::show(log.log.as_ref(), "99:0").await.unwrap(), None);
+    assert_eq!(dlq::show(log.log.as_ref(), "nonsense").await.unwrap(), None);
+
+    let report = dlq::replay(log.log.as_ref(), &ctx.publisher).await.unwrap();
+    assert_eq!(
+        (
+            report.scanned,
+            report.replayed,
+            report.still_invalid,
+            report.not_replayable
+        ),
+        (3, 1, 1, 1)
+    );
+    let prices = log.read::<CryptoPrice>().await;
+    assert_eq!(prices.len(), 1);
+    assert_eq!(prices[0].crypto_id, "bitcoin");
+
+    // The group's committed offsets: a second replay republishes nothing.
+    let again = dlq::replay(log.log.as_ref(), &ctx.publisher).await.unwrap();
+    assert_eq!((again.scanned, again.replayed), (0, 0));
+    assert_eq!(log.read::<CryptoPrice>().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_log_has_no_dead_letters() {
+    let log = TestLog::new();
+    let (ctx, _) = log.ctx("x");
+    assert!(dlq::list(log.log.as_ref(), 10).await.unwrap().is_empty());
+    assert_eq!(dlq::show(log.log.as_ref(), "0:0").await.unwrap(), None);
+    assert_eq!(
+        dlq::replay(log.log.as_ref(), &ctx.publisher)
+            .await
+            .unwrap()
+            .scanned,
+        0
+    );
+}
+
+#[test]
+fn dlq_futures_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let log = TestLog::new();
+    let (ctx, _) = log.ctx("x");
+    let l: &dyn cryptoviz_log::Log = log.log.as_ref();
+    assert_send(&dlq::list(l, 1));
+    assert_send(&dlq::show(l, "0:0"));
+    assert_send(&dlq::replay(l, &ctx.publisher));
+}

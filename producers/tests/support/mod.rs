@@ -1,0 +1,207 @@
+//! Test plumbing: a scripted HTTP/1.1 server on 127.0.0.1:0, an embedded log in a tempdir,
+//! and readers for what was published and dead-lettered.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig, Log};
+use cryptoviz_producers::{Publisher, SourceContext, SourceStatus};
+use cryptoviz_schemas::{DlqRecord, Message, topics};
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A file of the project's own fixtures.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+    std::fs::read(format!("{path}{name}")).unwrap()
+}
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// Status, extra headers, body.
+    Http(u16, Vec<(String, String)>, Vec<u8>),
+    /// Accept and never answer.
+    Hang,
+}
+
+impl Reply {
+    pub fn ok(body: impl Into<Vec<u8>>) -> Self {
+        Reply::Http(200, Vec::new(), body.into())
+    }
+    pub fn status(code: u16) -> Self {
+        Reply::Http(code, Vec::new(), b"oops".to_vec())
+    }
+}
+
+/// A server answering each request with the next scripted reply (the last one repeats).
+pub struct Server {
+    pub url: String,
+    replies: Arc<Mutex<Vec<Reply>>>,
+    hits: Arc<AtomicUsize>,
+    pub requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub async fn start(replies: Vec<Reply>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let replies = Arc::new(Mutex::new(replies));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (r, h, q) = (replies.clone(), hits.clone(), requests.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (r, h, q) = (r.clone(), h.clone(), q.clone());
+                tokio::spawn(async move {
+                    // One request per connection: we answer with `Connection: close`.
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    q.lock().push(String::from_utf8_lossy(&buf).into_owned());
+                    let n = h.fetch_add(1, Ordering::SeqCst);
+                    let reply = {
+                        let replies = r.lock();
+                        replies[n.min(replies.len() - 1)].clone()
+                    };
+                    match reply {
+                        Reply::Hang => {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                        }
+                        Reply::Http(code, headers, body) => {
+                            let mut head = format!(
+                                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                                body.len()
+                            );
+                            for (k, v) in headers {
+                                head.push_str(&format!("{k}: {v}\r\n"));
+                            }
+                            head.push_str("\r\n");
+                            let _ = stream.write_all(head.as_bytes()).await;
+                            let _ = stream.write_all(&body).await;
+                            let _ = stream.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            replies,
+            hits,
+            requests,
+        }
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the script (the counter keeps running: replies are indexed from now on).
+    pub fn set_replies(&self, replies: Vec<Reply>) {
+        let n = self.hits();
+        let mut script = vec![Reply::status(599); n];
+        script.extend(replies);
+        *self.replies.lock() = script;
+    }
+}
+
+/// An embedded log in a tempdir.
+pub struct TestLog {
+    pub dir: tempfile::TempDir,
+    pub log: Arc<EmbeddedLog>,
+}
+
+impl TestLog {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EmbeddedLog::open(EmbeddedLogConfig::new(dir.path().join("log"))).unwrap();
+        Self { dir, log }
+    }
+
+    pub fn ctx(&self, name: &str) -> (SourceContext, Arc<SourceStatus>) {
+        let status = SourceStatus::new(name);
+        let publisher = Publisher::new(self.log.clone(), name, status.clone());
+        (
+            SourceContext {
+                shutdown: CancellationToken::new(),
+                publisher,
+            },
+            status,
+        )
+    }
+
+    /// Every record of `M`'s topic.
+    pub async fn read<M: Message>(&self) -> Vec<M> {
+        self.raw(M::TOPIC)
+            .await
+            .into_iter()
+            .map(|v| cryptoviz_schemas::decode::<M>(&v).unwrap())
+            .collect()
+    }
+
+    /// Every dead letter.
+    pub async fn dlq(&self) -> Vec<DlqRecord> {
+        self.read::<DlqRecord>().await
+    }
+
+    async fn raw(&self, topic: &str) -> Vec<Vec<u8>> {
+        let log: &dyn Log = self.log.as_ref();
+        if log.partition_count(topic).await.is_err() {
+            return Vec::new();
+        }
+        let ends: u64 = log
+            .offsets(topic)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(s, e)| e - s)
+            .sum();
+        static GROUP: AtomicUsize = AtomicUsize::new(0);
+        let group = format!("test-reader-{}", GROUP.fetch_add(1, Ordering::SeqCst));
+        let mut consumer = log.subscribe(&group, &[topic]).await.unwrap();
+        let mut out = Vec::new();
+        let mut idle = 0;
+        while (out.len() as u64) < ends && idle < 30 {
+            let batch = consumer
+                .poll(1000, Duration::from_millis(50))
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                idle += 1;
+            }
+            out.extend(batch.into_iter().map(|r| r.value.to_vec()));
+        }
+        out
+    }
+}
+
+/// Quick HTTP settings for tests: short timeout, no retries unless asked.
+pub fn http(retries: u32) -> cryptoviz_producers::config::HttpConfig {
+    cryptoviz_producers::config::HttpConfig {
+        timeout: Duration::from_millis(500),
+        max_response_bytes: 64 * 1024,
+        retries,
+        backoff: Duration::from_millis(10),
+        max_retry_after: Duration::from_secs(5),
+        breaker_failures: 3,
+        breaker_cooldown: Duration::from_millis(300),
+    }
+}
+
+pub fn topics_all() -> [&'static str; 4] {
+    topics::ALL
+}
