@@ -1,0 +1,37 @@
+//! Consumers: the stage between the log and the store.
+//!
+//! A consumer group reads `crypto-prices`, decodes each record (bytes that do not decode go to
+//! `crypto-dlq` with the reason and the consumer keeps going), and feeds two outputs:
+//!
+//! - **raw ingest** ([`sinks::market`]): every tick, late or not, becomes a point of the
+//!   `crypto_market` measurement;
+//! - **windows** ([`windows`]): event-time tumbling windows per coin and source, closed by a
+//!   per-partition watermark, written to `crypto_analytics`.
+//!
+//! A second group ([`records`]) reads `crypto-news` and `crypto-market-sentiment` into the
+//! `crypto_news` and `fear_greed` measurements.
+//!
+//! The [`pipeline`] buffers both outputs, writes them to the store, and only then commits the
+//! log offsets — and not past the first record of a window still open, with the watermark
+//! stored as commit metadata — so a crash at any point replays exactly what is needed and the
+//! idempotent store rewrites the same points (see `docs/architecture.md`).
+//!
+//! Layout: [`decode`] (bytes → records or dead letters), [`windows`] (accumulators,
+//! watermarks, the tumbling operator), [`sinks`] (Arrow batches per measurement),
+//! [`pipeline`] (poll → process → write → commit), [`stats`] (what the API exposes),
+//! [`verify`] (an independent DataFusion computation of the windows, for tests and the bench).
+
+pub mod decode;
+mod error;
+pub mod measurements;
+pub mod pipeline;
+pub mod records;
+pub mod sinks;
+pub mod stats;
+pub mod verify;
+pub mod windows;
+
+pub use error::{Error, Result};
+pub use pipeline::{ConsumerConfig, PricePipeline};
+pub use records::RecordsPipeline;
+pub use stats::ConsumerStats;

@@ -1,0 +1,17 @@
+//! Names of the measurements the consumers write (shared with the API and Grafana).
+
+/// Every raw price tick.
+pub const MARKET: &str = "crypto_market";
+/// Window statistics per coin, source and window width.
+pub const ANALYTICS: &str = "crypto_analytics";
+/// One point per news article.
+pub const NEWS: &str = "crypto_news";
+/// The Fear & Greed index (and any other market-wide sentiment reading).
+pub const FEAR_GREED: &str = "fear_greed";
+
+/// Tag columns of [`MARKET`].
+pub const MARKET_TAGS: [&str; 3] = ["crypto_id", "symbol", "source"];
+/// Tag columns of [`ANALYTICS`].
+pub const ANALYTICS_TAGS: [&str; 3] = ["crypto_id", "source", "window"];
+/// The only tag of [`NEWS`] and [`FEAR_GREED`]: the publisher.
+pub const SOURCE_TAG: &str = "source";

@@ -1,0 +1,419 @@
+//! The price consumer: poll → decode → raw ingest + windows → store → commit.
+//!
+//! Delivery: a batch of outputs is written to the store, and only once the store has
+//! acknowledged it are offsets committed. The committed offset of a partition is the smaller
+//! of the next unread offset and the first offset of any tick still in an open window, and its
+//! metadata carries the watermark state. After a crash the consumer restarts from there with
+//! that state: ticks of windows that had already closed are skipped, open windows are rebuilt
+//! from all their ticks, and every re-emitted point has the same key as before, so the store
+//! ends up exactly as if nothing had happened.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cryptoviz_log::{Committed, ConsumedRecord, Log, LogConsumer, SeekTo, TopicPartition};
+use cryptoviz_schemas::{CryptoPrice, DlqRecord, topics};
+use cryptoviz_store::{Store, WriteBatch};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::decode::decode;
+use crate::sinks::{analytics, market::MarketBuilder};
+use crate::stats::ConsumerStats;
+use crate::windows::{Added, EmittedWindow, TumblingWindows, Watermarks, WindowStatus};
+use crate::{Error, Result};
+
+/// Configuration of the consumers (`[consumer]` in the config file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsumerConfig {
+    /// Consumer group; instances of one group split the partitions.
+    pub group: String,
+    /// How long after a window's end (in event time) ticks are still accepted.
+    #[serde(with = "humantime_serde")]
+    pub allowed_lateness: Duration,
+    /// A partition that delivers nothing for this long (wall time) stops holding the
+    /// watermark back; when all are idle, open windows are emitted as provisional.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Longest time outputs are buffered before a store write and an offset commit.
+    #[serde(with = "humantime_serde")]
+    pub flush_interval: Duration,
+    /// Buffered ticks that force a store write.
+    pub flush_rows: usize,
+    /// Most records taken from the log per poll.
+    pub poll_max: usize,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            group: "cryptoviz-analytics".into(),
+            allowed_lateness: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(3),
+            flush_interval: Duration::from_millis(250),
+            flush_rows: 100_000,
+            poll_max: 20_000,
+        }
+    }
+}
+
+impl ConsumerConfig {
+    /// Checks every value; the error names the offending key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: &str| Err(Error::Config(format!("consumer.{key}: {why}")));
+        if self.group.trim().is_empty() {
+            return bad("group", "must not be empty");
+        }
+        if self.flush_interval.is_zero() {
+            return bad("flush_interval", "must be positive");
+        }
+        if self.idle_timeout.is_zero() {
+            return bad("idle_timeout", "must be positive");
+        }
+        if self.flush_rows == 0 {
+            return bad("flush_rows", "must be at least 1");
+        }
+        if self.poll_max == 0 {
+            return bad("poll_max", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The 1-minute window every price is aggregated into.
+pub const WINDOW_1M: (&str, i64) = ("1m", 60_000);
+
+/// State stored with each committed offset.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+struct Checkpoint {
+    /// Largest event time read from the partition (for diagnostics; a restart rebuilds the
+    /// watermark from the ticks it re-reads).
+    max_ts: Option<i64>,
+    /// Windows ending at or before this event time were closed.
+    closed_until: Option<i64>,
+    /// Next offset that had been read when the checkpoint was taken.
+    read_to: u64,
+}
+
+/// The consumer of `crypto-prices`.
+pub struct PricePipeline {
+    log: Arc<dyn Log>,
+    store: Arc<dyn Store>,
+    consumer: Box<dyn LogConsumer>,
+    config: ConsumerConfig,
+    stats: Arc<ConsumerStats>,
+    windows: TumblingWindows,
+    marks: Watermarks,
+    market: MarketBuilder,
+    emitted: Vec<EmittedWindow>,
+    dead: Vec<DlqRecord>,
+    /// Next offset to read, per partition of the prices topic.
+    positions: BTreeMap<u32, u64>,
+    /// Offsets below these were read before the checkpoint we restarted from.
+    replay_until: HashMap<u32, u64>,
+    dirty: bool,
+    provisional_sent: bool,
+    last_flush: Instant,
+    name: String,
+}
+
+impl PricePipeline {
+    /// Joins the consumer group and restores the checkpoint of its partitions.
+    pub async fn new(
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        config: ConsumerConfig,
+        stats: Arc<ConsumerStats>,
+    ) -> Result<Self> {
+        config.validate()?;
+        log.ensure_topic(topics::PRICES, 3).await?;
+        let consumer = log.subscribe(&config.group, &[topics::PRICES]).await?;
+        let lateness = config.allowed_lateness.as_millis() as i64;
+        let name = format!("consumer:{}", config.group);
+        let mut pipeline = Self {
+            log,
+            store,
+            consumer,
+            windows: TumblingWindows::new(WINDOW_1M.0, WINDOW_1M.1, lateness),
+            marks: Watermarks::new(config.idle_timeout),
+            config,
+            stats,
+            market: MarketBuilder::default(),
+            emitted: Vec::new(),
+            dead: Vec::new(),
+            positions: BTreeMap::new(),
+            replay_until: HashMap::new(),
+            dirty: false,
+            provisional_sent: false,
+            last_flush: Instant::now(),
+            name,
+        };
+        pipeline.on_assignment_change().await?;
+        Ok(pipeline)
+    }
+
+    /// The shared counters.
+    pub fn stats(&self) -> &Arc<ConsumerStats> {
+        &self.stats
+    }
+
+    /// Runs until `shutdown` fires, then drains: open windows are emitted as `partial`,
+    /// everything buffered is written, and offsets are committed.
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
+        while !shutdown.is_cancelled() {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                step = self.step() => { step?; }
+            }
+        }
+        self.finish().await
+    }
+
+    /// One poll and what follows from it; returns how many records were read.
+    pub async fn step(&mut self) -> Result<usize> {
+        let records = self
+            .consumer
+            .poll(self.config.poll_max, Duration::from_millis(100))
+            .await?;
+        if self.consumer.take_assignment_change().is_some() {
+            // Rebalance: write what we have, then rebuild from the committed checkpoints and
+            // re-read from the committed offsets (this poll's records are read again then).
+            self.flush().await?;
+            self.on_assignment_change().await?;
+            return Ok(0);
+        }
+        let now = Instant::now();
+        let read = records.len();
+        if read > 0 {
+            self.process(&records, now);
+            self.provisional_sent = false;
+        } else if !self.provisional_sent && self.windows.open_count() > 0 {
+            self.windows
+                .advance(self.marks.event_time(now), &mut self.emitted);
+            if self.marks.event_time(now).is_none() {
+                // Every partition idles: show the open windows as they stand.
+                self.windows
+                    .emit_open(WindowStatus::Provisional, &mut self.emitted);
+                self.provisional_sent = true;
+                self.dirty = true;
+            }
+        }
+        if self.market.len() >= self.config.flush_rows
+            || (self.dirty && self.last_flush.elapsed() >= self.config.flush_interval)
+        {
+            self.flush().await?;
+        }
+        Ok(read)
+    }
+
+    /// Emits open windows as `partial`, writes everything buffered and commits.
+    pub async fn finish(mut self) -> Result<()> {
+        self.windows
+            .emit_open(WindowStatus::Partial, &mut self.emitted);
+        self.dirty = true;
+        self.flush().await?;
+        tracing::info!(consumer = %self.name, "consumer drained");
+        Ok(())
+    }
+
+    fn process(&mut self, records: &[ConsumedRecord], now: Instant) {
+        let now_ms = cryptoviz_schemas::now_ms();
+        let mut ticks = 0;
+        for record in records {
+            self.positions.insert(record.partition, record.offset + 1);
+            let price: CryptoPrice = match decode(record, &self.name, now_ms) {
+                Ok(p) => p,
+                Err(dead) => {
+                    tracing::warn!(reason = %dead.reason, "dead-lettering a record");
+                    self.dead.push(dead);
+                    continue;
+                }
+            };
+            ticks += 1;
+            self.marks
+                .observe(record.partition, price.timestamp_ms, now);
+            self.market.push(&price);
+            let replayed = self
+                .replay_until
+                .get(&record.partition)
+                .is_some_and(|until| record.offset < *until);
+            if replayed && self.windows.is_late(price.timestamp_ms) {
+                // Already counted in a window closed before the checkpoint.
+                continue;
+            }
+            let added = self.windows.add(
+                &price.crypto_id,
+                &price.source,
+                price.timestamp_ms,
+                price.price_usd,
+                record.partition,
+                record.offset,
+            );
+            if added == Added::Late {
+                self.stats.add_late(&price.crypto_id);
+            }
+        }
+        self.stats.add_ticks(ticks);
+        self.windows
+            .advance(self.marks.event_time(now), &mut self.emitted);
+        self.dirty = true;
+    }
+
+    /// Writes dead letters and outputs, then commits offsets (never the other way round).
+    async fn flush(&mut self) -> Result<()> {
+        if !self.dead.is_empty() {
+            let dead = std::mem::take(&mut self.dead);
+            append_dead_letters(self.log.as_ref(), &dead).await?;
+            self.stats.add_dead_letters(dead.len() as u64);
+        }
+        let mut batches = Vec::with_capacity(2);
+        batches.extend(self.market.finish()?);
+        batches.extend(analytics::batch(&self.emitted)?);
+        let windows = self.emitted.len() as u64;
+        self.emitted.clear();
+        if !batches.is_empty() {
+            write_with_retry(self.store.as_ref(), &self.stats, batches).await?;
+        }
+        self.stats.add_windows(windows);
+        self.commit().await?;
+        self.dirty = false;
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        if self.positions.is_empty() {
+            return Ok(());
+        }
+        let mut first_open = HashMap::new();
+        self.windows.first_open_offsets(&mut first_open);
+        let closed_until = self.windows.closed_until();
+        let mut offsets = Vec::with_capacity(self.positions.len());
+        for (&partition, &position) in &self.positions {
+            // Keep the furthest read point across restarts, so a second crash still knows
+            // which replayed ticks were counted before.
+            let read_to = self
+                .replay_until
+                .get(&partition)
+                .map_or(position, |r| (*r).max(position));
+            // Never past what this run has actually read: right after a restart nothing is
+            // open yet, and committing `read_to` would skip the replay of the windows that
+            // were open at the crash.
+            let safe = first_open
+                .get(&partition)
+                .map_or(position, |o| (*o).min(position));
+            let checkpoint = Checkpoint {
+                max_ts: self.marks.max_ts(partition),
+                closed_until,
+                read_to,
+            };
+            let metadata = serde_json::to_string(&checkpoint).unwrap_or_default();
+            offsets.push((
+                TopicPartition {
+                    topic: topics::PRICES.to_string(),
+                    partition,
+                },
+                Committed {
+                    offset: safe,
+                    metadata,
+                },
+            ));
+        }
+        self.consumer.commit(&offsets).await?;
+        self.stats.add_commit();
+        if let Some(c) = closed_until {
+            self.stats.set_closed_until(c);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds state from the committed checkpoints of the current assignment.
+    async fn on_assignment_change(&mut self) -> Result<()> {
+        self.windows.clear();
+        self.marks.clear();
+        self.positions.clear();
+        self.replay_until.clear();
+        self.emitted.clear();
+        let now = Instant::now();
+        for tp in self.consumer.assignment() {
+            let committed = self.consumer.committed(&tp).await?;
+            let checkpoint =
+                match committed.as_ref().filter(|c| !c.metadata.is_empty()) {
+                    Some(c) => Some(serde_json::from_str::<Checkpoint>(&c.metadata).map_err(
+                        |e| Error::Checkpoint {
+                            topic: tp.topic.clone(),
+                            partition: tp.partition,
+                            reason: e.to_string(),
+                        },
+                    )?),
+                    None => None,
+                };
+            // The partition's watermark restarts from what is actually re-read, not from the
+            // checkpoint's `max_ts`: with the old maximum, the watermark could pass windows of
+            // this partition whose ticks are still to be replayed, and those ticks would then be
+            // skipped as already counted. Until it delivers again (or idles) the partition
+            // holds the others back, exactly as at a first start.
+            self.marks.assign(tp.partition, None, now);
+            if let Some(c) = checkpoint {
+                if let Some(closed) = c.closed_until {
+                    self.windows.restore_closed_until(closed);
+                }
+                self.replay_until.insert(tp.partition, c.read_to);
+            }
+            let start = match committed {
+                Some(c) => {
+                    self.positions.insert(tp.partition, c.offset);
+                    SeekTo::Offset(c.offset)
+                }
+                None => SeekTo::Beginning,
+            };
+            self.consumer.seek(&tp, start).await?;
+        }
+        tracing::info!(
+            consumer = %self.name,
+            partitions = self.consumer.assignment().len(),
+            "assignment restored from checkpoints"
+        );
+        Ok(())
+    }
+}
+
+/// Appends dead letters to `crypto-dlq`, keyed by their original topic.
+pub(crate) async fn append_dead_letters(log: &dyn Log, dead: &[DlqRecord]) -> Result<()> {
+    let records = dead
+        .iter()
+        .map(|d| cryptoviz_log::Record {
+            key: Some(bytes::Bytes::copy_from_slice(d.original_topic.as_bytes())),
+            value: bytes::Bytes::from(cryptoviz_schemas::to_bytes(d)),
+            timestamp_ms: d.timestamp_ms,
+        })
+        .collect();
+    log.append(topics::DLQ, records).await?;
+    Ok(())
+}
+
+/// Writes `batches`, retrying retryable store errors with exponential back-off (100 ms
+/// doubling to 10 s) and never dropping the batch: the caller commits offsets only after this
+/// returns, so a store outage stalls the consumer instead of losing data.
+pub(crate) async fn write_with_retry(
+    store: &dyn Store,
+    stats: &ConsumerStats,
+    batches: Vec<WriteBatch>,
+) -> Result<()> {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match store.write(batches.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_retryable() => {
+                stats.add_store_retry();
+                tracing::warn!(error = %e, ?delay, "store write failed, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The consumer of the low-rate topics: `crypto-news` → `crypto_news` and
+//! `crypto-market-sentiment` → `fear_greed`.
+//!
+//! These records are not windowed, so delivery is simpler than the price pipeline's: poll,
+//! decode (undecodable bytes become dead letters), write the points, and only after the store
+//! acknowledged them commit the next offsets. A crash replays from the last commit and the
+//! idempotent point identities (see [`crate::sinks::news`]) make the rewrite harmless.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cryptoviz_log::{Committed, Log, LogConsumer, SeekTo, TopicPartition};
+use cryptoviz_schemas::{CryptoNews, DlqRecord, MarketSentiment, topics};
+use cryptoviz_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::Result;
+use crate::decode::decode;
+use crate::pipeline::{append_dead_letters, write_with_retry};
+use crate::sinks::news::{fear_greed_batch, news_batch};
+use crate::stats::ConsumerStats;
+
+/// The topics this consumer reads.
+pub const TOPICS: [&str; 2] = [topics::NEWS, topics::SENTIMENT];
+
+/// Consumer of news and market-sentiment records.
+pub struct RecordsPipeline {
+    log: Arc<dyn Log>,
+    store: Arc<dyn Store>,
+    consumer: Box<dyn LogConsumer>,
+    stats: Arc<ConsumerStats>,
+    poll_max: usize,
+    name: String,
+}
+
+impl RecordsPipeline {
+    /// Joins consumer group `group` for the news and sentiment topics.
+    pub async fn new(
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        group: &str,
+        poll_max: usize,
+        stats: Arc<ConsumerStats>,
+    ) -> Result<Self> {
+        for topic in TOPICS {
+            log.ensure_topic(topic, 3).await?;
+        }
+        let consumer = log.subscribe(group, &TOPICS).await?;
+        let mut pipeline = Self {
+            log,
+            store,
+            consumer,
+            stats,
+            poll_max,
+            name: format!("consumer:{group}"),
+        };
+        pipeline.restore().await?;
+        Ok(pipeline)
+    }
+
+    /// Runs until `shutdown` fires; everything read has been written and committed when it
+    /// returns (a poll is written before the next one starts).
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
+        while !shutdown.is_cancelled() {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                step = self.step() => { step?; }
+            }
+        }
+        tracing::info!(consumer = %self.name, "consumer drained");
+        Ok(())
+    }
+
+    /// One poll, written and committed; returns how many records were read.
+    pub async fn step(&mut self) -> Result<usize> {
+        let records = self
+            .consumer
+            .poll(self.poll_max, Duration::from_millis(200))
+            .await?;
+        if self.consumer.take_assignment_change().is_some() {
+            // Re-read from the committed offsets of the new assignment.
+            self.restore().await?;
+            return Ok(0);
+        }
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let now_ms = cryptoviz_schemas::now_ms();
+        let mut news = Vec::new();
+        let mut sentiment = Vec::new();
+        let mut dead: Vec<DlqRecord> = Vec::new();
+        let mut next: BTreeMap<TopicPartition, u64> = BTreeMap::new();
+        for record in &records {
+            next.insert(
+                TopicPartition::new(&*record.topic, record.partition),
+                record.offset + 1,
+            );
+            let decoded = if &*record.topic == topics::NEWS {
+                decode::<CryptoNews>(record, &self.name, now_ms).map(|n| news.push(n))
+            } else {
+                decode::<MarketSentiment>(record, &self.name, now_ms).map(|s| sentiment.push(s))
+            };
+            if let Err(letter) = decoded {
+                tracing::warn!(reason = %letter.reason, "dead-lettering a record");
+                dead.push(letter);
+            }
+        }
+        if !dead.is_empty() {
+            append_dead_letters(self.log.as_ref(), &dead).await?;
+            self.stats.add_dead_letters(dead.len() as u64);
+        }
+        let batches: Vec<_> = [news_batch(&news)?, fear_greed_batch(&sentiment)?]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !batches.is_empty() {
+            write_with_retry(self.store.as_ref(), &self.stats, batches).await?;
+        }
+        self.stats
+            .add_records((news.len() + sentiment.len()) as u64);
+        let offsets: Vec<_> = next
+            .into_iter()
+            .map(|(tp, offset)| {
+                (
+                    tp,
+                    Committed {
+                        offset,
+                        metadata: String::new(),
+                    },
+                )
+            })
+            .collect();
+        self.consumer.commit(&offsets).await?;
+        self.stats.add_commit();
+        Ok(records.len())
+    }
+
+    async fn restore(&mut self) -> Result<()> {
+        for tp in self.consumer.assignment() {
+            let start = match self.consumer.committed(&tp).await? {
+                Some(c) => SeekTo::Offset(c.offset),
+                None => SeekTo::Beginning,
+            };
+            self.consumer.seek(&tp, start).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! Counters a running consumer exposes (the API serves them; the bench reads them).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+/// Live counters of the price consumer.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    ticks: AtomicU64,
+    records: AtomicU64,
+    dead_letters: AtomicU64,
+    windows: AtomicU64,
+    late_total: AtomicU64,
+    late: Mutex<BTreeMap<String, u64>>,
+    closed_until_ms: AtomicI64,
+    commits: AtomicU64,
+    store_retries: AtomicU64,
+}
+
+/// A copy of the counters.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatsSnapshot {
+    /// Ticks decoded and stored raw.
+    pub ticks: u64,
+    /// Records of the other topics (news, market sentiment) stored.
+    pub records: u64,
+    /// Records sent to the DLQ because they did not decode.
+    pub dead_letters: u64,
+    /// Windows written (every emission, closed or not).
+    pub windows: u64,
+    /// Late ticks (their window had closed), in total and per coin.
+    pub late_rows: u64,
+    pub late_rows_by_coin: BTreeMap<String, u64>,
+    /// Event time (ms) up to which windows are closed.
+    pub closed_until_ms: Option<i64>,
+    /// Offset commits made (each after a store acknowledgement).
+    pub commits: u64,
+    /// Store writes retried after a retryable failure.
+    pub store_retries: u64,
+}
+
+impl ConsumerStats {
+    pub(crate) fn add_ticks(&self, n: u64) {
+        self.ticks.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_records(&self, n: u64) {
+        self.records.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_dead_letters(&self, n: u64) {
+        self.dead_letters.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_windows(&self, n: u64) {
+        self.windows.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_late(&self, coin: &str) {
+        self.late_total.fetch_add(1, Ordering::Relaxed);
+        *self.late.lock().entry(coin.to_string()).or_default() += 1;
+    }
+    pub(crate) fn set_closed_until(&self, ms: i64) {
+        self.closed_until_ms.store(ms, Ordering::Relaxed);
+    }
+    pub(crate) fn add_commit(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_store_retry(&self) {
+        self.store_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ticks decoded so far.
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let closed = self.closed_until_ms.load(Ordering::Relaxed);
+        StatsSnapshot {
+            ticks: self.ticks(),
+            records: self.records.load(Ordering::Relaxed),
+            dead_letters: self.dead_letters.load(Ordering::Relaxed),
+            windows: self.windows.load(Ordering::Relaxed),
+            late_rows: self.late_total.load(Ordering::Relaxed),
+            late_rows_by_coin: self.late.lock().clone(),
+            closed_until_ms: (closed != 0).then_some(closed),
+            commits: self.commits.load(Ordering::Relaxed),
+            store_retries: self.store_retries.load(Ordering::Relaxed),
+        }
+    }
+}

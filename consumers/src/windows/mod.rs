@@ -1,0 +1,237 @@
+//! Event-time tumbling windows per coin and source.
+//!
+//! A tick at event time `ts` belongs to the bin `[ts - ts mod width, … + width)`. Each open bin
+//! keeps a [`WindowAcc`] (a partial aggregate). When the watermark — the slowest active
+//! partition's event time minus the allowed lateness, see [`Watermarks`] — passes a bin's end,
+//! the bin is finished, emitted with status `closed` and dropped. A tick whose bin has already
+//! closed is *late*: the operator reports it so the pipeline counts it (the tick itself is still
+//! stored raw in `crypto_market`). Open bins can also be emitted without closing them —
+//! `provisional` when the stream idles, `partial` on shutdown — and are emitted again, complete,
+//! when they close; the store's idempotent writes replace the earlier version.
+
+mod accumulator;
+mod watermark;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use accumulator::{WindowAcc, WindowStats};
+pub use watermark::Watermarks;
+
+/// Why a window was emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowStatus {
+    /// The watermark passed the window's end: final.
+    Closed,
+    /// The stream is idle: the window is emitted as it stands and may still change.
+    Provisional,
+    /// The consumer is shutting down: emitted as it stands; completed after a restart.
+    Partial,
+}
+
+impl WindowStatus {
+    /// The value of the `status` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowStatus::Closed => "closed",
+            WindowStatus::Provisional => "provisional",
+            WindowStatus::Partial => "partial",
+        }
+    }
+}
+
+/// One emitted window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmittedWindow {
+    pub crypto_id: Arc<str>,
+    pub source: Arc<str>,
+    /// Window label, e.g. `1m`.
+    pub window: Arc<str>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub stats: WindowStats,
+    pub status: WindowStatus,
+}
+
+/// What happened to one tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Aggregated into an open window.
+    Aggregated,
+    /// Its window had already closed.
+    Late,
+    /// Its window already holds a tick at the same event time (a redelivery): ignored.
+    Duplicate,
+}
+
+/// Tumbling windows of one width over many (coin, source) keys.
+#[derive(Debug)]
+pub struct TumblingWindows {
+    label: Arc<str>,
+    width_ms: i64,
+    lateness_ms: i64,
+    /// source → crypto_id → key index; two levels so lookups borrow `&str` without allocating.
+    keys: HashMap<String, HashMap<String, u32>>,
+    names: Vec<(Arc<str>, Arc<str>)>,
+    open: HashMap<(u32, i64), WindowAcc>,
+    /// Windows ending at or before this event time are closed.
+    closed_until: Option<i64>,
+}
+
+impl TumblingWindows {
+    /// Windows of `width_ms` labelled `label`, closing `lateness_ms` after the watermark's
+    /// event time passes their end.
+    pub fn new(label: &str, width_ms: i64, lateness_ms: i64) -> Self {
+        assert!(width_ms > 0, "window width must be positive");
+        Self {
+            label: label.into(),
+            width_ms,
+            lateness_ms: lateness_ms.max(0),
+            keys: HashMap::new(),
+            names: Vec::new(),
+            open: HashMap::new(),
+            closed_until: None,
+        }
+    }
+
+    /// The label, e.g. `1m`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Event time up to which windows are closed.
+    pub fn closed_until(&self) -> Option<i64> {
+        self.closed_until
+    }
+
+    /// Restores the closing point from a checkpoint (monotonic: never moves back).
+    pub fn restore_closed_until(&mut self, closed_until: i64) {
+        self.closed_until = Some(
+            self.closed_until
+                .map_or(closed_until, |c| c.max(closed_until)),
+        );
+    }
+
+    /// Number of open windows.
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Forgets every open window and the closing point (before a rebuild from a checkpoint).
+    pub fn clear(&mut self) {
+        self.open.clear();
+        self.closed_until = None;
+    }
+
+    /// Whether a tick at `ts` falls in a window that has already closed.
+    pub fn is_late(&self, ts: i64) -> bool {
+        let end = self.bin_start(ts) + self.width_ms;
+        self.closed_until.is_some_and(|c| end <= c)
+    }
+
+    fn bin_start(&self, ts: i64) -> i64 {
+        ts - ts.rem_euclid(self.width_ms)
+    }
+
+    fn key(&mut self, crypto_id: &str, source: &str) -> u32 {
+        if let Some(k) = self.keys.get(source).and_then(|m| m.get(crypto_id)) {
+            return *k;
+        }
+        let k = self.names.len() as u32;
+        self.names.push((crypto_id.into(), source.into()));
+        self.keys
+            .entry(source.to_string())
+            .or_default()
+            .insert(crypto_id.to_string(), k);
+        k
+    }
+
+    /// Adds one tick read from `partition` at `offset`.
+    pub fn add(
+        &mut self,
+        crypto_id: &str,
+        source: &str,
+        ts: i64,
+        price: f64,
+        partition: u32,
+        offset: u64,
+    ) -> Added {
+        if self.is_late(ts) {
+            return Added::Late;
+        }
+        let key = self.key(crypto_id, source);
+        let bin = self.bin_start(ts);
+        match self.open.entry((key, bin)) {
+            std::collections::hash_map::Entry::Occupied(mut acc) => {
+                if !acc.get_mut().add(ts, price, partition, offset) {
+                    return Added::Duplicate;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(WindowAcc::new(ts, price, partition, offset));
+            }
+        }
+        Added::Aggregated
+    }
+
+    /// Advances to the watermark event time `event_time` (the slowest partition's) and emits,
+    /// in (start, key) order, every window that ends at or before `event_time - lateness`.
+    pub fn advance(&mut self, event_time: Option<i64>, out: &mut Vec<EmittedWindow>) {
+        let Some(event_time) = event_time else { return };
+        let watermark = event_time.saturating_sub(self.lateness_ms);
+        if self.closed_until.is_some_and(|c| watermark <= c) {
+            return;
+        }
+        self.closed_until = Some(watermark);
+        let width = self.width_ms;
+        let mut done: Vec<(u32, i64)> = self
+            .open
+            .keys()
+            .filter(|(_, bin)| bin + width <= watermark)
+            .copied()
+            .collect();
+        done.sort_unstable_by_key(|(k, bin)| (*bin, *k));
+        for key in done {
+            if let Some(acc) = self.open.remove(&key) {
+                out.push(self.emit(key, &acc, WindowStatus::Closed));
+            }
+        }
+    }
+
+    /// Emits every open window as it stands, without closing it.
+    pub fn emit_open(&self, status: WindowStatus, out: &mut Vec<EmittedWindow>) {
+        let mut keys: Vec<&(u32, i64)> = self.open.keys().collect();
+        keys.sort_unstable_by_key(|(k, bin)| (*bin, *k));
+        for key in keys {
+            out.push(self.emit(*key, &self.open[key], status));
+        }
+    }
+
+    /// The smallest offset, per partition, of a tick in an open window: committing the log
+    /// past it would lose the window's ticks on a crash.
+    pub fn first_open_offsets(&self, into: &mut HashMap<u32, u64>) {
+        for acc in self.open.values() {
+            for &(partition, offset) in &acc.first_offsets {
+                into.entry(partition)
+                    .and_modify(|o| *o = (*o).min(offset))
+                    .or_insert(offset);
+            }
+        }
+    }
+
+    fn emit(&self, (key, bin): (u32, i64), acc: &WindowAcc, status: WindowStatus) -> EmittedWindow {
+        let (crypto_id, source) = &self.names[key as usize];
+        EmittedWindow {
+            crypto_id: crypto_id.clone(),
+            source: source.clone(),
+            window: self.label.clone(),
+            start_ms: bin,
+            end_ms: bin + self.width_ms,
+            stats: acc.stats(),
+            status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

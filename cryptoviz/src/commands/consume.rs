@@ -1,0 +1,68 @@
+//! `cryptoviz consume`: the consumers alone.
+
+use std::time::Duration;
+
+use clap::Args;
+use cryptoviz_store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::{backends, shutdown, stages};
+
+/// Flags of `cryptoviz consume`.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// Exit (after draining) once the topics have had nothing new for this long, e.g. `2s`;
+    /// for backfills and tests. Without it, consume until Ctrl-C/SIGTERM.
+    #[arg(long, value_parser = humantime_serde::re::humantime::parse_duration)]
+    pub exit_when_idle: Option<Duration>,
+}
+
+/// Runs both consumer groups until a signal (or until idle with `--exit-when-idle`).
+pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
+    let store = backends::open_store(&config).await?;
+    let log = backends::open_log(&config).await?;
+    let consumers = stages::consumers(&config, &log, store.clone()).await?;
+    let handles = match args.exit_when_idle {
+        Some(idle) => {
+            let stages::Consumers {
+                mut prices,
+                mut records,
+                handles,
+            } = consumers;
+            let mut quiet_since = tokio::time::Instant::now();
+            loop {
+                if prices.step().await? + records.step().await? > 0 {
+                    quiet_since = tokio::time::Instant::now();
+                } else if quiet_since.elapsed() >= idle {
+                    break;
+                }
+            }
+            prices.finish().await?;
+            handles
+        }
+        None => {
+            let token = CancellationToken::new();
+            let tasks = TaskTracker::new();
+            let handles = consumers.spawn(&token, &tasks);
+            shutdown::signal().await;
+            token.cancel();
+            tasks.close();
+            tasks.wait().await;
+            handles
+        }
+    };
+    log.flush().await?;
+    store.flush().await?;
+    let s = handles.prices.snapshot();
+    tracing::info!(
+        ticks = s.ticks,
+        records = handles.records.snapshot().records,
+        windows = s.windows,
+        late = s.late_rows,
+        dead_letters = s.dead_letters,
+        "consumer finished"
+    );
+    Ok(())
+}

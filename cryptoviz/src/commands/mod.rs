@@ -1,0 +1,7 @@
+//! One file per subcommand.
+
+pub mod bench;
+pub mod consume;
+pub mod dlq;
+pub mod produce;
+pub mod run;

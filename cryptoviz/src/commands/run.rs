@@ -1,0 +1,93 @@
+//! `cryptoviz run`: the whole pipeline in one process.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use cryptoviz_api::AppState;
+use cryptoviz_store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::{backends, shutdown, stages};
+
+/// Flags of `cryptoviz run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Use the simulated market instead of the live sources (offline use, demos, load).
+    #[arg(long)]
+    pub simulate: bool,
+    /// Market time per wall time for the simulated market (60 = a market minute per second).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Address the API listens on (overrides `api.listen`).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Seed of the simulated market (overrides `simulator.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Starts sources, log, consumers, store and API; stops them in order on Ctrl-C/SIGTERM.
+pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
+    if let Some(speed) = args.speed {
+        config.simulator.speed = speed;
+    }
+    if let Some(seed) = args.seed {
+        config.simulator.seed = seed;
+    }
+    if let Some(listen) = args.listen {
+        config.api.listen = listen;
+    }
+    config.validate().context("invalid configuration")?;
+    let store = backends::open_store(&config).await?;
+    let log = backends::open_log(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .with_context(|| format!("api.listen: cannot listen on {}", config.api.listen))?;
+    tracing::info!(addr = %config.api.listen, data_dir = %config.data_dir.0.display(), "cryptoviz is up");
+
+    let sources = CancellationToken::new();
+    let consumers = CancellationToken::new();
+    let api = CancellationToken::new();
+    let source_tasks = TaskTracker::new();
+    let consumer_tasks = TaskTracker::new();
+
+    let statuses = stages::spawn_sources(&config, &log, args.simulate, &sources, &source_tasks)?;
+    let handles = stages::consumers(&config, &log, store.clone())
+        .await?
+        .spawn(&consumers, &consumer_tasks);
+
+    let status_sources = statuses.clone();
+    let state = AppState::new(store.clone())
+        .with_status(Arc::new(move || {
+            serde_json::json!({
+                "sources": stages::sources_json(&status_sources),
+                "consumers": handles.json(),
+            })
+        }))
+        .with_sources(Arc::new(move || stages::sources_json(&statuses)));
+    let api_token = api.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, cryptoviz_api::app(state))
+            .with_graceful_shutdown(async move { api_token.cancelled().await })
+            .await
+    });
+
+    shutdown::signal().await;
+    // Stop sources first, then drain the consumers (open windows are flushed as partial),
+    // then flush the log and the store, and stop the API last.
+    sources.cancel();
+    source_tasks.close();
+    source_tasks.wait().await;
+    consumers.cancel();
+    consumer_tasks.close();
+    consumer_tasks.wait().await;
+    log.flush().await?;
+    store.flush().await?;
+    api.cancel();
+    server.await??;
+    tracing::info!("cryptoviz stopped cleanly");
+    Ok(())
+}

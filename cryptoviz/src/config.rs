@@ -1,0 +1,276 @@
+//! Configuration: defaults that work out of the box, an optional TOML file, then
+//! `CRYPTOVIZ__SECTION__KEY` environment variables, then command-line flags.
+//!
+//! Every section rejects unknown keys, and every value is validated before anything starts,
+//! with an error that names the key (`simulator.speed: must be …`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use cryptoviz_consumers::ConsumerConfig;
+use cryptoviz_log::FsyncPolicy;
+use cryptoviz_producers::SourcesConfig;
+use cryptoviz_producers::sources::simulated::SimConfig;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The whole configuration of the `cryptoviz` binary.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded log and store keep their files.
+    pub data_dir: DataDir,
+    /// The HTTP API.
+    pub api: ApiConfig,
+    /// The embedded log.
+    pub log: LogConfig,
+    /// The embedded store.
+    pub store: StoreConfig,
+    /// The real producers (CoinGecko, CoinMarketCap, Fear & Greed, news feeds).
+    pub sources: SourcesConfig,
+    /// The simulated market.
+    pub simulator: SimConfig,
+    /// The consumers.
+    pub consumer: ConsumerConfig,
+}
+
+/// The data directory (default `./data`, in the working directory).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DataDir(pub PathBuf);
+
+impl Default for DataDir {
+    fn default() -> Self {
+        Self(PathBuf::from("data"))
+    }
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address the API listens on.
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[log]`: the embedded log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Partitions of each topic created by cryptoviz.
+    pub partitions: u32,
+    /// Size at which a segment file is closed and a new one started.
+    pub segment_bytes: u64,
+    /// Segments whose newest record is older than this are deleted.
+    #[serde(with = "humantime_serde")]
+    pub retention: Option<Duration>,
+    /// Each partition keeps at most this many bytes (oldest segments deleted first).
+    pub retention_bytes: Option<u64>,
+    /// When appends are fsynced (see the log crate's documentation).
+    pub fsync: FsyncPolicy,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            partitions: 3,
+            segment_bytes: 64 << 20,
+            retention: Some(Duration::from_secs(7 * 86_400)),
+            retention_bytes: None,
+            fsync: FsyncPolicy::default(),
+        }
+    }
+}
+
+/// `[store]`: the embedded store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Files of one measurement that trigger a background compaction.
+    pub compaction_trigger_files: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            compaction_trigger_files: 16,
+        }
+    }
+}
+
+impl Config {
+    /// Directory of the embedded log.
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.0.join("log")
+    }
+
+    /// Directory of the embedded store.
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.0.join("store")
+    }
+
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.log.partitions == 0 || self.log.partitions > 1024 {
+            bail!(
+                "log.partitions: must be from 1 to 1024, got {}",
+                self.log.partitions
+            );
+        }
+        if self.log.segment_bytes < 4096 {
+            bail!("log.segment_bytes: must be at least 4096");
+        }
+        if self.store.compaction_trigger_files < 2 {
+            bail!("store.compaction_trigger_files: must be at least 2");
+        }
+        if self.data_dir.0.as_os_str().is_empty() {
+            bail!("data_dir: must not be empty");
+        }
+        self.sources.validate()?;
+        self.simulator.validate()?;
+        self.consumer.validate()?;
+        Ok(())
+    }
+}
+
+/// Loads the configuration: defaults, then `file` (which must exist when given), then the
+/// environment; `data_dir` from the command line wins over both.
+pub fn load(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    let mut figment = Figment::new();
+    if let Some(file) = file {
+        if !file.is_file() {
+            bail!("config file {} does not exist", file.display());
+        }
+        figment = figment.merge(Toml::file(file));
+    }
+    figment = figment.merge(Env::prefixed("CRYPTOVIZ__").split("__"));
+    let mut config: Config = figment
+        .extract()
+        .map_err(|e| anyhow::anyhow!(describe(e)))
+        .context("invalid configuration")?;
+    if let Some(dir) = data_dir {
+        config.data_dir = DataDir(dir);
+    }
+    // Agent state lives with the rest of the data unless placed elsewhere on purpose.
+    if figment.find_value("sources.state_dir").is_err() {
+        config.sources.state_dir = config.data_dir.0.join("producers");
+    }
+    config.sources.apply_env();
+    config.validate().context("invalid configuration")?;
+    Ok(config)
+}
+
+/// Figment's errors, one per line, each naming its key and where the value came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let origin = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{origin}", e.kind)
+            } else {
+                format!("{key}: {}{origin}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_toml(toml: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml)?;
+        load(Some(&path), None)
+    }
+
+    #[test]
+    fn defaults_work_without_a_file() {
+        let config = load(None, None).expect("defaults are valid");
+        assert_eq!(config.api.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.simulator.coins.len(), 20);
+        assert_eq!(config.log.partitions, 3);
+    }
+
+    #[test]
+    fn a_file_overrides_defaults() {
+        let config =
+            load_toml("[simulator]\nspeed = 60\nseed = 7\n[consumer]\nallowed_lateness = \"2s\"\n")
+                .unwrap();
+        assert_eq!(config.simulator.speed, 60.0);
+        assert_eq!(config.simulator.seed, 7);
+        assert_eq!(config.consumer.allowed_lateness, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = format!(
+            "{:#}",
+            load_toml("[simulator]\nspeed = \"fast\"\n").unwrap_err()
+        );
+        assert!(err.contains("simulator.speed"), "{err}");
+        let err = format!("{:#}", load_toml("[simulator]\nspeed = -1\n").unwrap_err());
+        assert!(err.contains("simulator.speed"), "{err}");
+        let err = format!(
+            "{:#}",
+            load_toml("[consumer]\nallowed_lateness = \"soon\"\n").unwrap_err()
+        );
+        assert!(err.contains("consumer.allowed_lateness"), "{err}");
+    }
+
+    #[test]
+    fn sources_are_configurable_and_checked() {
+        let config = load_toml(
+            "[sources.coingecko]\nbase_url = \"http://127.0.0.1:9\"\ninterval = \"15s\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.sources.coingecko.effective_base_url(),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(config.sources.state_dir, PathBuf::from("data/producers"));
+        let err = format!(
+            "{:#}",
+            load_toml("[sources.news]\ninterval = \"1s\"\n").unwrap_err()
+        );
+        assert!(err.contains("sources.news.interval"), "{err}");
+        let err = format!(
+            "{:#}",
+            load_toml("[sources.feargreed]\nbakfill = 3\n").unwrap_err()
+        );
+        assert!(err.contains("bakfill"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let err = format!("{:#}", load_toml("[simulator]\nsped = 60\n").unwrap_err());
+        assert!(err.contains("sped"), "{err}");
+        let err = format!("{:#}", load_toml("[apii]\nlisten = \"x\"\n").unwrap_err());
+        assert!(err.contains("apii"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let err = load(Some(Path::new("/nonexistent/cryptoviz.toml")), None).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+}

@@ -1,0 +1,85 @@
+//! `cryptoviz`: one command for the whole pipeline.
+//!
+//! `cryptoviz run` wires every stage into one process — sources → Avro → embedded log →
+//! windowed consumers → embedded store → HTTP API — with no external service. The other
+//! subcommands run one stage alone (`produce`, `consume`, `serve`) or measure the pipeline
+//! (`bench`). Configuration comes from an optional TOML file plus `CRYPTOVIZ__SECTION__KEY`
+//! environment overrides, then command-line flags ([`config`]); a bad key or value stops
+//! start-up with a message naming it.
+
+mod backends;
+mod commands;
+mod config;
+mod shutdown;
+mod stages;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Real-time crypto market analytics: one binary, the whole Lambda pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "cryptoviz", version, about)]
+struct Cli {
+    /// TOML configuration file (optional; `CRYPTOVIZ__SECTION__KEY` variables override it).
+    #[arg(long, short, global = true, env = "CRYPTOVIZ_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory for the embedded log and store (overrides `data_dir`).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every stage in one process: sources, log, consumers, store and API.
+    Run(commands::run::RunArgs),
+    /// Run the producers alone: the live agents, or the simulated market with `--simulate`
+    /// (live, or a range of history as fast as possible with `--ticks`).
+    Produce(commands::produce::ProduceArgs),
+    /// Run the consumers alone.
+    Consume(commands::consume::ConsumeArgs),
+    /// List, show or replay dead letters (`crypto-dlq`).
+    Dlq(commands::dlq::DlqArgs),
+    /// Push simulated ticks through the full embedded pipeline and report throughput.
+    Bench(commands::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CRYPTOVIZ_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let config = config::load(cli.config.as_deref(), cli.data_dir)?;
+        match cli.command {
+            Command::Run(args) => commands::run::run(config, args).await,
+            Command::Produce(args) => commands::produce::produce(config, args).await,
+            Command::Consume(args) => commands::consume::consume(config, args).await,
+            Command::Dlq(args) => commands::dlq::dlq(config, args).await,
+            Command::Bench(args) => commands::bench::bench(config, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Starting the stages shared by `run`, `produce` and `consume`: the sources (the real agents
+//! or the simulated market) and the two consumer groups.
+
+use std::sync::Arc;
+
+use cryptoviz_consumers::{ConsumerStats, PricePipeline, RecordsPipeline};
+use cryptoviz_log::Log;
+use cryptoviz_producers::sources::simulated::SimulatedSource;
+use cryptoviz_producers::{Publisher, Source, SourceContext, SourceStatus, build_sources};
+use cryptoviz_store::Store;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+
+/// Starts the sources on `tracker`: the simulated market with `simulate`, else every enabled
+/// real agent (each its own task, so one stuck upstream never stalls another). Returns their
+/// status handles, in start order.
+pub fn spawn_sources(
+    config: &Config,
+    log: &Arc<dyn Log>,
+    simulate: bool,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+) -> anyhow::Result<Vec<Arc<SourceStatus>>> {
+    let sources: Vec<Box<dyn Source>> = if simulate {
+        vec![Box::new(SimulatedSource::new(
+            config.simulator.clone(),
+            cryptoviz_schemas::now_ms(),
+        )?)]
+    } else {
+        build_sources(&config.sources)
+    };
+    if sources.is_empty() {
+        tracing::warn!("no source is enabled: only what is already in the log will be served");
+    }
+    let mut statuses = Vec::with_capacity(sources.len());
+    for mut source in sources {
+        let name = source.name().to_string();
+        let status = SourceStatus::new(name.clone());
+        statuses.push(status.clone());
+        let context = SourceContext {
+            shutdown: shutdown.clone(),
+            publisher: Publisher::new(log.clone(), &name, status),
+        };
+        tracing::info!(source = %source_label(&name, simulate), "source started");
+        tracker.spawn(async move {
+            if let Err(e) = source.run(context).await {
+                tracing::error!(source = %name, error = %e, "source stopped");
+            }
+        });
+    }
+    Ok(statuses)
+}
+
+fn source_label(name: &str, simulate: bool) -> String {
+    if simulate {
+        format!("{name} (simulated market)")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The sources' status as a JSON array (for `/api/v1/sources`).
+pub fn sources_json(statuses: &[Arc<SourceStatus>]) -> Value {
+    Value::Array(
+        statuses
+            .iter()
+            .map(|s| serde_json::to_value(s.snapshot()).unwrap_or(Value::Null))
+            .collect(),
+    )
+}
+
+/// Counters of the two consumer groups.
+#[derive(Clone, Default)]
+pub struct ConsumerHandles {
+    /// The price pipeline (raw ingest and windows).
+    pub prices: Arc<ConsumerStats>,
+    /// The news and sentiment pipeline.
+    pub records: Arc<ConsumerStats>,
+}
+
+impl ConsumerHandles {
+    /// Both groups' counters as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::json!({
+            "prices": self.prices.snapshot(),
+            "records": self.records.snapshot(),
+        })
+    }
+}
+
+/// The two consumer groups, joined and restored from their checkpoints.
+pub struct Consumers {
+    /// Prices → `crypto_market` + `crypto_analytics`.
+    pub prices: PricePipeline,
+    /// News and sentiment → `crypto_news` + `fear_greed`.
+    pub records: RecordsPipeline,
+    /// Their counters.
+    pub handles: ConsumerHandles,
+}
+
+/// Joins both consumer groups (`consumer.group` and `consumer.group` + `-records`).
+pub async fn consumers(
+    config: &Config,
+    log: &Arc<dyn Log>,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Consumers> {
+    let handles = ConsumerHandles::default();
+    let prices = PricePipeline::new(
+        log.clone(),
+        store.clone(),
+        config.consumer.clone(),
+        handles.prices.clone(),
+    )
+    .await?;
+    let records = RecordsPipeline::new(
+        log.clone(),
+        store,
+        &format!("{}-records", config.consumer.group),
+        config.consumer.poll_max,
+        handles.records.clone(),
+    )
+    .await?;
+    Ok(Consumers {
+        prices,
+        records,
+        handles,
+    })
+}
+
+impl Consumers {
+    /// Runs both groups on `tracker` until `shutdown`; each drains before its task ends.
+    pub fn spawn(self, shutdown: &CancellationToken, tracker: &TaskTracker) -> ConsumerHandles {
+        let token = shutdown.clone();
+        tracker.spawn(async move {
+            if let Err(e) = self.prices.run(token).await {
+                tracing::error!(error = %e, "price consumer stopped; its uncommitted input will be replayed at the next start");
+            }
+        });
+        let token = shutdown.clone();
+        tracker.spawn(async move {
+            if let Err(e) = self.records.run(token).await {
+                tracing::error!(error = %e, "news consumer stopped; its uncommitted input will be replayed at the next start");
+            }
+        });
+        self.handles
+    }
+}

@@ -1,0 +1,85 @@
+//! Helpers for the black-box tests: start the real binary, talk HTTP to it.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cryptoviz");
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// `cryptoviz` with a clean environment for config and logs.
+pub fn cryptoviz(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("CRYPTOVIZ_CONFIG")
+        .env("CRYPTOVIZ_LOG", "warn")
+        .stdin(Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CRYPTOVIZ__") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not stop within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// GET `url` as JSON, `None` while the server is not answering.
+pub fn get_json(client: &reqwest::blocking::Client, url: &str) -> Option<(u16, serde_json::Value)> {
+    let response = client.get(url).send().ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().ok()?))
+}
+
+/// Polls `check` every 20 ms until it returns `Some` or `within` passes.
+pub fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

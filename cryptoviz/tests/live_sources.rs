@@ -1,0 +1,243 @@
+//! `cryptoviz run` with the real agents pointed (by config) at a local HTTP server that serves
+//! recorded-shape responses: the served coins reach `/api/v1/coins`, the served headlines and
+//! the Fear & Greed value reach the store, `/api/v1/sources` reports every agent, and a dead
+//! upstream leaves the process serving.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../producers/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Serves `routes` (path prefix → body) on 127.0.0.1:0 from a background thread; anything
+/// else is a 404.
+fn serve(routes: Vec<(&'static str, Vec<u8>)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = routes
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix))
+                .map_or((404, b"not found".to_vec()), |(_, b)| (200, b.clone()));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+#[test]
+fn run_polls_configured_sources_into_the_api_and_the_store() {
+    let upstream = serve(vec![
+        ("/api/v3/coins/markets", fixture("cg_markets.json")),
+        ("/fng/", fixture("fng.json")),
+        ("/feed.xml", fixture("feed_rss.xml")),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cryptoviz.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[sources.coingecko]
+base_url = "{upstream}"
+interval = "60s"
+[sources.feargreed]
+base_url = "{upstream}"
+interval = "60s"
+[sources.news]
+interval = "60s"
+feeds = [{{ name = "testfeed", url = "{upstream}/feed.xml" }}, {{ name = "deadfeed", url = "http://127.0.0.1:9/rss" }}]
+[sources.news.http]
+retries = 0
+timeout = "1s"
+"#
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let running = Running(
+        cryptoviz(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env_remove("COINGECKO_API_KEY")
+            .env_remove("COINMARKETCAP_API_KEY")
+            .spawn()
+            .expect("start cryptoviz"),
+    );
+
+    // Every agent polls once at start-up, well within one 60 s interval.
+    let (_, coins) = wait_for(Duration::from_secs(20), || {
+        get_json(&client, &format!("{base}/api/v1/coins"))
+            .filter(|(s, body)| *s == 200 && body["count"].as_u64() >= Some(2))
+    })
+    .expect("the served coins did not reach /api/v1/coins");
+    // The fixture also holds a coin with a null price and an item of the wrong shape:
+    // dead-lettered, never listed.
+    assert_eq!(coins["count"], 2, "{coins}");
+    let ids: Vec<&str> = coins["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"bitcoin") && ids.contains(&"ethereum"),
+        "{ids:?}"
+    );
+    assert!(
+        coins["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["source"] == "coingecko"),
+        "{coins}"
+    );
+
+    let (_, news) = wait_for(Duration::from_secs(20), || {
+        get_json(&client, &format!("{base}/api/v1/news?source=testfeed"))
+            .filter(|(s, body)| *s == 200 && body["count"].as_u64() >= Some(2))
+    })
+    .expect("the served headlines did not reach the store");
+    let titles: Vec<&str> = news["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"Bitcoin's rally & the ETF flows"),
+        "entities decoded in stored titles: {titles:?}"
+    );
+
+    let (_, fng) = wait_for(Duration::from_secs(20), || {
+        get_json(&client, &format!("{base}/api/v1/fear-greed"))
+            .filter(|(s, body)| *s == 200 && body["count"].as_u64() >= Some(1))
+    })
+    .expect("the Fear & Greed value did not reach the store");
+    assert!(fng["latest"]["value"].as_i64().is_some(), "{fng}");
+
+    // The dead feed makes the news agent report an error, yet the process keeps serving and
+    // the other agents are unaffected.
+    let (_, sources) = wait_for(Duration::from_secs(20), || {
+        get_json(&client, &format!("{base}/api/v1/sources")).filter(|(s, body)| {
+            *s == 200
+                && body["data"].as_array().is_some_and(|all| {
+                    all.iter()
+                        .any(|a| a["name"] == "news" && !a["last_error"].is_null())
+                })
+        })
+    })
+    .expect("/api/v1/sources did not report the dead feed");
+    let names: Vec<&str> = sources["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["coingecko", "feargreed", "news"],
+        "no key: CMC stays off"
+    );
+    let coingecko = &sources["data"][0];
+    assert_eq!(coingecko["published"], 2, "{coingecko}");
+    assert_eq!(
+        coingecko["rejected"], 2,
+        "null price and wrong shape: {coingecko}"
+    );
+    assert!(
+        coingecko["last_success_ms"].as_i64().is_some(),
+        "{coingecko}"
+    );
+    assert_eq!(coingecko["breaker"], "closed", "{coingecko}");
+
+    let (status, _) = get_json(&client, &format!("{base}/health")).unwrap();
+    assert_eq!(status, 200);
+    let exit = running.terminate(Duration::from_secs(15));
+    assert!(exit.success(), "cryptoviz exited with {exit}");
+}
+
+#[test]
+fn without_network_run_keeps_serving_and_reports_failing_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cryptoviz.toml");
+    // Port 9 (discard) on loopback refuses connections: every agent fails at once.
+    std::fs::write(
+        &config,
+        r#"
+[sources.coingecko]
+base_url = "http://127.0.0.1:9"
+http = { retries = 0, timeout = "1s" }
+[sources.feargreed]
+base_url = "http://127.0.0.1:9"
+http = { retries = 0, timeout = "1s" }
+[sources.news]
+feeds = [{ name = "offline", url = "http://127.0.0.1:9/rss" }]
+http = { retries = 0, timeout = "1s" }
+"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::new();
+    let running = Running(
+        cryptoviz(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .spawn()
+            .expect("start cryptoviz"),
+    );
+    let (_, sources) = wait_for(Duration::from_secs(20), || {
+        get_json(&client, &format!("{base}/api/v1/sources")).filter(|(s, body)| {
+            *s == 200
+                && body["data"].as_array().is_some_and(|all| {
+                    all.len() == 3 && all.iter().all(|a| !a["last_error"].is_null())
+                })
+        })
+    })
+    .expect("the sources were not reported as failing");
+    assert!(sources["data"][0]["last_success_ms"].is_null(), "{sources}");
+    let (status, coins) = get_json(&client, &format!("{base}/api/v1/coins")).unwrap();
+    assert_eq!(status, 200, "{coins}");
+    assert_eq!(coins["count"], 0);
+    let exit = running.terminate(Duration::from_secs(15));
+    assert!(exit.success(), "cryptoviz exited with {exit}");
+}

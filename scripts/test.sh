@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this script) and as anyone can run it on
+# a fresh machine: formatting, lints, every crate's tests (unit, golden, end-to-end against
+# the real binary), and a benchmark smoke run that checks the windows are right.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is required: install Rust from https://rustup.rs" >&2
+  exit 1
+fi
+# rustfmt and clippy ship with rustup's default profile; add them if this toolchain lacks them.
+if command -v rustup >/dev/null 2>&1; then
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+# One profile (release) for everything: the end-to-end tests and the bench need an optimised
+# binary, and building DataFusion twice would double the time.
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --release --workspace
+
+step "bench smoke run (correctness of the windows, not speed)"
+# The binary `cargo test --workspace` just built: `cargo run` would select only the cryptoviz
+# package, unify features differently and rebuild DataFusion.
+out=$(./target/release/cryptoviz bench --ticks 200000 --json)
+echo "$out"
+python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["windows_match"], "bench windows differ from the independent computation"
+assert r["ticks"] == 200000, r
+print("bench smoke: ok")
+PY
