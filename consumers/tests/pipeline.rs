@@ -75,10 +75,11 @@ async fn consume_all(pipeline: &mut PricePipeline, stats: &ConsumerStats, n: u64
     }
 }
 
+/// (count, open, close, low, high, mean, stddev) of one window.
+type Stats = (i64, f64, f64, f64, f64, f64, f64);
+
 /// Windows computed directly from the ticks, two-pass, no streaming: (coin, bin) → stats.
-fn independent(
-    ticks: &[CryptoPrice],
-) -> BTreeMap<(String, i64), (i64, f64, f64, f64, f64, f64, f64)> {
+fn independent(ticks: &[CryptoPrice]) -> BTreeMap<(String, i64), Stats> {
     let mut groups: BTreeMap<(String, i64), Vec<(i64, f64)>> = BTreeMap::new();
     for t in ticks {
         let bin = t.timestamp_ms - t.timestamp_ms.rem_euclid(60_000);

@@ -16,7 +16,7 @@ pub async fn open_log(config: &Config) -> anyhow::Result<Arc<dyn Log>> {
     log_config.segment_bytes = config.log.segment_bytes;
     log_config.retention = config.log.retention;
     log_config.retention_bytes = config.log.retention_bytes;
-    log_config.fsync = config.log.fsync.clone();
+    log_config.fsync = config.log.fsync;
     let log = EmbeddedLog::open(log_config)
         .with_context(|| format!("cannot open the log in {}", config.log_dir().display()))?;
     let log: Arc<dyn Log> = log;
