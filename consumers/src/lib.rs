@@ -9,7 +9,8 @@
 //!   per-partition watermark, written to `crypto_analytics`.
 //!
 //! A second group ([`records`]) reads `crypto-news` and `crypto-market-sentiment` into the
-//! `crypto_news` and `fear_greed` measurements.
+//! `crypto_news` and `fear_greed` measurements, scoring each article's sentiment and tagging
+//! the coins it mentions on the way ([`sentiment`]).
 //!
 //! The [`pipeline`] buffers both outputs, writes them to the store, and only then commits the
 //! log offsets — and not past the first record of a window still open, with the watermark
@@ -26,6 +27,7 @@ mod error;
 pub mod measurements;
 pub mod pipeline;
 pub mod records;
+pub mod sentiment;
 pub mod sinks;
 pub mod stats;
 pub mod verify;

@@ -5,6 +5,10 @@
 //! decode (undecodable bytes become dead letters), write the points, and only after the store
 //! acknowledged them commit the next offsets. A crash replays from the last commit and the
 //! idempotent point identities (see [`crate::sinks::news`]) make the rewrite harmless.
+//!
+//! Articles are scored and tagged with coins on the way ([`crate::sentiment`]) unless their
+//! producer already did; the score is a pure function of the text, so a replay writes the
+//! same values.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Result;
 use crate::decode::decode;
 use crate::pipeline::{append_dead_letters, write_with_retry};
+use crate::sentiment;
 use crate::sinks::news::{fear_greed_batch, news_batch};
 use crate::stats::ConsumerStats;
 
@@ -97,7 +102,7 @@ impl RecordsPipeline {
                 record.offset + 1,
             );
             let decoded = if &*record.topic == topics::NEWS {
-                decode::<CryptoNews>(record, &self.name, now_ms).map(|n| news.push(n))
+                decode::<CryptoNews>(record, &self.name, now_ms).map(|n| news.push(enrich(n)))
             } else {
                 decode::<MarketSentiment>(record, &self.name, now_ms).map(|s| sentiment.push(s))
             };
@@ -146,4 +151,21 @@ impl RecordsPipeline {
         }
         Ok(())
     }
+}
+
+/// Scores an article and tags its coins, unless its producer already did.
+fn enrich(mut article: CryptoNews) -> CryptoNews {
+    let text = match &article.summary {
+        Some(summary) => format!("{}. {summary}", article.title),
+        None => article.title.clone(),
+    };
+    if article.sentiment_score.is_none() {
+        let s = sentiment::score(&text);
+        article.sentiment_score = Some(s.score);
+        article.sentiment_label = Some(s.label.as_str().to_string());
+    }
+    if article.coins.is_empty() {
+        article.coins = sentiment::tag_coins(&text);
+    }
+    article
 }

@@ -43,6 +43,8 @@ enum Command {
     Consume(commands::consume::ConsumeArgs),
     /// List, show or replay dead letters (`crypto-dlq`).
     Dlq(commands::dlq::DlqArgs),
+    /// Measure the news sentiment scorer on labelled sentences (`sentence@label` lines).
+    SentimentEval(commands::sentiment_eval::SentimentEvalArgs),
     /// Push simulated ticks through the full embedded pipeline and report throughput.
     Bench(commands::bench::BenchArgs),
 }
@@ -65,6 +67,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::SentimentEval(args) = cli.command {
+        // Needs neither the configuration nor the runtime.
+        return match commands::sentiment_eval::sentiment_eval(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = runtime.block_on(async {
         let config = config::load(cli.config.as_deref(), cli.data_dir)?;
         match cli.command {
@@ -73,6 +85,7 @@ fn main() -> ExitCode {
             Command::Consume(args) => commands::consume::consume(config, args).await,
             Command::Dlq(args) => commands::dlq::dlq(config, args).await,
             Command::Bench(args) => commands::bench::bench(config, args).await,
+            Command::SentimentEval(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {

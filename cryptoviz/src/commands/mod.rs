@@ -5,3 +5,4 @@ pub mod consume;
 pub mod dlq;
 pub mod produce;
 pub mod run;
+pub mod sentiment_eval;

@@ -79,7 +79,9 @@ pub fn parse_feed(feed_name: &str, body: &[u8], now_ms: i64) -> Parsed<CryptoNew
             .map_or(now_ms, |t| t.timestamp_millis());
         parsed.records.push(CryptoNews {
             guid,
-            coins: mentioned_coins(&title, summary.as_deref()),
+            // Coin tagging (and sentiment) is the consumers' job: they tag on word
+            // boundaries with case-sensitive tickers, for every producer alike.
+            coins: Vec::new(),
             title,
             summary,
             link,
@@ -222,36 +224,6 @@ fn decode_one(name: &str) -> Option<char> {
 
 fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Coins named in a headline or summary (CoinGecko ids), by name or unambiguous ticker.
-fn mentioned_coins(title: &str, summary: Option<&str>) -> Vec<String> {
-    const COINS: &[(&str, &[&str])] = &[
-        ("bitcoin", &["bitcoin", "btc"]),
-        ("ethereum", &["ethereum", "ether", "eth"]),
-        ("solana", &["solana", "sol"]),
-        ("ripple", &["xrp", "ripple"]),
-        ("binancecoin", &["bnb"]),
-        ("cardano", &["cardano", "ada"]),
-        ("dogecoin", &["dogecoin", "doge"]),
-        ("tether", &["tether", "usdt"]),
-        ("usd-coin", &["usdc"]),
-        ("tron", &["tron", "trx"]),
-        ("chainlink", &["chainlink"]),
-        ("avalanche-2", &["avalanche", "avax"]),
-        ("polkadot", &["polkadot"]),
-        ("litecoin", &["litecoin", "ltc"]),
-    ];
-    let text = format!("{title} {}", summary.unwrap_or("")).to_lowercase();
-    let words: HashSet<&str> = text
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    COINS
-        .iter()
-        .filter(|(_, names)| names.iter().any(|n| words.contains(n)))
-        .map(|(id, _)| (*id).to_string())
-        .collect()
 }
 
 /// The keys of articles already published, bounded (oldest forgotten first) and persisted.
