@@ -144,6 +144,16 @@ timeout = "1s"
         titles.contains(&"Bitcoin's rally & the ETF flows"),
         "entities decoded in stored titles: {titles:?}"
     );
+    // The consumers scored the article and tagged its coin on word boundaries.
+    let rally = news["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["title"] == "Bitcoin's rally & the ETF flows")
+        .unwrap();
+    assert_eq!(rally["sentiment_label"], "positive", "{rally}");
+    assert!(rally["sentiment_score"].as_f64() > Some(0.0), "{rally}");
+    assert_eq!(rally["coins"], "bitcoin", "{rally}");
 
     let (_, fng) = wait_for(Duration::from_secs(20), || {
         get_json(&client, &format!("{base}/api/v1/fear-greed"))
