@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::decode::decode;
 use crate::sinks::{analytics, market::MarketBuilder};
 use crate::stats::ConsumerStats;
-use crate::windows::{Added, EmittedWindow, TumblingWindows, Watermarks, WindowStatus};
+use crate::windows::{Added, EmittedWindow, RESOLUTIONS, Resolutions, Watermarks, WindowStatus};
 use crate::{Error, Result};
 
 /// Configuration of the consumers (`[consumer]` in the config file).
@@ -83,8 +83,8 @@ impl ConsumerConfig {
     }
 }
 
-/// The 1-minute window every price is aggregated into.
-pub const WINDOW_1M: (&str, i64) = ("1m", 60_000);
+/// The 1-minute window, the finest of [`RESOLUTIONS`] (the bench and the tests verify it).
+pub const WINDOW_1M: (&str, i64) = RESOLUTIONS[0];
 
 /// State stored with each committed offset.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -105,7 +105,7 @@ pub struct PricePipeline {
     consumer: Box<dyn LogConsumer>,
     config: ConsumerConfig,
     stats: Arc<ConsumerStats>,
-    windows: TumblingWindows,
+    windows: Resolutions,
     marks: Watermarks,
     market: MarketBuilder,
     emitted: Vec<EmittedWindow>,
@@ -137,7 +137,7 @@ impl PricePipeline {
             log,
             store,
             consumer,
-            windows: TumblingWindows::new(WINDOW_1M.0, WINDOW_1M.1, lateness),
+            windows: Resolutions::new(&RESOLUTIONS, lateness),
             marks: Watermarks::new(config.idle_timeout),
             config,
             stats,
@@ -240,10 +240,8 @@ impl PricePipeline {
                 .replay_until
                 .get(&record.partition)
                 .is_some_and(|until| record.offset < *until);
-            if replayed && self.windows.is_late(price.timestamp_ms) {
-                // Already counted in a window closed before the checkpoint.
-                continue;
-            }
+            // A replayed tick of a bin closed before the checkpoint was counted then: each
+            // width skips it silently.
             let added = self.windows.add(
                 &price.crypto_id,
                 &price.source,
@@ -251,8 +249,9 @@ impl PricePipeline {
                 price.price_usd,
                 record.partition,
                 record.offset,
+                replayed,
             );
-            if added == Added::Late {
+            if added == Some(Added::Late) {
                 self.stats.add_late(&price.crypto_id);
             }
         }

@@ -304,7 +304,7 @@ async fn late_ticks_are_counted_per_coin_and_still_stored_raw() {
     assert_eq!(raw[0].column(0).as_primitive::<Int64Type>().value(0), 181);
     let first = h
         .store
-        .sql("SELECT count, high FROM crypto_analytics WHERE crypto_id = 'bitcoin' ORDER BY time LIMIT 1")
+        .sql("SELECT count, high FROM crypto_analytics WHERE crypto_id = 'bitcoin' AND \"window\" = '1m' ORDER BY time LIMIT 1")
         .await
         .unwrap();
     assert_eq!(first[0].column(0).as_primitive::<Int64Type>().value(0), 59);

@@ -10,12 +10,14 @@
 //! when they close; the store's idempotent writes replace the earlier version.
 
 mod accumulator;
+mod resolutions;
 mod watermark;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use accumulator::{WindowAcc, WindowStats};
+pub use resolutions::{RESOLUTIONS, Resolutions};
 pub use watermark::Watermarks;
 
 /// Why a window was emitted.

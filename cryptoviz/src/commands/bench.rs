@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use cryptoviz_consumers::pipeline::WINDOW_1M;
+use cryptoviz_consumers::windows::RESOLUTIONS;
 use cryptoviz_consumers::{ConsumerStats, PricePipeline, verify};
 use cryptoviz_producers::{Publisher, SourceStatus};
 use serde::Serialize;
@@ -104,15 +104,28 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let peak_rss_mb = peak_rss_mb();
-    let comparison = verify::compare_windows(&store, WINDOW_1M.0, WINDOW_1M.1).await?;
+    // Every resolution (1m, 5m, 1h) against its own independent computation.
+    let (mut windows, mut windows_match) = (0, true);
+    for (label, width_ms) in RESOLUTIONS {
+        let comparison = verify::compare_windows(&store, label, width_ms).await?;
+        if !comparison.matches() {
+            tracing::error!(
+                window = label,
+                ?comparison,
+                "windows differ from the independent computation"
+            );
+        }
+        windows += comparison.actual;
+        windows_match &= comparison.matches();
+    }
     let s = stats.snapshot();
     let report = BenchReport {
         ticks: s.ticks,
         seconds,
         ticks_per_sec: s.ticks as f64 / seconds,
         peak_rss_mb,
-        windows: comparison.actual,
-        windows_match: comparison.matches(),
+        windows,
+        windows_match,
         late_rows: s.late_rows,
         dead_letters: s.dead_letters,
         commits: s.commits,
@@ -128,9 +141,9 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
             report.peak_rss_mb,
             report.windows,
             if report.windows_match {
-                "all equal to an independent computation".to_string()
+                "all equal to an independent computation (1m, 5m, 1h)"
             } else {
-                format!("MISMATCH: {:?}", comparison.mismatches)
+                "MISMATCH (see the error lines above)"
             }
         );
     }

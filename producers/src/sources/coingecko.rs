@@ -161,13 +161,7 @@ impl CoinGeckoSource {
         let now = cryptoviz_schemas::now_ms();
         let mut parsed = parse_markets(&body, now);
         self.rejected.filter(&mut parsed);
-        match common::publish_parsed(ctx, &parsed, now).await {
-            Ok(r) => report.add(r),
-            Err(e) => {
-                self.http.forget(&url);
-                return Err(e);
-            }
-        }
+        common::publish_or_forget(&mut self.http, &url, ctx, &parsed, now, &mut report).await?;
         Ok(report)
     }
 }

@@ -225,13 +225,7 @@ impl CoinMarketCapSource {
         let now = cryptoviz_schemas::now_ms();
         let mut parsed = parse_listings(&body, now);
         self.rejected.filter(&mut parsed);
-        match common::publish_parsed(ctx, &parsed, now).await {
-            Ok(r) => report.add(r),
-            Err(e) => {
-                self.http.forget(&url);
-                return Err(e);
-            }
-        }
+        common::publish_or_forget(&mut self.http, &url, ctx, &parsed, now, &mut report).await?;
         Ok(report)
     }
 }

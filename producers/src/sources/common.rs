@@ -133,6 +133,28 @@ pub(crate) async fn fetch(
     }
 }
 
+/// [`publish_parsed`], and when the log refuses the batch, forgets `url`'s last body so the
+/// next poll does not skip the same payload as unchanged (it was never published).
+pub(crate) async fn publish_or_forget<T: Publishable>(
+    http: &mut HttpClient,
+    url: &str,
+    ctx: &SourceContext,
+    parsed: &Parsed<T>,
+    now_ms: i64,
+    report: &mut PollReport,
+) -> Result<()> {
+    match publish_parsed(ctx, parsed, now_ms).await {
+        Ok(r) => {
+            report.add(r);
+            Ok(())
+        }
+        Err(e) => {
+            http.forget(url);
+            Err(e)
+        }
+    }
+}
+
 /// Publishes the good records of `parsed` and dead-letters its rejects.
 pub(crate) async fn publish_parsed<T: Publishable>(
     ctx: &SourceContext,

@@ -166,13 +166,7 @@ impl FearGreedSource {
             .records
             .retain(|s| last.is_none_or(|last| s.timestamp_ms > last));
         let newest = parsed.records.iter().map(|s| s.timestamp_ms).max();
-        match common::publish_parsed(ctx, &parsed, now).await {
-            Ok(r) => report.add(r),
-            Err(e) => {
-                self.http.forget(&url);
-                return Err(e);
-            }
-        }
+        common::publish_or_forget(&mut self.http, &url, ctx, &parsed, now, &mut report).await?;
         if newest.is_some() {
             self.last_ts_ms = newest.max(self.last_ts_ms);
         }
