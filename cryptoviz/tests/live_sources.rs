@@ -251,3 +251,86 @@ http = { retries = 0, timeout = "1s" }
     let exit = running.terminate(Duration::from_secs(15));
     assert!(exit.success(), "cryptoviz exited with {exit}");
 }
+
+#[test]
+fn dlq_commands_list_show_and_replay_what_an_agent_rejected() {
+    // CoinGecko answers with an HTML error page and status 200: a dead letter.
+    let upstream = serve(vec![(
+        "/api/v3/coins/markets",
+        b"<!DOCTYPE html><html><body>Service unavailable</body></html>".to_vec(),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cryptoviz.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[sources.coingecko]
+base_url = "{upstream}"
+[sources.feargreed]
+enabled = false
+[sources.news]
+enabled = false
+"#
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let client = reqwest::blocking::Client::new();
+    let running = Running(
+        cryptoviz(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .spawn()
+            .expect("start cryptoviz"),
+    );
+    wait_for(Duration::from_secs(20), || {
+        get_json(&client, &format!("http://127.0.0.1:{port}/api/v1/sources"))
+            .filter(|(_, body)| body["data"][0]["rejected"].as_u64() >= Some(1))
+    })
+    .expect("the HTML page was not dead-lettered");
+    assert!(running.terminate(Duration::from_secs(15)).success());
+
+    let dlq = |args: &[&str]| {
+        let out = cryptoviz(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .arg("dlq")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = dlq(&["list", "--json"]);
+    let letter: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(letter["original_topic"], "crypto-prices", "{letter}");
+    assert_eq!(letter["source"], "coingecko", "{letter}");
+    assert!(
+        letter["reason"].as_str().unwrap().contains("HTML"),
+        "{letter}"
+    );
+    let shown = dlq(&["show", letter["id"].as_str().unwrap()]);
+    assert!(
+        shown.contains("Service unavailable"),
+        "the raw payload is kept: {shown}"
+    );
+    let replayed = dlq(&["replay"]);
+    assert!(
+        replayed.contains("replayed 0")
+            && replayed.contains("not replayable (raw upstream payloads) 1"),
+        "{replayed}"
+    );
+    let missing = cryptoviz(dir.path())
+        .args(["dlq", "show", "9:999"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no dead letter with id 9:999"));
+}
