@@ -144,25 +144,17 @@ impl CoinGeckoSource {
         };
         let key = self.config.api_key.clone();
         let headers: Vec<(&str, &str)> = key.iter().map(|k| (header, k.expose())).collect();
-        let mut report = PollReport::default();
-        let fetched = common::fetch(
+        common::poll_prices(
             &mut self.http,
+            &mut self.rejected,
             ctx,
             SOURCE,
             &url,
             &headers,
             topics::PRICES,
-            &mut report,
+            parse_markets,
         )
-        .await?;
-        let Some(body) = fetched else {
-            return Ok(report);
-        };
-        let now = cryptoviz_schemas::now_ms();
-        let mut parsed = parse_markets(&body, now);
-        self.rejected.filter(&mut parsed);
-        common::publish_or_forget(&mut self.http, &url, ctx, &parsed, now, &mut report).await?;
-        Ok(report)
+        .await
     }
 }
 

@@ -208,25 +208,17 @@ impl CoinMarketCapSource {
             ("X-CMC_PRO_API_KEY", key.expose()),
             ("Accept", "application/json"),
         ];
-        let mut report = PollReport::default();
-        let fetched = common::fetch(
+        common::poll_prices(
             &mut self.http,
+            &mut self.rejected,
             ctx,
             SOURCE,
             &url,
             &headers,
             topics::PRICES,
-            &mut report,
+            parse_listings,
         )
-        .await?;
-        let Some(body) = fetched else {
-            return Ok(report);
-        };
-        let now = cryptoviz_schemas::now_ms();
-        let mut parsed = parse_listings(&body, now);
-        self.rejected.filter(&mut parsed);
-        common::publish_or_forget(&mut self.http, &url, ctx, &parsed, now, &mut report).await?;
-        Ok(report)
+        .await
     }
 }
 

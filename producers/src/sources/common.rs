@@ -133,6 +133,30 @@ pub(crate) async fn fetch(
     }
 }
 
+/// One poll of a JSON price endpoint: [`fetch`], `parse` the body (as of now), drop rejects
+/// already dead-lettered, then [`publish_or_forget`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn poll_prices<T: Publishable>(
+    http: &mut HttpClient,
+    rejected: &mut RejectMemory,
+    ctx: &SourceContext,
+    what: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    topic: &str,
+    parse: impl FnOnce(&[u8], i64) -> Parsed<T>,
+) -> Result<PollReport> {
+    let mut report = PollReport::default();
+    let Some(body) = fetch(http, ctx, what, url, headers, topic, &mut report).await? else {
+        return Ok(report);
+    };
+    let now = cryptoviz_schemas::now_ms();
+    let mut parsed = parse(&body, now);
+    rejected.filter(&mut parsed);
+    publish_or_forget(http, url, ctx, &parsed, now, &mut report).await?;
+    Ok(report)
+}
+
 /// [`publish_parsed`], and when the log refuses the batch, forgets `url`'s last body so the
 /// next poll does not skip the same payload as unchanged (it was never published).
 pub(crate) async fn publish_or_forget<T: Publishable>(
