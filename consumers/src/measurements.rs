@@ -6,6 +6,8 @@ pub const MARKET: &str = "crypto_market";
 pub const ANALYTICS: &str = "crypto_analytics";
 /// One point per news article.
 pub const NEWS: &str = "crypto_news";
+/// Hourly news sentiment per coin and market-wide (`crypto_id` = `market`).
+pub const SENTIMENT: &str = "crypto_sentiment";
 /// The Fear & Greed index (and any other market-wide sentiment reading).
 pub const FEAR_GREED: &str = "fear_greed";
 
@@ -13,5 +15,7 @@ pub const FEAR_GREED: &str = "fear_greed";
 pub const MARKET_TAGS: [&str; 3] = ["crypto_id", "symbol", "source"];
 /// Tag columns of [`ANALYTICS`].
 pub const ANALYTICS_TAGS: [&str; 3] = ["crypto_id", "source", "window"];
+/// Tag columns of [`SENTIMENT`].
+pub const SENTIMENT_TAGS: [&str; 2] = ["crypto_id", "window"];
 /// The only tag of [`NEWS`] and [`FEAR_GREED`]: the publisher.
 pub const SOURCE_TAG: &str = "source";

@@ -1,5 +1,6 @@
 //! The consumer of the low-rate topics: `crypto-news` → `crypto_news` and
-//! `crypto-market-sentiment` → `fear_greed`.
+//! `crypto-market-sentiment` → `fear_greed`, and the hourly `crypto_sentiment` of the hours the
+//! articles fall in.
 //!
 //! These records are not windowed, so delivery is simpler than the price pipeline's: poll,
 //! decode (undecodable bytes become dead letters), write the points, and only after the store
@@ -10,7 +11,7 @@
 //! producer already did; the score is a pure function of the text, so a replay writes the
 //! same values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use crate::decode::decode;
 use crate::pipeline::{append_dead_letters, write_with_retry};
 use crate::sentiment;
 use crate::sinks::news::{fear_greed_batch, news_batch};
+use crate::sinks::sentiment::{hour_of, recompute};
 use crate::stats::ConsumerStats;
 
 /// The topics this consumer reads.
@@ -121,6 +123,11 @@ impl RecordsPipeline {
             .collect();
         if !batches.is_empty() {
             write_with_retry(self.store.as_ref(), &self.stats, batches).await?;
+        }
+        // The hours these articles fall in, recomputed from the store now that they are in it.
+        let hours: BTreeSet<i64> = news.iter().map(|n| hour_of(n.published_at_ms)).collect();
+        if let Some(hourly) = recompute(self.store.as_ref(), &hours).await? {
+            write_with_retry(self.store.as_ref(), &self.stats, vec![hourly]).await?;
         }
         self.stats
             .add_records((news.len() + sentiment.len()) as u64);

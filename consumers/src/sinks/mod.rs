@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod market;
 pub mod news;
+pub mod sentiment;
 
 use std::sync::Arc;
 
