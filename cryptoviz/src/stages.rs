@@ -44,7 +44,7 @@ pub fn spawn_sources(
             shutdown: shutdown.clone(),
             publisher: Publisher::new(log.clone(), &name, status),
         };
-        tracing::info!(source = %source_label(&name, simulate), "source started");
+        tracing::info!(source = %name, simulate, "source started");
         tracker.spawn(async move {
             if let Err(e) = source.run(context).await {
                 tracing::error!(source = %name, error = %e, "source stopped");
@@ -52,14 +52,6 @@ pub fn spawn_sources(
         });
     }
     Ok(statuses)
-}
-
-fn source_label(name: &str, simulate: bool) -> String {
-    if simulate {
-        format!("{name} (simulated market)")
-    } else {
-        name.to_string()
-    }
 }
 
 /// The sources' status as a JSON array (for `/api/v1/sources`).

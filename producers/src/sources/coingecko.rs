@@ -158,6 +158,19 @@ impl CoinGeckoSource {
     }
 }
 
+impl common::Poller for CoinGeckoSource {
+    const NAME: &'static str = SOURCE;
+    fn every(&self) -> Duration {
+        self.interval()
+    }
+    fn poll(
+        &mut self,
+        ctx: &SourceContext,
+    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
+        self.poll_once(ctx)
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for CoinGeckoSource {
     fn name(&self) -> &str {
@@ -171,15 +184,7 @@ impl Source for CoinGeckoSource {
             keyed = self.config.api_key.is_some(),
             "coingecko agent started"
         );
-        let mut ticker = common::ticker(self.interval());
-        loop {
-            tokio::select! {
-                _ = ctx.shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            let result = self.poll_once(&ctx).await;
-            common::report_poll(&ctx, SOURCE, result);
-        }
+        common::run_polls(self, &ctx).await;
         Ok(())
     }
 }

@@ -222,6 +222,19 @@ impl CoinMarketCapSource {
     }
 }
 
+impl common::Poller for CoinMarketCapSource {
+    const NAME: &'static str = SOURCE;
+    fn every(&self) -> Duration {
+        self.interval()
+    }
+    fn poll(
+        &mut self,
+        ctx: &SourceContext,
+    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
+        self.poll_once(ctx)
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for CoinMarketCapSource {
     fn name(&self) -> &str {
@@ -234,15 +247,7 @@ impl Source for CoinMarketCapSource {
             interval_s = self.interval().as_secs(),
             "coinmarketcap agent started"
         );
-        let mut ticker = common::ticker(self.interval());
-        loop {
-            tokio::select! {
-                _ = ctx.shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            let result = self.poll_once(&ctx).await;
-            common::report_poll(&ctx, SOURCE, result);
-        }
+        common::run_polls(self, &ctx).await;
         Ok(())
     }
 }

@@ -79,6 +79,33 @@ impl PollReport {
     }
 }
 
+/// An agent that polls its upstream on an interval.
+pub(crate) trait Poller: Send {
+    /// Name used in logs and errors.
+    const NAME: &'static str;
+    /// Time between polls.
+    fn every(&self) -> Duration;
+    /// One poll; upstream failures are reported in the status, not returned.
+    fn poll(
+        &mut self,
+        ctx: &SourceContext,
+    ) -> impl std::future::Future<Output = Result<PollReport>> + Send;
+}
+
+/// The poll loop every HTTP agent runs: a poll per tick of [`ticker`] until shutdown, each
+/// result reported by [`report_poll`].
+pub(crate) async fn run_polls<P: Poller>(agent: &mut P, ctx: &SourceContext) {
+    let mut ticker = ticker(agent.every());
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let result = agent.poll(ctx).await;
+        report_poll(ctx, P::NAME, result);
+    }
+}
+
 /// An interval that does not burst after a stall (`MissedTickBehavior::Delay`).
 pub(crate) fn ticker(every: Duration) -> Interval {
     let mut ticker = tokio::time::interval(every);

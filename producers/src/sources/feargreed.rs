@@ -174,6 +174,19 @@ impl FearGreedSource {
     }
 }
 
+impl common::Poller for FearGreedSource {
+    const NAME: &'static str = "feargreed";
+    fn every(&self) -> Duration {
+        self.interval()
+    }
+    fn poll(
+        &mut self,
+        ctx: &SourceContext,
+    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
+        self.poll_once(ctx)
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for FearGreedSource {
     fn name(&self) -> &str {
@@ -186,15 +199,7 @@ impl Source for FearGreedSource {
             backfill_days = self.config.backfill,
             "fear & greed agent started"
         );
-        let mut ticker = common::ticker(self.interval());
-        loop {
-            tokio::select! {
-                _ = ctx.shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            let result = self.poll_once(&ctx).await;
-            common::report_poll(&ctx, "feargreed", result);
-        }
+        common::run_polls(self, &ctx).await;
         Ok(())
     }
 }

@@ -410,6 +410,19 @@ impl NewsSource {
     }
 }
 
+impl common::Poller for NewsSource {
+    const NAME: &'static str = SOURCE;
+    fn every(&self) -> Duration {
+        self.interval()
+    }
+    fn poll(
+        &mut self,
+        ctx: &SourceContext,
+    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
+        self.poll_once(ctx)
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for NewsSource {
     fn name(&self) -> &str {
@@ -423,15 +436,7 @@ impl Source for NewsSource {
             seen = self.seen.len(),
             "news agent started"
         );
-        let mut ticker = common::ticker(self.interval());
-        loop {
-            tokio::select! {
-                _ = ctx.shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            let result = self.poll_once(&ctx).await;
-            common::report_poll(&ctx, SOURCE, result);
-        }
+        common::run_polls(self, &ctx).await;
         Ok(())
     }
 }
