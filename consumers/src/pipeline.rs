@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::decode::decode;
 use crate::sinks::{analytics, market::MarketBuilder};
 use crate::stats::ConsumerStats;
-use crate::windows::{Added, EmittedWindow, RESOLUTIONS, Resolutions, Watermarks, WindowStatus};
+use crate::windows::{
+    Added, EmittedWindow, RESOLUTIONS, Resolutions, Sample, Watermarks, WindowStatus,
+};
 use crate::{Error, Result};
 
 /// Configuration of the consumers (`[consumer]` in the config file).
@@ -246,7 +248,7 @@ impl PricePipeline {
                 &price.crypto_id,
                 &price.source,
                 price.timestamp_ms,
-                price.price_usd,
+                Sample::of(&price),
                 record.partition,
                 record.offset,
                 replayed,

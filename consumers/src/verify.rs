@@ -1,9 +1,9 @@
-//! An independent computation of the 1-minute windows, to check the streaming operator.
+//! An independent computation of the windows, to check the streaming operator.
 //!
 //! The streaming path aggregates tick by tick (Welford, watermarks, checkpoints); this module
 //! recomputes every window in one batch query with DataFusion's own aggregates over the raw
 //! `crypto_market` points the pipeline stored, and compares: counts, open, close, min and max
-//! exactly, mean and standard deviation within 1e-9 relative. The bench and the end-to-end
+//! exactly, mean, standard deviation, volume and VWAP within 1e-9 relative. The bench and the end-to-end
 //! tests use it. It assumes no tick was late (a late tick is stored raw but, by design, is in
 //! no window).
 
@@ -52,6 +52,8 @@ struct Row {
     max: f64,
     mean: f64,
     stddev: Option<f64>,
+    volume: Option<f64>,
+    vwap: Option<f64>,
 }
 
 type Key = (String, String, i64);
@@ -69,16 +71,23 @@ pub async fn compare_windows(
             "SELECT crypto_id, source, \
                     date_bin(INTERVAL '{width_s} seconds', time, TIMESTAMP '1970-01-01T00:00:00Z') AS bin, \
                     count(*) AS count, \
-                    first_value(price_usd ORDER BY time) AS open, \
+                    first_value(coalesce(open_usd, price_usd) ORDER BY time) AS open, \
                     last_value(price_usd ORDER BY time) AS close, \
-                    min(price_usd) AS min, max(price_usd) AS max, \
-                    avg(price_usd) AS mean, stddev(price_usd) AS stddev \
+                    min(coalesce(low_usd, price_usd)) AS min, \
+                    max(coalesce(high_usd, price_usd)) AS max, \
+                    avg(price_usd) AS mean, stddev(price_usd) AS stddev, \
+                    sum(volume) AS volume, \
+                    sum(CASE WHEN high_usd > low_usd \
+                             THEN (high_usd + low_usd + price_usd) / 3.0 \
+                             ELSE price_usd END * volume) \
+                      / nullif(sum(volume), 0.0) AS vwap \
              FROM {MARKET} GROUP BY crypto_id, source, bin"
         ))
         .await?;
     let actual = store
         .sql(&format!(
-            "SELECT crypto_id, source, time AS bin, count, open, close, min, max, mean, stddev \
+            "SELECT crypto_id, source, time AS bin, count, open, close, min, max, mean, stddev, \
+                    volume, vwap \
              FROM {ANALYTICS} WHERE \"window\" = '{window}'"
         ))
         .await?;
@@ -100,6 +109,8 @@ pub async fn compare_windows(
             && got.min == want.min
             && got.max == want.max;
         let close_enough = relative_eq(got.mean, want.mean)
+            && opt_relative_eq(got.volume, want.volume)
+            && opt_relative_eq(got.vwap, want.vwap)
             && match (got.stddev, want.stddev) {
                 (Some(a), Some(b)) => relative_eq(a, b),
                 (None, None) => true,
@@ -122,6 +133,14 @@ fn relative_eq(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
+fn opt_relative_eq(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => relative_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 fn rows(batches: &[RecordBatch]) -> HashMap<Key, Row> {
     let mut out = HashMap::new();
     for b in batches {
@@ -131,6 +150,10 @@ fn rows(batches: &[RecordBatch]) -> HashMap<Key, Row> {
         let count = b.column(3).as_primitive::<Int64Type>();
         let f = |i: usize| b.column(i).as_primitive::<Float64Type>();
         let (open, close, min, max, mean, stddev) = (f(4), f(5), f(6), f(7), f(8), f(9));
+        let (volume, vwap) = (f(10), f(11));
+        let opt = |a: &datafusion::arrow::array::Float64Array, r: usize| {
+            (!a.is_null(r)).then(|| a.value(r))
+        };
         for r in 0..b.num_rows() {
             out.insert(
                 (
@@ -145,7 +168,9 @@ fn rows(batches: &[RecordBatch]) -> HashMap<Key, Row> {
                     min: min.value(r),
                     max: max.value(r),
                     mean: mean.value(r),
-                    stddev: (!stddev.is_null(r)).then(|| stddev.value(r)),
+                    stddev: opt(stddev, r),
+                    volume: opt(volume, r),
+                    vwap: opt(vwap, r),
                 },
             );
         }

@@ -22,6 +22,7 @@ fn price(id: &str, ts: i64) -> CryptoPrice {
         atl: None,
         circulating_supply: None,
         timestamp_ms: ts,
+        ..CryptoPrice::default()
     }
 }
 

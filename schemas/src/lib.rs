@@ -6,7 +6,7 @@
 //!
 //! # Wire format
 //! Confluent framing: `[0x00 magic][u32 big-endian schema id][Avro binary datum]`.
-//! Ids 1–4 are the v1 schemas embedded in this crate; a [`Registry`] maps further ids (newer
+//! Ids 1–5 are the schemas embedded in this crate (`CryptoPrice` is at version 2, id 5; its version 1, id 1, is still read); a [`Registry`] maps further ids (newer
 //! writer versions) to schemas, which are decoded through Avro schema resolution.
 //!
 //! # Layout

@@ -22,7 +22,7 @@ const MAX_DEPTH: usize = 64;
 
 static BUILTIN: LazyLock<Registry> = LazyLock::new(Registry::new);
 
-/// Writer schemas by schema id. Starts with the four embedded v1 schemas (ids 1–4); more
+/// Writer schemas by schema id. Starts with the embedded schemas (`CryptoPrice` v2 = 5 and its v1 = 1, news 2, sentiment 3, DLQ 4); more
 /// versions are added with [`Registry::register`] (tests, or a schema-registry client).
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -51,6 +51,12 @@ impl Registry {
         reg.insert_builtin::<CryptoNews>();
         reg.insert_builtin::<MarketSentiment>();
         reg.insert_builtin::<DlqRecord>();
+        // Older versions of the built-in records, still readable through resolution.
+        reg.register(
+            crate::records::PRICE_V1_SCHEMA_ID,
+            crate::records::PRICE_V1_SCHEMA_JSON,
+        )
+        .expect("the embedded v1 price schema is a valid record");
         reg
     }
 

@@ -43,7 +43,7 @@ fn split(bytes: &[u8]) -> Result<(u32, &[u8])> {
     Ok((u32::from_be_bytes(*id), datum))
 }
 
-/// Decodes a frame with the built-in registry (ids 1–4). See [`decode_with_registry`].
+/// Decodes a frame with the built-in registry (ids 1–5). See [`decode_with_registry`].
 pub fn decode<M: Message>(bytes: &[u8]) -> Result<M> {
     decode_with_registry(Registry::builtin(), bytes)
 }

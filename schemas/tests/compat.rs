@@ -160,7 +160,7 @@ fn topics_and_ids() {
             MarketSentiment::SCHEMA_ID,
             DlqRecord::SCHEMA_ID
         ],
-        [1, 2, 3, 4]
+        [5, 2, 3, 4]
     );
     for (name, schema) in [
         (CryptoPrice::FULL_NAME, CryptoPrice::schema()),

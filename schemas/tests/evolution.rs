@@ -65,6 +65,27 @@ fn v1_reader_reads_v2_data_ignoring_the_added_field() {
 }
 
 #[test]
+fn builtin_registry_reads_version_1_frames() {
+    // Data written before volume and candles existed (schema id 1) still decodes, with the
+    // new fields defaulted; today's writer uses id 5.
+    let v1_json = include_str!("../avro/crypto_price.v1.avsc");
+    let v1 = Schema::parse_str(v1_json).expect("v1 parses");
+    let mut p = price_full();
+    let fields: Vec<(String, Value)> = price_fields(&p)
+        .into_iter()
+        .take(14)
+        .map(|(n, v)| (n.to_owned(), v))
+        .collect();
+    let bytes = frame(
+        1,
+        &to_avro_datum(&v1, Value::Record(fields)).expect("v1 encodes"),
+    );
+    (p.volume, p.open_usd, p.high_usd, p.low_usd) = (None, None, None, None);
+    assert_eq!(decode::<CryptoPrice>(&bytes), Ok(p));
+    assert_eq!(CryptoPrice::SCHEMA_ID, 5);
+}
+
+#[test]
 fn builtin_registry_does_not_know_v2() {
     let bytes = v2_frame(&price_full(), Some("kraken"));
     assert_eq!(
@@ -102,7 +123,7 @@ fn reader_without_ath_reads_v1_data() {
     else {
         panic!("not a record")
     };
-    assert_eq!(fields.len(), 13);
+    assert_eq!(fields.len(), 17);
     assert!(fields.iter().all(|(n, _)| n != "ath"));
     let atl = fields.iter().find(|(n, _)| n == "atl").map(|(_, v)| v);
     assert_eq!(atl, Some(&Value::Union(1, Box::new(Value::Double(67.81)))));
@@ -123,7 +144,7 @@ fn another_records_id_is_a_mismatch() {
         decode::<CryptoNews>(&to_bytes(&price_full())),
         Err(Error::SchemaMismatch {
             expected: "io.cryptoviz.CryptoNews",
-            found_id: 1
+            found_id: CryptoPrice::SCHEMA_ID
         })
     );
 }

@@ -60,6 +60,39 @@ fn price_checks() {
 }
 
 #[test]
+fn candle_checks() {
+    // price_full is a candle: open 67,000, high 67,200, low 66,900.5, close 67,123.45.
+    assert_eq!(price_full().validate_at(NOW), Ok(()));
+    let mut p = price_full();
+    p.volume = Some(-1.0);
+    assert_eq!(field_of(p.validate_at(NOW)), "volume");
+    let mut p = price_full();
+    p.high_usd = None;
+    let err = p.validate_at(NOW).expect_err("part of a candle");
+    assert_eq!(
+        err.to_string(),
+        "field `high_usd`: a candle needs open_usd, high_usd and low_usd together"
+    );
+    let mut p = price_full();
+    p.low_usd = Some(67_050.0); // above the open
+    assert_eq!(field_of(p.validate_at(NOW)), "low_usd");
+    let mut p = price_full();
+    p.high_usd = Some(67_100.0); // below the close
+    assert_eq!(field_of(p.validate_at(NOW)), "high_usd");
+    let mut p = price_full();
+    p.open_usd = Some(0.0);
+    assert_eq!(field_of(p.validate_at(NOW)), "open_usd");
+    let mut quote = price_full();
+    (quote.open_usd, quote.high_usd, quote.low_usd) = (None, None, None);
+    assert_eq!(quote.validate_at(NOW), Ok(()));
+    assert_eq!(quote.ohlc(), (67_123.45, 67_123.45, 67_123.45, 67_123.45));
+    assert_eq!(
+        price_full().ohlc(),
+        (67_000.0, 67_200.0, 66_900.5, 67_123.45)
+    );
+}
+
+#[test]
 fn timestamps_must_be_plausible() {
     let mut p = price_full();
     p.timestamp_ms = 631_152_000_000; // 1990-01-01

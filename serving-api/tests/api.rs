@@ -31,6 +31,7 @@ fn tick(id: &str, symbol: &str, price: f64, cap: f64, ts: i64) -> CryptoPrice {
         atl: None,
         circulating_supply: None,
         timestamp_ms: ts,
+        ..CryptoPrice::default()
     }
 }
 

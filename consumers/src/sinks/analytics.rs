@@ -14,8 +14,19 @@ use crate::Result;
 use crate::measurements::{ANALYTICS, ANALYTICS_TAGS};
 use crate::windows::EmittedWindow;
 
-const STATS: [&str; 8] = [
-    "open", "high", "low", "close", "mean", "min", "max", "stddev",
+/// Float fields, in column order; the first seven are never null.
+const STATS: [&str; 11] = [
+    "open",
+    "high",
+    "low",
+    "close",
+    "mean",
+    "min",
+    "max",
+    "stddev",
+    "volatility_pct",
+    "volume",
+    "vwap",
 ];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -28,9 +39,9 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     fields.extend(
         STATS
             .iter()
-            .map(|f| Field::new(*f, DataType::Float64, *f == "stddev")),
+            .enumerate()
+            .map(|(i, f)| Field::new(*f, DataType::Float64, i >= 7)),
     );
-    fields.push(Field::new("volatility_pct", DataType::Float64, true));
     fields.push(Field::new("count", DataType::Int64, false));
     fields.push(Field::new("window_end", DataType::Int64, false));
     fields.push(Field::new("status", DataType::Utf8, false));
@@ -45,7 +56,7 @@ pub fn batch(windows: &[EmittedWindow]) -> Result<Option<WriteBatch>> {
     }
     let mut time = TimestampNanosecondBuilder::new().with_timezone("UTC");
     let mut tags: [StringBuilder; 3] = std::array::from_fn(|_| StringBuilder::new());
-    let mut stats: [Float64Builder; 9] = std::array::from_fn(|_| Float64Builder::new());
+    let mut stats: [Float64Builder; STATS.len()] = std::array::from_fn(|_| Float64Builder::new());
     let mut count = Int64Builder::new();
     let mut end = Int64Builder::new();
     let mut status = StringBuilder::new();
@@ -65,6 +76,8 @@ pub fn batch(windows: &[EmittedWindow]) -> Result<Option<WriteBatch>> {
             Some(s.high),
             s.stddev,
             s.volatility_pct,
+            s.volume,
+            s.vwap,
         ];
         for (b, v) in stats.iter_mut().zip(values) {
             b.append_option(v);

@@ -14,7 +14,7 @@ use super::{ms_to_ns, time_field};
 use crate::Result;
 use crate::measurements::{MARKET, MARKET_TAGS};
 
-const NUMBERS: [&str; 9] = [
+const NUMBERS: [&str; 13] = [
     "price_usd",
     "market_cap",
     "volume_24h",
@@ -24,6 +24,10 @@ const NUMBERS: [&str; 9] = [
     "ath",
     "atl",
     "circulating_supply",
+    "volume",
+    "open_usd",
+    "high_usd",
+    "low_usd",
 ];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -50,7 +54,7 @@ pub struct MarketBuilder {
     symbol: StringBuilder,
     source: StringBuilder,
     name: StringBuilder,
-    numbers: [Float64Builder; 9],
+    numbers: [Float64Builder; NUMBERS.len()],
     len: usize,
 }
 
@@ -96,6 +100,10 @@ impl MarketBuilder {
             p.ath,
             p.atl,
             p.circulating_supply,
+            p.volume,
+            p.open_usd,
+            p.high_usd,
+            p.low_usd,
         ];
         for (builder, value) in self.numbers.iter_mut().zip(values) {
             builder.append_option(value);

@@ -1,11 +1,66 @@
 //! The partial aggregate of one window: everything its statistics need, updated per tick.
 
-/// Running statistics of the ticks of one window.
+use cryptoviz_schemas::CryptoPrice;
+
+/// What one record contributes to a window: a quote (one price) or a candle (imported
+/// history, or any pre-aggregated interval), with the volume traded if known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    /// Base-asset units traded; `None` when the source does not say.
+    pub volume: Option<f64>,
+}
+
+impl Sample {
+    /// The sample of a price record: its candle, or its price as a one-point candle.
+    pub fn of(price: &CryptoPrice) -> Self {
+        let (open, high, low, close) = price.ohlc();
+        Self {
+            open,
+            high,
+            low,
+            close,
+            volume: price.volume,
+        }
+    }
+
+    /// The price at which the sample's volume is taken to have traded: the price of a quote,
+    /// the typical price (high + low + close) / 3 of a candle (the usual VWAP approximation
+    /// when only candles are known).
+    pub fn typical(&self) -> f64 {
+        if self.high == self.low {
+            self.close
+        } else {
+            (self.high + self.low + self.close) / 3.0
+        }
+    }
+}
+
+impl From<f64> for Sample {
+    /// A quote without volume.
+    fn from(price: f64) -> Self {
+        Self {
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: None,
+        }
+    }
+}
+
+/// Running statistics of the samples of one window.
 ///
-/// Mean and variance use Welford's update, which stays accurate where a naive sum of squares
-/// loses digits (prices near 95,000 with cent-level moves). Open and close are the prices at
-/// the smallest and largest event time; on a tie the earlier arrival opens and the later
-/// closes.
+/// The window's candle merges its samples': the open of the earliest, the highest high, the
+/// lowest low, the close of the latest (on an event-time tie the earlier arrival opens and the
+/// later closes), the summed volume — so 1-minute candles resample exactly into 5-minute and
+/// 1-hour ones. Mean, standard deviation and volatility are over the samples' closes (each
+/// tick's price), with Welford's update, which stays accurate where a naive sum of squares
+/// loses digits (prices near 95,000 with cent-level moves). VWAP is Σ(typical × volume) /
+/// Σ volume over the samples that carry a volume.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowAcc {
     pub count: u64,
@@ -17,6 +72,10 @@ pub struct WindowAcc {
     pub open: f64,
     pub close_ts: i64,
     pub close: f64,
+    /// Σ volume of the samples that have one (`None`: no sample had a volume).
+    pub volume: Option<f64>,
+    /// Σ typical price × volume.
+    price_volume: f64,
     /// Event times aggregated so far, sorted: a second tick at the same event time (a
     /// redelivery) is ignored, matching the store, where (series, time) identifies a point.
     seen: Vec<i64>,
@@ -38,29 +97,35 @@ pub struct WindowStats {
     pub stddev: Option<f64>,
     /// stddev / mean × 100.
     pub volatility_pct: Option<f64>,
+    /// Base-asset units traded in the window; `None` when no sample carried a volume.
+    pub volume: Option<f64>,
+    /// Volume-weighted average price; `None` without volume (or with zero volume).
+    pub vwap: Option<f64>,
 }
 
 impl WindowAcc {
-    /// A window holding one tick.
-    pub fn new(ts: i64, price: f64, partition: u32, offset: u64) -> Self {
+    /// A window holding one sample.
+    pub fn new(ts: i64, sample: Sample, partition: u32, offset: u64) -> Self {
         Self {
             count: 1,
-            mean: price,
+            mean: sample.close,
             m2: 0.0,
-            min: price,
-            max: price,
+            min: sample.low,
+            max: sample.high,
             open_ts: ts,
-            open: price,
+            open: sample.open,
             close_ts: ts,
-            close: price,
+            close: sample.close,
+            volume: sample.volume,
+            price_volume: sample.volume.map_or(0.0, |v| v * sample.typical()),
             seen: vec![ts],
             first_offsets: vec![(partition, offset)],
         }
     }
 
-    /// Adds one tick; returns false (and changes nothing) for a second tick at an event time
-    /// already in the window.
-    pub fn add(&mut self, ts: i64, price: f64, partition: u32, offset: u64) -> bool {
+    /// Adds one sample; returns false (and changes nothing) for a second sample at an event
+    /// time already in the window.
+    pub fn add(&mut self, ts: i64, sample: Sample, partition: u32, offset: u64) -> bool {
         // In-order ticks append; out-of-order ones insert.
         if self.seen.last().is_some_and(|last| *last < ts) {
             self.seen.push(ts);
@@ -71,18 +136,23 @@ impl WindowAcc {
             }
         }
         self.count += 1;
+        let price = sample.close;
         let delta = price - self.mean;
         self.mean += delta / self.count as f64;
         self.m2 += delta * (price - self.mean);
-        self.min = self.min.min(price);
-        self.max = self.max.max(price);
+        self.min = self.min.min(sample.low);
+        self.max = self.max.max(sample.high);
         if ts < self.open_ts {
             self.open_ts = ts;
-            self.open = price;
+            self.open = sample.open;
         }
         if ts >= self.close_ts {
             self.close_ts = ts;
             self.close = price;
+        }
+        if let Some(v) = sample.volume {
+            self.volume = Some(self.volume.unwrap_or(0.0) + v);
+            self.price_volume += v * sample.typical();
         }
         match self.first_offsets.iter_mut().find(|(p, _)| *p == partition) {
             Some((_, first)) => *first = (*first).min(offset),
@@ -103,6 +173,11 @@ impl WindowAcc {
             mean: self.mean,
             stddev,
             volatility_pct: stddev.map(|s| s / self.mean * 100.0),
+            volume: self.volume,
+            vwap: self
+                .volume
+                .filter(|v| *v > 0.0)
+                .map(|v| self.price_volume / v),
         }
     }
 }
@@ -114,9 +189,9 @@ mod tests {
     #[test]
     fn stats_match_a_direct_computation() {
         let prices = [100.0, 101.5, 99.25, 100.75, 102.0];
-        let mut acc = WindowAcc::new(0, prices[0], 0, 0);
+        let mut acc = WindowAcc::new(0, prices[0].into(), 0, 0);
         for (i, p) in prices.iter().enumerate().skip(1) {
-            acc.add(i as i64, *p, 0, i as u64);
+            acc.add(i as i64, (*p).into(), 0, i as u64);
         }
         let s = acc.stats();
         let n = prices.len() as f64;
@@ -134,12 +209,12 @@ mod tests {
 
     #[test]
     fn out_of_order_ticks_keep_open_and_close_by_event_time() {
-        let mut acc = WindowAcc::new(30, 3.0, 1, 10);
-        acc.add(10, 1.0, 1, 11); // earlier event time arrives later: it opens
-        acc.add(50, 5.0, 1, 12);
-        acc.add(40, 4.0, 2, 5); // earlier than the close: does not close
+        let mut acc = WindowAcc::new(30, 3.0.into(), 1, 10);
+        acc.add(10, 1.0.into(), 1, 11); // earlier event time arrives later: it opens
+        acc.add(50, 5.0.into(), 1, 12);
+        acc.add(40, 4.0.into(), 2, 5); // earlier than the close: does not close
         assert!(
-            !acc.add(40, 8.0, 2, 6),
+            !acc.add(40, 8.0.into(), 2, 6),
             "a redelivered event time is ignored"
         );
         let s = acc.stats();
@@ -150,12 +225,66 @@ mod tests {
 
     #[test]
     fn single_tick_has_no_stddev() {
-        let s = WindowAcc::new(0, 7.0, 0, 0).stats();
+        let s = WindowAcc::new(0, 7.0.into(), 0, 0).stats();
         assert_eq!(s.stddev, None);
         assert_eq!(s.volatility_pct, None);
+        assert_eq!((s.volume, s.vwap), (None, None));
         assert_eq!(
             (s.open, s.high, s.low, s.close, s.mean),
             (7.0, 7.0, 7.0, 7.0, 7.0)
         );
+    }
+
+    fn candle(open: f64, high: f64, low: f64, close: f64, volume: f64) -> Sample {
+        Sample {
+            open,
+            high,
+            low,
+            close,
+            volume: Some(volume),
+        }
+    }
+
+    #[test]
+    fn candles_merge_into_the_candle_of_the_window() {
+        // Three 1-minute candles, the middle one arriving last.
+        let a = candle(100.0, 105.0, 99.0, 104.0, 2.0);
+        let b = candle(104.0, 110.0, 103.0, 108.0, 1.0);
+        let c = candle(108.0, 109.0, 95.0, 96.0, 3.0);
+        let mut acc = WindowAcc::new(0, a, 0, 0);
+        acc.add(120_000, c, 0, 1);
+        acc.add(60_000, b, 0, 2);
+        let s = acc.stats();
+        assert_eq!(
+            (s.open, s.high, s.low, s.close, s.count),
+            (100.0, 110.0, 95.0, 96.0, 3)
+        );
+        assert_eq!(s.volume, Some(6.0));
+        let typical = |h: f64, l: f64, c: f64| (h + l + c) / 3.0;
+        let vwap = (typical(105.0, 99.0, 104.0) * 2.0
+            + typical(110.0, 103.0, 108.0)
+            + typical(109.0, 95.0, 96.0) * 3.0)
+            / 6.0;
+        assert!((s.vwap.unwrap() - vwap).abs() < 1e-12);
+        // Mean and stddev are over the closes.
+        assert!((s.mean - (104.0 + 108.0 + 96.0) / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn vwap_of_quotes_weights_each_price_by_its_volume() {
+        let q = |p: f64, v: Option<f64>| Sample {
+            volume: v,
+            ..Sample::from(p)
+        };
+        let mut acc = WindowAcc::new(0, q(10.0, Some(1.0)), 0, 0);
+        acc.add(1, q(20.0, Some(3.0)), 0, 1);
+        acc.add(2, q(1_000.0, None), 0, 2); // no volume: in the price stats, not in VWAP
+        let s = acc.stats();
+        assert_eq!(s.volume, Some(4.0));
+        assert_eq!(s.vwap, Some(17.5));
+        assert_eq!((s.high, s.count), (1_000.0, 3));
+        // Zero volume (a flat, untraded candle) has no VWAP.
+        let zero = WindowAcc::new(0, q(5.0, Some(0.0)), 0, 0).stats();
+        assert_eq!((zero.volume, zero.vwap), (Some(0.0), None));
     }
 }

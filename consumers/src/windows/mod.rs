@@ -16,7 +16,7 @@ mod watermark;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use accumulator::{WindowAcc, WindowStats};
+pub use accumulator::{Sample, WindowAcc, WindowStats};
 pub use resolutions::{RESOLUTIONS, Resolutions};
 pub use watermark::Watermarks;
 
@@ -148,16 +148,17 @@ impl TumblingWindows {
         k
     }
 
-    /// Adds one tick read from `partition` at `offset`.
+    /// Adds one tick (a quote or a candle) read from `partition` at `offset`.
     pub fn add(
         &mut self,
         crypto_id: &str,
         source: &str,
         ts: i64,
-        price: f64,
+        sample: impl Into<Sample>,
         partition: u32,
         offset: u64,
     ) -> Added {
+        let sample = sample.into();
         if self.is_late(ts) {
             return Added::Late;
         }
@@ -165,12 +166,12 @@ impl TumblingWindows {
         let bin = self.bin_start(ts);
         match self.open.entry((key, bin)) {
             std::collections::hash_map::Entry::Occupied(mut acc) => {
-                if !acc.get_mut().add(ts, price, partition, offset) {
+                if !acc.get_mut().add(ts, sample, partition, offset) {
                     return Added::Duplicate;
                 }
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(WindowAcc::new(ts, price, partition, offset));
+                slot.insert(WindowAcc::new(ts, sample, partition, offset));
             }
         }
         Added::Aggregated

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{Added, EmittedWindow, TumblingWindows, WindowStatus};
+use super::{Added, EmittedWindow, Sample, TumblingWindows, WindowStatus};
 
 /// The widths every price is aggregated into: (label, milliseconds), finest first.
 pub const RESOLUTIONS: [(&str, i64); 3] = [("1m", 60_000), ("5m", 300_000), ("1h", 3_600_000)];
@@ -40,17 +40,18 @@ impl Resolutions {
         crypto_id: &str,
         source: &str,
         ts: i64,
-        price: f64,
+        sample: impl Into<Sample>,
         partition: u32,
         offset: u64,
         replayed: bool,
     ) -> Option<Added> {
+        let sample = sample.into();
         let mut finest = None;
         for (i, w) in self.widths.iter_mut().enumerate() {
             if replayed && w.is_late(ts) {
                 continue;
             }
-            let added = w.add(crypto_id, source, ts, price, partition, offset);
+            let added = w.add(crypto_id, source, ts, sample, partition, offset);
             if i == 0 {
                 finest = Some(added);
             }

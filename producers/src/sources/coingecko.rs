@@ -100,6 +100,7 @@ fn coin_to_price(item: serde_json::Value, now_ms: i64) -> Result<CryptoPrice, St
         atl: coin.atl,
         circulating_supply: coin.circulating_supply,
         timestamp_ms,
+        ..CryptoPrice::default()
     })
 }
 

@@ -160,6 +160,7 @@ fn listing_to_price(item: &serde_json::Value, now_ms: i64) -> Result<CryptoPrice
         atl: None,
         circulating_supply: l.circulating_supply,
         timestamp_ms,
+        ..CryptoPrice::default()
     })
 }
 

@@ -12,6 +12,9 @@ use apache_avro::Schema;
 pub use dlq::DlqRecord;
 pub use news::CryptoNews;
 pub use price::CryptoPrice;
+pub(crate) use price::{
+    V1_SCHEMA_ID as PRICE_V1_SCHEMA_ID, V1_SCHEMA_JSON as PRICE_V1_SCHEMA_JSON,
+};
 pub use sentiment::MarketSentiment;
 
 /// Parses an embedded `.avsc`. These are compile-time constants covered by the tests, so a

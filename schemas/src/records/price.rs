@@ -17,9 +17,20 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     )
 });
 
+/// Schema id of version 1 (no volume, no candle fields), still read through resolution.
+pub(crate) const V1_SCHEMA_ID: u32 = 1;
+
+/// The version 1 schema, registered under [`V1_SCHEMA_ID`].
+pub(crate) const V1_SCHEMA_JSON: &str = include_str!("../../avro/crypto_price.v1.avsc");
+
 /// One price tick of one coin from one source. Optional fields are `None` when the source does
 /// not provide them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// A *quote* is a point price. A *candle* (imported history) also has `open_usd`, `high_usd`
+/// and `low_usd`, with `price_usd` as its close and `timestamp_ms` as its open time; the
+/// windows merge candles exactly (first open, highest high, lowest low, last close, summed
+/// volume), so resampling 1-minute candles into 5-minute ones gives the 5-minute candles.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CryptoPrice {
     /// Stable coin id, e.g. `bitcoin`.
     pub crypto_id: String,
@@ -49,10 +60,70 @@ pub struct CryptoPrice {
     pub circulating_supply: Option<f64>,
     /// Event time, ms since the Unix epoch (Avro field `timestamp`).
     pub timestamp_ms: i64,
+    /// Base-asset units traded in the interval the record covers (a trade's size, a candle's
+    /// volume), >= 0; `None` for a quote.
+    pub volume: Option<f64>,
+    /// Candle open, USD (set together with `high_usd` and `low_usd`).
+    pub open_usd: Option<f64>,
+    /// Candle high, USD.
+    pub high_usd: Option<f64>,
+    /// Candle low, USD.
+    pub low_usd: Option<f64>,
+}
+
+impl CryptoPrice {
+    /// `(open, high, low, close)`: the candle's, or the price four times for a quote.
+    pub fn ohlc(&self) -> (f64, f64, f64, f64) {
+        match (self.open_usd, self.high_usd, self.low_usd) {
+            (Some(o), Some(h), Some(l)) => (o, h, l, self.price_usd),
+            _ => (
+                self.price_usd,
+                self.price_usd,
+                self.price_usd,
+                self.price_usd,
+            ),
+        }
+    }
+
+    /// A candle has all three of open, high and low, each > 0, with `low <= open, close <=
+    /// high`; a quote has none of them.
+    fn validate_candle(&self) -> Result<(), ValidationError> {
+        let (open, high, low) = match (self.open_usd, self.high_usd, self.low_usd) {
+            (None, None, None) => return Ok(()),
+            (Some(o), Some(h), Some(l)) => (o, h, l),
+            (None, _, _) => return Err(candle_part("open_usd")),
+            (_, None, _) => return Err(candle_part("high_usd")),
+            (_, _, None) => return Err(candle_part("low_usd")),
+        };
+        positive("open_usd", open)?;
+        positive("high_usd", high)?;
+        positive("low_usd", low)?;
+        let close = self.price_usd;
+        if low > open.min(close) {
+            return Err(ValidationError::new(
+                "low_usd",
+                format!("{low} is above the open {open} or the close {close}"),
+            ));
+        }
+        if high < open.max(close) || high < low {
+            return Err(ValidationError::new(
+                "high_usd",
+                format!("{high} is below the open {open}, the close {close} or the low {low}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn candle_part(missing: &'static str) -> ValidationError {
+    ValidationError::new(
+        missing,
+        "a candle needs open_usd, high_usd and low_usd together",
+    )
 }
 
 impl Message for CryptoPrice {
-    const SCHEMA_ID: u32 = 1;
+    const SCHEMA_ID: u32 = 5;
     const FULL_NAME: &'static str = "io.cryptoviz.CryptoPrice";
     const TOPIC: &'static str = topics::PRICES;
 
@@ -75,6 +146,10 @@ impl Message for CryptoPrice {
         put_opt_double(out, self.atl);
         put_opt_double(out, self.circulating_supply);
         put_long(out, self.timestamp_ms);
+        put_opt_double(out, self.volume);
+        put_opt_double(out, self.open_usd);
+        put_opt_double(out, self.high_usd);
+        put_opt_double(out, self.low_usd);
     }
 
     fn decode_datum(bytes: &[u8]) -> Result<Self> {
@@ -94,6 +169,10 @@ impl Message for CryptoPrice {
             atl: r.opt_double("atl")?,
             circulating_supply: r.opt_double("circulating_supply")?,
             timestamp_ms: r.long("timestamp")?,
+            volume: r.opt_double("volume")?,
+            open_usd: r.opt_double("open_usd")?,
+            high_usd: r.opt_double("high_usd")?,
+            low_usd: r.opt_double("low_usd")?,
         };
         r.finish()?;
         Ok(msg)
@@ -112,6 +191,8 @@ impl Message for CryptoPrice {
         opt_finite("ath", self.ath)?;
         opt_finite("atl", self.atl)?;
         opt_non_negative("circulating_supply", self.circulating_supply)?;
+        opt_non_negative("volume", self.volume)?;
+        self.validate_candle()?;
         timestamp("timestamp", self.timestamp_ms, now_ms)
     }
 
@@ -132,6 +213,10 @@ impl Message for CryptoPrice {
             atl: f.opt_double("atl")?,
             circulating_supply: f.opt_double("circulating_supply")?,
             timestamp_ms: f.timestamp_ms("timestamp")?,
+            volume: f.opt_double("volume")?,
+            open_usd: f.opt_double("open_usd")?,
+            high_usd: f.opt_double("high_usd")?,
+            low_usd: f.opt_double("low_usd")?,
         })
     }
 }

@@ -24,6 +24,10 @@ pub fn price_full() -> CryptoPrice {
         atl: Some(67.81),
         circulating_supply: Some(19_700_000.0),
         timestamp_ms: TS,
+        volume: Some(12.5),
+        open_usd: Some(67_000.0),
+        high_usd: Some(67_200.0),
+        low_usd: Some(66_900.5),
     }
 }
 
@@ -43,6 +47,7 @@ pub fn price_minimal() -> CryptoPrice {
         atl: None,
         circulating_supply: None,
         timestamp_ms: TS + 1,
+        ..CryptoPrice::default()
     }
 }
 
@@ -133,6 +138,10 @@ pub fn price_fields(p: &CryptoPrice) -> Vec<(&'static str, Value)> {
         ("atl", opt_d(p.atl)),
         ("circulating_supply", opt_d(p.circulating_supply)),
         ("timestamp", Value::TimestampMillis(p.timestamp_ms)),
+        ("volume", opt_d(p.volume)),
+        ("open_usd", opt_d(p.open_usd)),
+        ("high_usd", opt_d(p.high_usd)),
+        ("low_usd", opt_d(p.low_usd)),
     ]
 }
 

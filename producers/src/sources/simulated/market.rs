@@ -205,7 +205,8 @@ impl Market {
             } else {
                 1.0
             };
-            coin.hour_volume += base * move_factor * spike * (0.3 * vol_noise).exp();
+            let tick_volume_usd = base * move_factor * spike * (0.3 * vol_noise).exp();
+            coin.hour_volume += tick_volume_usd;
             if crossed_minute {
                 coin.minutes.push(coin.price);
             }
@@ -232,6 +233,8 @@ impl Market {
                 atl: Some(coin.atl),
                 circulating_supply: Some(coin.spec.supply),
                 timestamp_ms: now,
+                volume: Some(tick_volume_usd / coin.price),
+                ..CryptoPrice::default()
             });
         }
         self.injected.clear();
