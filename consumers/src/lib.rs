@@ -5,8 +5,10 @@
 //!
 //! - **raw ingest** ([`sinks::market`]): every tick, late or not, becomes a point of the
 //!   `crypto_market` measurement;
-//! - **windows** ([`windows`]): event-time tumbling windows per coin and source, closed by a
-//!   per-partition watermark, written to `crypto_analytics`.
+//! - **windows** ([`windows`]): event-time tumbling windows (1m, 5m, 1h) per coin and source,
+//!   closed by a per-partition watermark, written to `crypto_analytics` with the
+//!   [`indicators`] of their series; the closed 1-minute candles feed the [`anomalies`]
+//!   detectors, whose episodes go to `crypto_anomalies` ([`candles`] ties these together).
 //!
 //! A second group ([`records`]) reads `crypto-news` and `crypto-market-sentiment` into the
 //! `crypto_news` and `fear_greed` measurements, scoring each article's sentiment and tagging
@@ -22,8 +24,11 @@
 //! [`pipeline`] (poll → process → write → commit), [`stats`] (what the API exposes),
 //! [`verify`] (an independent DataFusion computation of the windows, for tests and the bench).
 
+pub mod anomalies;
+pub mod candles;
 pub mod decode;
 mod error;
+pub mod indicators;
 pub mod measurements;
 pub mod pipeline;
 pub mod records;

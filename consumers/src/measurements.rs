@@ -8,6 +8,8 @@ pub const ANALYTICS: &str = "crypto_analytics";
 pub const NEWS: &str = "crypto_news";
 /// Hourly news sentiment per coin and market-wide (`crypto_id` = `market`).
 pub const SENTIMENT: &str = "crypto_sentiment";
+/// Anomaly episodes per coin, kind and source.
+pub const ANOMALIES: &str = "crypto_anomalies";
 /// The Fear & Greed index (and any other market-wide sentiment reading).
 pub const FEAR_GREED: &str = "fear_greed";
 
@@ -15,6 +17,8 @@ pub const FEAR_GREED: &str = "fear_greed";
 pub const MARKET_TAGS: [&str; 3] = ["crypto_id", "symbol", "source"];
 /// Tag columns of [`ANALYTICS`].
 pub const ANALYTICS_TAGS: [&str; 3] = ["crypto_id", "source", "window"];
+/// Tag columns of [`ANOMALIES`].
+pub const ANOMALY_TAGS: [&str; 3] = ["crypto_id", "kind", "source"];
 /// Tag columns of [`SENTIMENT`].
 pub const SENTIMENT_TAGS: [&str; 2] = ["crypto_id", "window"];
 /// The only tag of [`NEWS`] and [`FEAR_GREED`]: the publisher.

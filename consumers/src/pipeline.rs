@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::anomalies::{Anomaly, AnomalyConfig};
+use crate::candles::CandleAnalytics;
 use crate::decode::decode;
-use crate::sinks::{analytics, market::MarketBuilder};
+use crate::sinks::{analytics, anomalies, market::MarketBuilder};
 use crate::stats::ConsumerStats;
 use crate::windows::{
     Added, EmittedWindow, RESOLUTIONS, Resolutions, Sample, Watermarks, WindowStatus,
@@ -47,6 +49,8 @@ pub struct ConsumerConfig {
     pub flush_rows: usize,
     /// Most records taken from the log per poll.
     pub poll_max: usize,
+    /// The anomaly detectors.
+    pub anomalies: AnomalyConfig,
 }
 
 impl Default for ConsumerConfig {
@@ -58,6 +62,7 @@ impl Default for ConsumerConfig {
             flush_interval: Duration::from_millis(250),
             flush_rows: 100_000,
             poll_max: 20_000,
+            anomalies: AnomalyConfig::default(),
         }
     }
 }
@@ -81,7 +86,7 @@ impl ConsumerConfig {
         if self.poll_max == 0 {
             return bad("poll_max", "must be at least 1");
         }
-        Ok(())
+        self.anomalies.validate()
     }
 }
 
@@ -111,6 +116,8 @@ pub struct PricePipeline {
     marks: Watermarks,
     market: MarketBuilder,
     emitted: Vec<EmittedWindow>,
+    candles: CandleAnalytics,
+    anomalies: Vec<Anomaly>,
     dead: Vec<DlqRecord>,
     /// Next offset to read, per partition of the prices topic.
     positions: BTreeMap<u32, u64>,
@@ -141,6 +148,8 @@ impl PricePipeline {
             consumer,
             windows: Resolutions::new(&RESOLUTIONS, lateness),
             marks: Watermarks::new(config.idle_timeout),
+            candles: CandleAnalytics::new(config.anomalies.clone()),
+            anomalies: Vec::new(),
             config,
             stats,
             market: MarketBuilder::default(),
@@ -270,15 +279,20 @@ impl PricePipeline {
             append_dead_letters(self.log.as_ref(), &dead).await?;
             self.stats.add_dead_letters(dead.len() as u64);
         }
-        let mut batches = Vec::with_capacity(2);
+        self.candles.process(&mut self.emitted, &mut self.anomalies);
+        let mut batches = Vec::with_capacity(3);
         batches.extend(self.market.finish()?);
         batches.extend(analytics::batch(&self.emitted)?);
+        batches.extend(anomalies::batch(&self.anomalies)?);
         let windows = self.emitted.len() as u64;
+        let anomalies = self.anomalies.len() as u64;
         self.emitted.clear();
+        self.anomalies.clear();
         if !batches.is_empty() {
             write_with_retry(self.store.as_ref(), &self.stats, batches).await?;
         }
         self.stats.add_windows(windows);
+        self.stats.add_anomalies(anomalies);
         self.commit().await?;
         self.dirty = false;
         self.last_flush = Instant::now();
@@ -338,6 +352,7 @@ impl PricePipeline {
         self.positions.clear();
         self.replay_until.clear();
         self.emitted.clear();
+        self.anomalies.clear();
         let now = Instant::now();
         for tp in self.consumer.assignment() {
             let committed = self.consumer.committed(&tp).await?;
@@ -372,6 +387,12 @@ impl PricePipeline {
                 None => SeekTo::Beginning,
             };
             self.consumer.seek(&tp, start).await?;
+        }
+        // Indicator histories and anomaly detectors restart from the candles closed before
+        // the checkpoint, exactly as they stood then.
+        match self.windows.closed_until() {
+            Some(closed) => self.candles.warm_up(self.store.as_ref(), closed).await?,
+            None => self.candles.clear(),
         }
         tracing::info!(
             consumer = %self.name,

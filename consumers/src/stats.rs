@@ -13,6 +13,7 @@ pub struct ConsumerStats {
     records: AtomicU64,
     dead_letters: AtomicU64,
     windows: AtomicU64,
+    anomalies: AtomicU64,
     late_total: AtomicU64,
     late: Mutex<BTreeMap<String, u64>>,
     closed_until_ms: AtomicI64,
@@ -31,6 +32,8 @@ pub struct StatsSnapshot {
     pub dead_letters: u64,
     /// Windows written (every emission, closed or not).
     pub windows: u64,
+    /// Anomaly episode updates written (starts, growths and ends).
+    pub anomalies: u64,
     /// Late ticks (their window had closed), in total and per coin.
     pub late_rows: u64,
     pub late_rows_by_coin: BTreeMap<String, u64>,
@@ -54,6 +57,9 @@ impl ConsumerStats {
     }
     pub(crate) fn add_windows(&self, n: u64) {
         self.windows.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_anomalies(&self, n: u64) {
+        self.anomalies.fetch_add(n, Ordering::Relaxed);
     }
     pub(crate) fn add_late(&self, coin: &str) {
         self.late_total.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +88,7 @@ impl ConsumerStats {
             records: self.records.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             windows: self.windows.load(Ordering::Relaxed),
+            anomalies: self.anomalies.load(Ordering::Relaxed),
             late_rows: self.late_total.load(Ordering::Relaxed),
             late_rows_by_coin: self.late.lock().clone(),
             closed_until_ms: (closed != 0).then_some(closed),

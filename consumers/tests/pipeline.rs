@@ -38,10 +38,18 @@ impl Harness {
     }
 
     async fn pipeline(&self, stats: Arc<ConsumerStats>) -> PricePipeline {
+        self.pipeline_with(stats, ConsumerConfig::default()).await
+    }
+
+    async fn pipeline_with(
+        &self,
+        stats: Arc<ConsumerStats>,
+        config: ConsumerConfig,
+    ) -> PricePipeline {
         let config = ConsumerConfig {
             flush_rows: 5_000,
             poll_max: 2_000,
-            ..ConsumerConfig::default()
+            ..config
         };
         PricePipeline::new(self.log.clone(), self.store.clone(), config, stats)
             .await
@@ -58,10 +66,21 @@ impl Harness {
 }
 
 fn simulated(minutes: u64) -> Vec<CryptoPrice> {
+    simulated_with_jump(minutes, None)
+}
+
+/// `minutes` of the simulated market; with `jump = Some((minute, pct))`, bitcoin's first tick
+/// of that minute jumps by `pct` percent.
+fn simulated_with_jump(minutes: u64, jump: Option<(u64, f64)>) -> Vec<CryptoPrice> {
     let config = SimConfig::default();
     let mut market = Market::new(&config, START);
     let mut all = Vec::new();
-    generate(&mut market, minutes * 60 * 20, |_, p| all.append(p));
+    let before = jump.map_or(minutes, |(m, _)| m);
+    generate(&mut market, before * 60 * 20, |_, p| all.append(p));
+    if let Some((m, pct)) = jump {
+        assert!(market.inject_jump("bitcoin", pct));
+        generate(&mut market, (minutes - m) * 60 * 20, |_, p| all.append(p));
+    }
     all
 }
 
@@ -192,7 +211,9 @@ async fn every_window_equals_an_independent_computation_over_the_same_ticks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_without_finishing_resumes_from_the_checkpoint_exactly() {
-    let ticks = simulated(30);
+    // 80 minutes with a jump at minute 70: indicators and anomaly detectors are rebuilt from
+    // the store after the crash and must carry on exactly as the uninterrupted run does.
+    let ticks = simulated_with_jump(80, Some((70, 6.0)));
     let reference = Harness::new();
     reference.publish(&ticks).await;
     let stats = Arc::new(ConsumerStats::default());
@@ -204,7 +225,7 @@ async fn a_restart_without_finishing_resumes_from_the_checkpoint_exactly() {
     crashed.publish(&ticks).await;
     let stats = Arc::new(ConsumerStats::default());
     let mut p = crashed.pipeline(stats.clone()).await;
-    consume_all(&mut p, &stats, ticks.len() as u64 / 3).await;
+    consume_all(&mut p, &stats, ticks.len() as u64 * 4 / 5).await;
     assert!(stats.snapshot().commits > 0);
     drop(p); // a crash: no finish, buffers lost, only commits remain
     let stats = Arc::new(ConsumerStats::default());
@@ -220,6 +241,7 @@ async fn a_restart_without_finishing_resumes_from_the_checkpoint_exactly() {
     for (m, sort) in [
         ("crypto_market", "crypto_id, source, time"),
         ("crypto_analytics", "crypto_id, source, \"window\", time"),
+        ("crypto_anomalies", "crypto_id, kind, source, time"),
     ] {
         let sql = format!("SELECT * FROM {m} ORDER BY {sort}");
         let a = reference.store.sql(&sql).await.unwrap();
@@ -309,4 +331,150 @@ async fn late_ticks_are_counted_per_coin_and_still_stored_raw() {
         .unwrap();
     assert_eq!(first[0].column(0).as_primitive::<Int64Type>().value(0), 59);
     assert!(!first[0].column(1).is_null(0));
+}
+
+/// (kind, start, end, peak, severity, status) of the stored anomalies of `coin`.
+async fn anomalies(
+    store: &EmbeddedStore,
+    coin: &str,
+) -> Vec<(String, i64, i64, i64, String, String)> {
+    let batches = store
+        .query(&Query::new("crypto_anomalies").tag("crypto_id", coin))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for b in &batches {
+        let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
+        let (kind, time, end, peak, severity, status) = (
+            col("kind"),
+            col("time"),
+            col("end_time"),
+            col("peak_time"),
+            col("severity"),
+            col("status"),
+        );
+        for r in 0..b.num_rows() {
+            out.push((
+                kind.as_string::<i32>().value(r).to_string(),
+                time.as_primitive::<TimestampNanosecondType>().value(r) / 1_000_000,
+                end.as_primitive::<Int64Type>().value(r) / 1_000_000,
+                peak.as_primitive::<Int64Type>().value(r) / 1_000_000,
+                severity.as_string::<i32>().value(r).to_string(),
+                status.as_string::<i32>().value(r).to_string(),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_jump_is_one_price_return_episode() {
+    let h = Harness::new();
+    let ticks = simulated_with_jump(80, Some((70, 6.0)));
+    h.publish(&ticks).await;
+    let stats = Arc::new(ConsumerStats::default());
+    let mut p = h.pipeline(stats.clone()).await;
+    consume_all(&mut p, &stats, ticks.len() as u64).await;
+    p.finish().await.unwrap();
+    let minute = |m: i64| START + m * 60_000;
+    let jumps: Vec<_> = anomalies(&h.store, "bitcoin")
+        .await
+        .into_iter()
+        .filter(|a| a.0 == "price_return" && a.1 <= minute(70) && minute(70) < a.2)
+        .collect();
+    assert_eq!(
+        jumps,
+        vec![(
+            "price_return".to_string(),
+            minute(70),
+            minute(71),
+            minute(70),
+            "high".to_string(),
+            "ended".to_string()
+        )]
+    );
+    assert!(stats.snapshot().anomalies >= 2, "started, then ended");
+    // The indicators of the 1-minute candles are there once their warm-up has passed.
+    let rows = h
+        .store
+        .sql(
+            "SELECT count(sma_20), count(sma_50), count(rsi_14), count(macd_signal), \
+                    count(bb_upper), count(*) \
+             FROM crypto_analytics WHERE crypto_id = 'bitcoin' AND \"window\" = '1m'",
+        )
+        .await
+        .unwrap();
+    let n = |i: usize| rows[0].column(i).as_primitive::<Int64Type>().value(0);
+    // 81 one-minute candles (00:00:01 to 01:20:00): SMA 20 from the 20th, SMA 50 from the
+    // 50th, RSI 14 from the 15th, the MACD signal from the 34th.
+    assert_eq!(
+        (n(0), n(1), n(2), n(3), n(4), n(5)),
+        (62, 32, 67, 48, 62, 81)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sources_apart_by_more_than_the_threshold_are_one_divergence_episode() {
+    let h = Harness::new();
+    // bitcoin from two sources every 20 s for 30 minutes; coinmarketcap is 2 % higher during
+    // minutes 10, 11 and 12.
+    let mut ticks = Vec::new();
+    for i in 0..90 {
+        let ts = START + i * 20_000;
+        let minute = i / 3;
+        for (source, price) in [
+            ("coingecko", 95_000.0 + i as f64),
+            (
+                "coinmarketcap",
+                95_010.0
+                    + i as f64
+                    + if (10..13).contains(&minute) {
+                        1_900.0
+                    } else {
+                        0.0
+                    },
+            ),
+        ] {
+            ticks.push(CryptoPrice {
+                crypto_id: "bitcoin".into(),
+                symbol: "BTC".into(),
+                name: "Bitcoin".into(),
+                source: source.into(),
+                price_usd: price,
+                timestamp_ms: ts,
+                ..CryptoPrice::default()
+            });
+        }
+    }
+    h.publish(&ticks).await;
+    let stats = Arc::new(ConsumerStats::default());
+    // One coin lands on one of the three partitions; the two that never deliver stop holding
+    // the watermark back once idle (before the ticks are read).
+    let config = ConsumerConfig {
+        idle_timeout: Duration::from_millis(100),
+        ..ConsumerConfig::default()
+    };
+    let mut p = h.pipeline_with(stats.clone(), config).await;
+    // The first poll takes the assignment (its records are read again after it).
+    assert_eq!(p.step().await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    consume_all(&mut p, &stats, ticks.len() as u64).await;
+    p.finish().await.unwrap();
+    let minute = |m: i64| START + m * 60_000;
+    let found: Vec<_> = anomalies(&h.store, "bitcoin")
+        .await
+        .into_iter()
+        .filter(|a| a.0 == "divergence")
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "divergence".to_string(),
+            minute(10),
+            minute(13),
+            minute(10),
+            "high".to_string(),
+            "ended".to_string()
+        )]
+    );
 }

@@ -1,4 +1,4 @@
-//! Window statistics as points of `crypto_analytics`.
+//! Window statistics and the indicators of their series as points of `crypto_analytics`.
 
 use std::sync::{Arc, LazyLock};
 
@@ -11,6 +11,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::{ms_to_ns, time_field};
 use crate::Result;
+use crate::indicators::INDICATOR_FIELDS;
 use crate::measurements::{ANALYTICS, ANALYTICS_TAGS};
 use crate::windows::EmittedWindow;
 
@@ -42,6 +43,11 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
             .enumerate()
             .map(|(i, f)| Field::new(*f, DataType::Float64, i >= 7)),
     );
+    fields.extend(
+        INDICATOR_FIELDS
+            .iter()
+            .map(|f| Field::new(*f, DataType::Float64, true)),
+    );
     fields.push(Field::new("count", DataType::Int64, false));
     fields.push(Field::new("window_end", DataType::Int64, false));
     fields.push(Field::new("status", DataType::Utf8, false));
@@ -57,6 +63,8 @@ pub fn batch(windows: &[EmittedWindow]) -> Result<Option<WriteBatch>> {
     let mut time = TimestampNanosecondBuilder::new().with_timezone("UTC");
     let mut tags: [StringBuilder; 3] = std::array::from_fn(|_| StringBuilder::new());
     let mut stats: [Float64Builder; STATS.len()] = std::array::from_fn(|_| Float64Builder::new());
+    let mut indicators: [Float64Builder; INDICATOR_FIELDS.len()] =
+        std::array::from_fn(|_| Float64Builder::new());
     let mut count = Int64Builder::new();
     let mut end = Int64Builder::new();
     let mut status = StringBuilder::new();
@@ -82,6 +90,9 @@ pub fn batch(windows: &[EmittedWindow]) -> Result<Option<WriteBatch>> {
         for (b, v) in stats.iter_mut().zip(values) {
             b.append_option(v);
         }
+        for (b, v) in indicators.iter_mut().zip(w.indicators.to_array()) {
+            b.append_option(v);
+        }
         count.append_value(s.count as i64);
         end.append_value(ms_to_ns(w.end_ms));
         status.append_value(w.status.as_str());
@@ -89,6 +100,11 @@ pub fn batch(windows: &[EmittedWindow]) -> Result<Option<WriteBatch>> {
     let mut columns: Vec<ArrayRef> = vec![Arc::new(time.finish())];
     columns.extend(tags.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
     columns.extend(stats.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend(
+        indicators
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef),
+    );
     columns.push(Arc::new(count.finish()));
     columns.push(Arc::new(end.finish()));
     columns.push(Arc::new(status.finish()));

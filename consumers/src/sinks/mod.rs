@@ -1,6 +1,7 @@
 //! Arrow batches of the measurements the consumers write, one file per measurement.
 
 pub mod analytics;
+pub mod anomalies;
 pub mod market;
 pub mod news;
 pub mod sentiment;

@@ -16,6 +16,8 @@ mod watermark;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::indicators::IndicatorValues;
+
 pub use accumulator::{Sample, WindowAcc, WindowStats};
 pub use resolutions::{RESOLUTIONS, Resolutions};
 pub use watermark::Watermarks;
@@ -53,6 +55,8 @@ pub struct EmittedWindow {
     pub end_ms: i64,
     pub stats: WindowStats,
     pub status: WindowStatus,
+    /// Indicators of the series up to this window (set by [`crate::candles`]).
+    pub indicators: IndicatorValues,
 }
 
 /// What happened to one tick.
@@ -232,6 +236,7 @@ impl TumblingWindows {
             end_ms: bin + self.width_ms,
             stats: acc.stats(),
             status,
+            indicators: IndicatorValues::default(),
         }
     }
 }
