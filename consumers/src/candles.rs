@@ -127,7 +127,7 @@ impl CandleAnalytics {
                 .tag("window", label)
                 .range(ms_to_ns(from), ms_to_ns(closed_until_ms))
                 .fields(["close", "volume", "status", "window_end"]);
-            let mut rows = closed_candles(&store.query(&query).await?, label);
+            let mut rows = closed_candles(&store.query(&query).await?, label, closed_until_ms);
             let mut discarded = Vec::new();
             self.process(&mut rows, &mut discarded);
         }
@@ -136,9 +136,16 @@ impl CandleAnalytics {
     }
 }
 
-/// The closed candles of `batches` (tags, time, close, volume, status, window_end) as emitted
-/// windows carrying what the histories use: close and volume.
-fn closed_candles(batches: &[RecordBatch], window: &str) -> Vec<EmittedWindow> {
+/// The candles of `batches` (tags, time, close, volume, status, window_end) that had closed by
+/// `closed_until_ms`, as emitted windows carrying what the histories use: close and volume.
+///
+/// A window that closed *after* the checkpoint may already be in the store (written, then a
+/// crash before the commit); it is left out here because the replay emits it again.
+fn closed_candles(
+    batches: &[RecordBatch],
+    window: &str,
+    closed_until_ms: i64,
+) -> Vec<EmittedWindow> {
     let mut out = Vec::new();
     let window: Arc<str> = window.into();
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
@@ -179,7 +186,11 @@ fn closed_candles(batches: &[RecordBatch], window: &str) -> Vec<EmittedWindow> {
         let volume = volume.as_primitive::<Float64Type>();
         let end = end.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
         for r in 0..b.num_rows() {
-            if status.value(r) != WindowStatus::Closed.as_str() || close.is_null(r) {
+            let end_ms = end.value(r) / 1_000_000;
+            if status.value(r) != WindowStatus::Closed.as_str()
+                || close.is_null(r)
+                || end_ms > closed_until_ms
+            {
                 continue;
             }
             let c = close.value(r);
@@ -188,7 +199,7 @@ fn closed_candles(batches: &[RecordBatch], window: &str) -> Vec<EmittedWindow> {
                 source: intern(source.value(r)),
                 window: window.clone(),
                 start_ms: time.value(r) / 1_000_000,
-                end_ms: end.value(r) / 1_000_000,
+                end_ms,
                 stats: WindowStats {
                     count: 1,
                     open: c,

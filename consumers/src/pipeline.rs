@@ -306,8 +306,21 @@ impl PricePipeline {
         let mut first_open = HashMap::new();
         self.windows.first_open_offsets(&mut first_open);
         let closed_until = self.windows.closed_until();
+        // Only partitions still assigned: after a rebalance took some away, their new owner
+        // restarts from their last commit (the idempotent store absorbs the overlap), and a
+        // commit for them would be refused.
+        let assigned: std::collections::HashSet<u32> = self
+            .consumer
+            .assignment()
+            .into_iter()
+            .filter(|tp| tp.topic == topics::PRICES)
+            .map(|tp| tp.partition)
+            .collect();
         let mut offsets = Vec::with_capacity(self.positions.len());
         for (&partition, &position) in &self.positions {
+            if !assigned.contains(&partition) {
+                continue;
+            }
             // Keep the furthest read point across restarts, so a second crash still knows
             // which replayed ticks were counted before.
             let read_to = self
