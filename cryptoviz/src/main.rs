@@ -2,10 +2,10 @@
 //!
 //! `cryptoviz run` wires every stage into one process — sources → Avro → embedded log →
 //! windowed consumers → embedded store → HTTP API — with no external service. The other
-//! subcommands run one stage alone (`produce`, `consume`, `serve`) or measure the pipeline
-//! (`bench`). Configuration comes from an optional TOML file plus `CRYPTOVIZ__SECTION__KEY`
-//! environment overrides, then command-line flags ([`config`]); a bad key or value stops
-//! start-up with a message naming it.
+//! subcommands run one stage alone (`produce`, `consume`, `serve`), import history files
+//! through the pipeline (`import`) or measure it (`bench`). Configuration comes from an
+//! optional TOML file plus `CRYPTOVIZ__SECTION__KEY` environment overrides, then command-line
+//! flags ([`config`]); a bad key or value stops start-up with a message naming it.
 
 mod backends;
 mod commands;
@@ -41,6 +41,11 @@ enum Command {
     Produce(commands::produce::ProduceArgs),
     /// Run the consumers alone.
     Consume(commands::consume::ConsumeArgs),
+    /// Serve the HTTP API alone, over the configured store.
+    Serve(commands::serve::ServeArgs),
+    /// Import history (Binance klines, Kraken OHLCVT or JSONL price records) through the log
+    /// and the consumers, so it is windowed and stored like live data.
+    Import(commands::import::ImportArgs),
     /// List, show or replay dead letters (`crypto-dlq`).
     Dlq(commands::dlq::DlqArgs),
     /// Measure the news sentiment scorer on labelled sentences (`sentence@label` lines).
@@ -83,6 +88,8 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(config, args).await,
             Command::Produce(args) => commands::produce::produce(config, args).await,
             Command::Consume(args) => commands::consume::consume(config, args).await,
+            Command::Serve(args) => commands::serve::serve(config, args).await,
+            Command::Import(args) => commands::import::import(config, args).await,
             Command::Dlq(args) => commands::dlq::dlq(config, args).await,
             Command::Bench(args) => commands::bench::bench(config, args).await,
             Command::SentimentEval(_) => unreachable!("handled before the runtime starts"),

@@ -16,6 +16,8 @@
 //! - [`sources::coingecko`], [`sources::coinmarketcap`], [`sources::feargreed`],
 //!   [`sources::news`]: the real agents polling public APIs and feeds, built from
 //!   [`SourcesConfig`] by [`build_sources`];
+//! - [`sources::history`]: history files (Binance klines, Kraken OHLCVT, JSONL) read line by
+//!   line into validated records, for `cryptoviz import`;
 //! - [`http`]: their shared resilience (timeout, size cap, retries, circuit breaker);
 //! - [`dlq`]: list, show and replay dead letters (for the CLI).
 

@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod consume;
 pub mod dlq;
+pub mod import;
 pub mod produce;
 pub mod run;
 pub mod sentiment_eval;
+pub mod serve;

@@ -5,6 +5,7 @@ pub mod coingecko;
 pub mod coinmarketcap;
 pub mod common;
 pub mod feargreed;
+pub mod history;
 pub mod news;
 pub mod simulated;
 
