@@ -4,7 +4,7 @@
 //! Consumers turn the windows they close into [`WriteBatch`]es and hand them to a [`Store`];
 //! the API asks it for ranges, downsampled series and the latest point of every coin. The
 //! trait is backend-neutral: [`EmbeddedStore`] (Parquet files queried with DataFusion) runs
-//! inside the process, and an InfluxDB backend will implement the same trait.
+//! inside the process; [`InfluxStore`] keeps the data in an InfluxDB server.
 //!
 //! # Data model
 //! InfluxDB's: a *measurement* (e.g. `prices`) holds points; a point has a `time`
@@ -31,16 +31,19 @@
 //! - `batch`: [`WriteBatch`] and the schema conventions.
 //! - `query`: [`Query`], [`TimeRange`], [`Downsample`], [`Agg`].
 //! - [`embedded`]: the Parquet + DataFusion backend.
+//! - [`influx`]: the InfluxDB backend (line protocol writes, InfluxQL reads).
 
 pub mod batch;
 pub mod embedded;
 pub mod error;
+pub mod influx;
 pub mod query;
 
 pub use batch::{TIME_COLUMN, WriteBatch, time_data_type};
 pub use datafusion::arrow::record_batch::RecordBatch;
 pub use embedded::{Compression, EmbeddedStore, EmbeddedStoreConfig};
 pub use error::{Error, Result};
+pub use influx::{InfluxApi, InfluxConfig, InfluxStore};
 pub use query::{Agg, Downsample, Query, TimeRange};
 
 /// A time-series store of measurements; see the crate docs for the data model.

@@ -1,0 +1,203 @@
+//! Configuration of the InfluxDB store (`[store.influxdb]`).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Which write API to use. Reads always use the v1 `/query` endpoint (InfluxQL), which
+/// InfluxDB 1.x serves natively and 2.x/3.x serve through a DBRP mapping of `database`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(tag = "version", rename_all = "lowercase", deny_unknown_fields)]
+pub enum InfluxApi {
+    /// `POST /write?db=&precision=ns`: InfluxDB 1.x, and 2.x/3.x with a DBRP mapping.
+    #[default]
+    V1,
+    /// `POST /api/v2/write?org=&bucket=&precision=ns` with `Authorization: Token …`.
+    V2 {
+        /// Organization name or id.
+        org: String,
+        /// Bucket written to.
+        bucket: String,
+    },
+}
+
+/// Retry policy of writes: exponential back-off from `initial_backoff`, doubling up to
+/// `max_backoff`, until `max_elapsed` has passed; then the write fails with a *retryable*
+/// error so the consumer keeps its data and offsets.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// First wait. Default `100ms`.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts (also caps `Retry-After`). Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Give up (retryably) once this much time has passed since the first attempt.
+    /// Default `60s`.
+    #[serde(with = "humantime_serde")]
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            max_elapsed: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Configuration of [`InfluxStore`](super::InfluxStore); every field has a default that
+/// works against a local InfluxDB 1.x.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InfluxConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8086`. Default that.
+    pub url: String,
+    /// Database read with InfluxQL (and written with the v1 API). Default `cryptoviz`.
+    pub database: String,
+    /// Basic-auth user (v1). Default none.
+    pub username: Option<String>,
+    /// Basic-auth password (v1). Default none.
+    pub password: Option<String>,
+    /// API token sent as `Authorization: Token …` (required by the v2 API; also accepted
+    /// by the v1 API of InfluxDB 2.x/3.x). Default none.
+    pub token: Option<String>,
+    /// Write API: `{ version = "v1" }` (default) or `{ version = "v2", org, bucket }`.
+    pub api: InfluxApi,
+    /// Points per write request. Default 5,000.
+    pub batch_points: usize,
+    /// Gzip request bodies (`Content-Encoding: gzip`). Default true.
+    pub gzip: bool,
+    /// Timeout of one HTTP request. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retry policy of writes.
+    pub retry: RetryConfig,
+    /// Run `CREATE DATABASE` (idempotent) before the first write (v1 API only). Default true.
+    pub create_database: bool,
+}
+
+impl Default for InfluxConfig {
+    fn default() -> Self {
+        InfluxConfig {
+            url: "http://127.0.0.1:8086".into(),
+            database: "cryptoviz".into(),
+            username: None,
+            password: None,
+            token: None,
+            api: InfluxApi::V1,
+            batch_points: 5_000,
+            gzip: true,
+            timeout: Duration::from_secs(10),
+            retry: RetryConfig::default(),
+            create_database: true,
+        }
+    }
+}
+
+impl InfluxConfig {
+    /// Defaults with the given URL and database.
+    pub fn new(url: impl Into<String>, database: impl Into<String>) -> Self {
+        InfluxConfig {
+            url: url.into(),
+            database: database.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Checks the values; the error names the bad key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key, reason: &str| {
+            Err(Error::Config {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        let url = self.url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return bad(
+                "store.influxdb.url",
+                &format!("`{url}` must start with http:// or https://"),
+            );
+        }
+        if reqwest::Url::parse(url).is_err() {
+            return bad("store.influxdb.url", &format!("`{url}` is not a valid URL"));
+        }
+        if self.database.is_empty() {
+            return bad("store.influxdb.database", "must not be empty");
+        }
+        if self.password.is_some() && self.username.is_none() {
+            return bad(
+                "store.influxdb.username",
+                "is required when a password is set",
+            );
+        }
+        if let InfluxApi::V2 { org, bucket } = &self.api {
+            if org.is_empty() {
+                return bad("store.influxdb.api.org", "must not be empty");
+            }
+            if bucket.is_empty() {
+                return bad("store.influxdb.api.bucket", "must not be empty");
+            }
+            if self.token.is_none() {
+                return bad("store.influxdb.token", "is required by the v2 write API");
+            }
+        }
+        if self.batch_points == 0 {
+            return bad("store.influxdb.batch_points", "must be positive");
+        }
+        if self.timeout.is_zero() {
+            return bad("store.influxdb.timeout", "must be positive");
+        }
+        if self.retry.initial_backoff.is_zero() {
+            return bad("store.influxdb.retry.initial_backoff", "must be positive");
+        }
+        if self.retry.max_backoff < self.retry.initial_backoff {
+            return bad(
+                "store.influxdb.retry.max_backoff",
+                "must be at least retry.initial_backoff",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn influx_config_defaults_v2_and_validation_names_the_key() {
+        let c: InfluxConfig = serde_json::from_str(
+            r#"{"url": "http://h:8086", "token": "t",
+                "api": {"version": "v2", "org": "o", "bucket": "b"},
+                "retry": {"max_backoff": "2s"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.api,
+            InfluxApi::V2 {
+                org: "o".into(),
+                bucket: "b".into()
+            }
+        );
+        assert_eq!(c.batch_points, 5_000);
+        assert_eq!(c.retry.max_backoff, Duration::from_secs(2));
+        c.validate().unwrap();
+        assert!(serde_json::from_str::<InfluxConfig>(r#"{"urll": "x"}"#).is_err());
+        let err = InfluxConfig {
+            url: "localhost:8086".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("store.influxdb.url"), "{err}");
+        let err = InfluxConfig { token: None, ..c }.validate().unwrap_err();
+        assert!(err.to_string().contains("store.influxdb.token"), "{err}");
+    }
+}

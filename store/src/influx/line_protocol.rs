@@ -1,0 +1,285 @@
+//! [`WriteBatch`] → InfluxDB line protocol.
+//!
+//! `measurement,tag=value field=1.5,n=2i,s="text",b=true 1700000000000000000`, one line per
+//! row, time in nanoseconds. Escaping follows the 1.x parser: `,` and space in measurement
+//! names; `,`, `=` and space in tag keys, tag values and field keys; `"` and `\` inside string
+//! field values (a raw newline is fine inside the quotes). The 1.x parser does not unescape
+//! `\` in tags or keys, so a backslash or newline there is rejected rather than guessed at.
+
+use std::fmt::Write as _;
+
+use datafusion::arrow::array::{
+    Array, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, TimestampNanosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, TimestampNanosecondType};
+
+use crate::batch::{TIME_COLUMN, WriteBatch};
+use crate::error::{Error, Result};
+
+/// A field column of a batch, typed.
+enum FieldCol<'a> {
+    Float(&'a Float64Array),
+    Int(&'a Int64Array),
+    Str(&'a StringArray),
+    Bool(&'a BooleanArray),
+}
+
+/// Appends the lines of `wb` to `out`, one `String` per point. Rows whose fields are all null
+/// (or non-finite floats, which InfluxDB cannot store) are skipped: InfluxDB has no point
+/// without a field.
+pub(crate) fn encode_batch(wb: &WriteBatch, out: &mut Vec<String>) -> Result<()> {
+    wb.validate()?;
+    let m = wb.measurement.as_str();
+    let schema = wb.batch.schema();
+    let mut prefix_m = String::new();
+    escape_measurement(m, &mut prefix_m);
+
+    let mut tags: Vec<(String, &StringArray)> = Vec::with_capacity(wb.tags.len());
+    let mut sorted_tags = wb.tags.clone();
+    // InfluxDB wants tags sorted by key for the fastest parse; order does not change identity.
+    sorted_tags.sort();
+    for t in &sorted_tags {
+        check_key(m, t)?;
+        let mut k = String::new();
+        escape_key(t, &mut k);
+        let col = wb.batch.column_by_name(t).expect("validated tag column");
+        tags.push((k, col.as_string::<i32>()));
+    }
+    let mut fields: Vec<(String, FieldCol<'_>)> = Vec::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if f.name() == TIME_COLUMN || wb.tags.contains(f.name()) {
+            continue;
+        }
+        check_key(m, f.name())?;
+        let mut k = String::new();
+        escape_key(f.name(), &mut k);
+        let col = wb.batch.column(i);
+        let typed = match f.data_type() {
+            DataType::Float64 => FieldCol::Float(col.as_primitive()),
+            DataType::Int64 => FieldCol::Int(col.as_primitive()),
+            DataType::Utf8 => FieldCol::Str(col.as_string::<i32>()),
+            DataType::Boolean => FieldCol::Bool(col.as_boolean()),
+            other => unreachable!("validated field type {other}"),
+        };
+        fields.push((k, typed));
+    }
+    let time: &TimestampNanosecondArray = wb
+        .batch
+        .column_by_name(TIME_COLUMN)
+        .expect("validated time column")
+        .as_primitive::<TimestampNanosecondType>();
+
+    for row in 0..wb.num_rows() {
+        let mut line = prefix_m.clone();
+        for (k, col) in &tags {
+            let v = col.value(row);
+            if v.is_empty() {
+                // InfluxDB has no empty tag values: an absent tag reads back as "".
+                continue;
+            }
+            check_tag_value(m, k, v)?;
+            line.push(',');
+            line.push_str(k);
+            line.push('=');
+            escape_key(v, &mut line);
+        }
+        let mut sep = ' ';
+        for (k, col) in &fields {
+            let start = line.len();
+            line.push(sep);
+            line.push_str(k);
+            line.push('=');
+            let written = match col {
+                FieldCol::Float(a) if a.is_valid(row) && a.value(row).is_finite() => {
+                    // `{}` is Rust's shortest round-trip form; `1` parses as a float in
+                    // InfluxDB (only an `i` suffix makes an integer).
+                    write!(line, "{}", a.value(row)).expect("write to String");
+                    true
+                }
+                FieldCol::Int(a) if a.is_valid(row) => {
+                    write!(line, "{}i", a.value(row)).expect("write to String");
+                    true
+                }
+                FieldCol::Str(a) if a.is_valid(row) => {
+                    escape_string_field(a.value(row), &mut line);
+                    true
+                }
+                FieldCol::Bool(a) if a.is_valid(row) => {
+                    line.push_str(if a.value(row) { "true" } else { "false" });
+                    true
+                }
+                _ => false,
+            };
+            if written {
+                sep = ',';
+            } else {
+                line.truncate(start);
+            }
+        }
+        if sep == ' ' {
+            continue; // no non-null field
+        }
+        write!(line, " {}", time.value(row)).expect("write to String");
+        out.push(line);
+    }
+    Ok(())
+}
+
+fn check_key(measurement: &str, key: &str) -> Result<()> {
+    if key.contains(['\\', '\n', '\r']) {
+        return Err(Error::invalid_batch(
+            measurement,
+            format!("column `{key}`: InfluxDB keys cannot contain a backslash or newline"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_tag_value(measurement: &str, tag: &str, value: &str) -> Result<()> {
+    if value.contains(['\\', '\n', '\r']) {
+        return Err(Error::invalid_batch(
+            measurement,
+            format!(
+                "tag `{tag}` value {value:?}: InfluxDB tag values cannot contain a backslash or newline"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Measurement names: escape `,` and space.
+pub(crate) fn escape_measurement(s: &str, out: &mut String) {
+    for c in s.chars() {
+        if matches!(c, ',' | ' ') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Tag keys, tag values and field keys: escape `,`, `=` and space.
+pub(crate) fn escape_key(s: &str, out: &mut String) {
+    for c in s.chars() {
+        if matches!(c, ',' | '=' | ' ') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// String field values: double-quoted, `"` and `\` escaped.
+pub(crate) fn escape_string_field(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::ArrayRef;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    use super::*;
+    use crate::batch::time_data_type;
+
+    #[test]
+    fn influx_escaping_of_keys_values_and_strings() {
+        let mut s = String::new();
+        escape_measurement("a b,c=d", &mut s);
+        assert_eq!(s, r"a\ b\,c=d");
+        s.clear();
+        escape_key("a b,c=d", &mut s);
+        assert_eq!(s, r"a\ b\,c\=d");
+        s.clear();
+        escape_string_field("say \"hi\"\\\nbye", &mut s);
+        assert_eq!(s, "\"say \\\"hi\\\"\\\\\nbye\"");
+    }
+
+    #[test]
+    fn influx_lines_types_nulls_and_tag_escaping() {
+        let rows = 4;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("crypto_id", DataType::Utf8, false),
+            Field::new("time", time_data_type(), false),
+            Field::new("price", DataType::Float64, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new("title", DataType::Utf8, true),
+            Field::new("ok", DataType::Boolean, true),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["bit coin,x=y", "eth", "eth", ""])),
+            Arc::new(
+                TimestampNanosecondArray::from_iter_values((0..rows as i64).map(|i| 1000 + i))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(Float64Array::from(vec![
+                Some(1.0),
+                Some(0.1 + 0.2),
+                None,
+                Some(f64::NAN),
+            ])),
+            Arc::new(Int64Array::from(vec![Some(-7), None, None, None])),
+            Arc::new(StringArray::from(vec![
+                Some("a \"b\"\nc"),
+                None,
+                None,
+                None,
+            ])),
+            Arc::new(BooleanArray::from(vec![
+                None,
+                Some(true),
+                None,
+                Some(false),
+            ])),
+        ];
+        let wb = WriteBatch::new(
+            "crypto_market",
+            vec!["crypto_id".into()],
+            RecordBatch::try_new(schema, cols).unwrap(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        encode_batch(&wb, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                "crypto_market,crypto_id=bit\\ coin\\,x\\=y price=1,n=-7i,title=\"a \\\"b\\\"\nc\" 1000"
+                    .to_owned(),
+                "crypto_market,crypto_id=eth price=0.30000000000000004,ok=true 1001".to_owned(),
+                // row 2: all fields null → skipped; row 3: NaN dropped, empty tag omitted
+                "crypto_market ok=false 1003".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn influx_rejects_backslash_in_tag_values() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("coin", DataType::Utf8, false),
+            Field::new("time", time_data_type(), false),
+            Field::new("p", DataType::Float64, true),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["a\\"])),
+            Arc::new(TimestampNanosecondArray::from(vec![1]).with_timezone("UTC")),
+            Arc::new(Float64Array::from(vec![1.0])),
+        ];
+        let wb = WriteBatch::new(
+            "m",
+            vec!["coin".into()],
+            RecordBatch::try_new(schema, cols).unwrap(),
+        )
+        .unwrap();
+        let err = encode_batch(&wb, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("backslash"), "{err}");
+        assert!(!err.is_retryable());
+    }
+}

@@ -1,0 +1,741 @@
+//! The InfluxDB store against a real `influxd` (1.x, started here on free ports) and the v2
+//! write request shape against a local fake server.
+//!
+//! `influxd` is looked up at `$INFLUXD`, then `/usr/bin/influxd`; without it the tests that
+//! need it print a note and pass (`scripts/tools/install-influxdb.sh` installs it).
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cryptoviz_store::{
+    Agg, Downsample, InfluxApi, InfluxConfig, InfluxStore, Query, RecordBatch, Store, WriteBatch,
+    time_data_type,
+};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray,
+    TimestampNanosecondArray,
+};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimestampNanosecondType};
+
+/// 2023-11-14T22:10:00Z, a multiple of 5 minutes since the epoch.
+const T0: i64 = 1_699_999_800_000_000_000;
+const MIN: i64 = 60_000_000_000;
+
+/// A running `influxd`, killed (by its PID) when dropped.
+struct Influxd {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Influxd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port()
+}
+
+fn influxd_binary() -> Option<PathBuf> {
+    let p = std::env::var_os("INFLUXD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/influxd"));
+    p.exists().then_some(p)
+}
+
+/// Starts `influxd` with its own config, data and ports; `None` (after a note) if absent.
+async fn start_influxd() -> Option<Influxd> {
+    let Some(bin) = influxd_binary() else {
+        assert!(
+            std::env::var_os("CRYPTOVIZ_REQUIRE_TEST_SERVERS").is_none(),
+            "influxd is required here (scripts/tools/install-influxdb.sh) but not installed"
+        );
+        println!("skipping: influxd not installed (scripts/tools/install-influxdb.sh installs it)");
+        return None;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (http, rpc) = (free_port(), free_port());
+    let d = dir.path().display();
+    let config = format!(
+        r#"reporting-disabled = true
+bind-address = "127.0.0.1:{rpc}"
+[meta]
+  dir = "{d}/meta"
+[data]
+  dir = "{d}/data"
+  wal-dir = "{d}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{http}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+"#
+    );
+    let config_path = dir.path().join("influxdb.conf");
+    std::fs::write(&config_path, config).expect("write config");
+    let log = std::fs::File::create(dir.path().join("influxd.log")).expect("log file");
+    let child = Command::new(&bin)
+        .arg("-config")
+        .arg(&config_path)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn influxd");
+    let server = Influxd {
+        child,
+        url: format!("http://127.0.0.1:{http}"),
+        _dir: dir,
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{}/ping", server.url)).send().await
+            && r.status().as_u16() == 204
+        {
+            return Some(server);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "influxd did not answer /ping in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn config(url: &str) -> InfluxConfig {
+    let mut c = InfluxConfig::new(url, "cryptoviz_test");
+    c.batch_points = 3; // several requests per write
+    c.retry.initial_backoff = Duration::from_millis(20);
+    c.retry.max_backoff = Duration::from_millis(100);
+    c.retry.max_elapsed = Duration::from_millis(500);
+    c.timeout = Duration::from_secs(5);
+    c
+}
+
+/// A market batch as the consumers write it: tags crypto_id/source/window, fields of every
+/// type.
+#[allow(clippy::type_complexity)]
+fn market(
+    rows: &[(
+        &str,
+        &str,
+        i64,
+        Option<f64>,
+        Option<i64>,
+        Option<&str>,
+        Option<bool>,
+    )],
+) -> WriteBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("crypto_id", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("window", DataType::Utf8, false),
+        Field::new("time", time_data_type(), false),
+        Field::new("price", DataType::Float64, true),
+        Field::new("trades", DataType::Int64, true),
+        Field::new("note", DataType::Utf8, true),
+        Field::new("up", DataType::Boolean, true),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "1m"))),
+        Arc::new(
+            TimestampNanosecondArray::from_iter_values(rows.iter().map(|r| r.2))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.3))),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.4))),
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.5))),
+        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| r.6))),
+    ];
+    WriteBatch::new(
+        "crypto_market",
+        vec!["crypto_id".into(), "source".into(), "window".into()],
+        RecordBatch::try_new(schema, cols).unwrap(),
+    )
+    .unwrap()
+}
+
+fn one(batches: Vec<RecordBatch>) -> RecordBatch {
+    assert!(!batches.is_empty(), "no rows");
+    concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+fn names(b: &RecordBatch) -> Vec<String> {
+    b.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+fn strs(b: &RecordBatch, col: &str) -> Vec<Option<String>> {
+    b.column_by_name(col)
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect()
+}
+
+fn some(values: &[&str]) -> Vec<Option<String>> {
+    values.iter().map(|v| Some((*v).to_owned())).collect()
+}
+
+fn times(b: &RecordBatch) -> Vec<i64> {
+    b.column_by_name("time")
+        .unwrap()
+        .as_primitive::<TimestampNanosecondType>()
+        .values()
+        .to_vec()
+}
+
+fn f64s(b: &RecordBatch, col: &str) -> Vec<Option<f64>> {
+    let a: &Float64Array = b.column_by_name(col).unwrap().as_primitive();
+    a.iter().collect()
+}
+
+fn i64s(b: &RecordBatch, col: &str) -> Vec<Option<i64>> {
+    b.column_by_name(col)
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .iter()
+        .collect()
+}
+
+const TRICKY: &str = "He said \"buy\"\\sell\nnext line, a=b 'quoted'";
+
+fn sample() -> Vec<WriteBatch> {
+    vec![
+        market(&[
+            (
+                "bitcoin",
+                "coingecko",
+                T0,
+                Some(35_000.5),
+                Some(10),
+                Some(TRICKY),
+                Some(true),
+            ),
+            (
+                "bitcoin",
+                "coingecko",
+                T0 + MIN,
+                Some(35_001.0),
+                Some(11),
+                None,
+                None,
+            ),
+            (
+                "bitcoin",
+                "coingecko",
+                T0 + 2 * MIN,
+                Some(0.1 + 0.2),
+                Some(12),
+                None,
+                Some(false),
+            ),
+            (
+                "ethereum",
+                "coingecko",
+                T0,
+                Some(1_900.0),
+                Some(5),
+                None,
+                None,
+            ),
+        ]),
+        market(&[
+            (
+                "ethereum",
+                "coingecko",
+                T0 + MIN,
+                Some(1_901.25),
+                None,
+                None,
+                None,
+            ),
+            (
+                "ethereum",
+                "binance",
+                T0 + 6 * MIN,
+                Some(1_905.0),
+                Some(7),
+                None,
+                None,
+            ),
+            // every field null: not a point
+            ("solana", "coingecko", T0, None, None, None, None),
+        ]),
+    ]
+}
+
+#[tokio::test]
+async fn influxdb_write_then_query_ranges_tags_downsample_order_limit() {
+    let Some(server) = start_influxd().await else {
+        return;
+    };
+    let store = InfluxStore::new(config(&server.url)).unwrap();
+    store.ping().await.unwrap();
+    // Nothing written yet: reads are empty, not errors.
+    assert!(
+        store
+            .query(&Query::new("crypto_market"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.write(sample()).await.unwrap();
+
+    let all = one(store.query(&Query::new("crypto_market")).await.unwrap());
+    assert_eq!(
+        names(&all),
+        [
+            "crypto_id",
+            "source",
+            "window",
+            "time",
+            "note",
+            "price",
+            "trades",
+            "up"
+        ]
+    );
+    assert_eq!(all.num_rows(), 6);
+    // time, then tags
+    assert_eq!(
+        times(&all),
+        vec![T0, T0, T0 + MIN, T0 + MIN, T0 + 2 * MIN, T0 + 6 * MIN]
+    );
+    assert_eq!(
+        strs(&all, "crypto_id"),
+        some(&[
+            "bitcoin", "ethereum", "bitcoin", "ethereum", "bitcoin", "ethereum"
+        ])
+    );
+    assert_eq!(
+        f64s(&all, "price"),
+        vec![
+            Some(35_000.5),
+            Some(1_900.0),
+            Some(35_001.0),
+            Some(1_901.25),
+            Some(0.1 + 0.2),
+            Some(1_905.0)
+        ]
+    );
+    assert_eq!(
+        i64s(&all, "trades"),
+        vec![Some(10), Some(5), Some(11), None, Some(12), Some(7)]
+    );
+    assert_eq!(
+        strs(&all, "note")[0].as_deref(),
+        Some(TRICKY),
+        "quotes/newlines round-trip"
+    );
+    let up = all.column_by_name("up").unwrap().as_boolean();
+    assert!(up.value(0) && up.is_null(1) && !up.value(4));
+    assert_eq!(
+        all.column_by_name("price").unwrap().data_type(),
+        &DataType::Float64
+    );
+    assert_eq!(
+        all.column_by_name("time").unwrap().data_type(),
+        &time_data_type()
+    );
+
+    // Range + tag filter + chosen fields.
+    let q = Query::new("crypto_market")
+        .range(T0 + MIN, T0 + 7 * MIN)
+        .tag("crypto_id", "ethereum")
+        .fields(["price"]);
+    let b = one(store.query(&q).await.unwrap());
+    assert_eq!(
+        names(&b),
+        ["crypto_id", "source", "window", "time", "price"]
+    );
+    assert_eq!(times(&b), vec![T0 + MIN, T0 + 6 * MIN]);
+    assert_eq!(strs(&b, "source"), some(&["coingecko", "binance"]));
+
+    // Descending + limit across series (LIMIT is per series in InfluxQL: merged here).
+    let b = one(store
+        .query(
+            &Query::new("crypto_market")
+                .fields(["price"])
+                .descending()
+                .limit(3),
+        )
+        .await
+        .unwrap());
+    assert_eq!(times(&b), vec![T0 + 6 * MIN, T0 + 2 * MIN, T0 + MIN]);
+    assert_eq!(
+        strs(&b, "crypto_id")[2].as_deref(),
+        Some("bitcoin"),
+        "ties sorted by tags"
+    );
+
+    // Downsample into 5-minute bins.
+    let ds = Downsample::every(5 * MIN)
+        .agg("price", Agg::Mean, "avg")
+        .agg("price", Agg::Max, "hi")
+        .agg("trades", Agg::Sum, "trades")
+        .agg("price", Agg::Count, "n")
+        .agg("price", Agg::First, "open")
+        .agg("price", Agg::Last, "close");
+    let q = Query::new("crypto_market")
+        .tag("source", "coingecko")
+        .downsample(ds.clone());
+    let b = one(store.query(&q).await.unwrap());
+    assert_eq!(
+        names(&b),
+        [
+            "crypto_id",
+            "source",
+            "window",
+            "time",
+            "avg",
+            "hi",
+            "trades",
+            "n",
+            "open",
+            "close"
+        ]
+    );
+    assert_eq!(times(&b), vec![T0, T0]);
+    assert_eq!(strs(&b, "crypto_id"), some(&["bitcoin", "ethereum"]));
+    let avg = f64s(&b, "avg");
+    assert!((avg[0].unwrap() - (35_000.5 + 35_001.0 + 0.1 + 0.2) / 3.0).abs() < 1e-6);
+    assert_eq!(f64s(&b, "hi"), vec![Some(35_001.0), Some(1_901.25)]);
+    assert_eq!(i64s(&b, "trades"), vec![Some(33), Some(5)]);
+    assert_eq!(i64s(&b, "n"), vec![Some(3), Some(2)]);
+    assert_eq!(f64s(&b, "open"), vec![Some(35_000.5), Some(1_900.0)]);
+    assert_eq!(f64s(&b, "close"), vec![Some(0.1 + 0.2), Some(1_901.25)]);
+    // Downsample, newest first, limited: whole rows (LIMIT is not pushed down).
+    let b = one(store
+        .query(
+            &Query::new("crypto_market")
+                .downsample(ds)
+                .descending()
+                .limit(2),
+        )
+        .await
+        .unwrap());
+    assert_eq!(times(&b), vec![T0 + 5 * MIN, T0]);
+    assert_eq!(strs(&b, "crypto_id"), some(&["ethereum", "bitcoin"]));
+    assert_eq!(i64s(&b, "n"), vec![Some(1), Some(3)]);
+    assert_eq!(f64s(&b, "avg")[0], Some(1_905.0));
+
+    // Caller errors and unknown things.
+    let err = store
+        .query(&Query::new("crypto_market").fields(["nope"]))
+        .await
+        .unwrap_err();
+    assert!(err.is_user_error(), "{err}");
+    let err = store
+        .query(
+            &Query::new("crypto_market").downsample(Downsample::every(MIN).agg(
+                "note",
+                Agg::Mean,
+                "m",
+            )),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_user_error(), "{err}");
+    assert!(
+        store
+            .query(&Query::new("crypto_market").tag("no_such_tag", "x"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .query(&Query::new("nothing_here"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // An injection attempt in a tag value is just a value that matches nothing.
+    let evil =
+        Query::new("crypto_market").tag("crypto_id", "x\\' OR 1=1 OR \"crypto_id\" = 'bitcoin");
+    assert!(store.query(&evil).await.unwrap().is_empty());
+
+    assert_eq!(store.measurements().await.unwrap(), ["crypto_market"]);
+    assert_eq!(
+        store
+            .tag_values("crypto_market", "crypto_id")
+            .await
+            .unwrap(),
+        ["bitcoin", "ethereum"]
+    );
+    assert_eq!(
+        store.tag_values("crypto_market", "source").await.unwrap(),
+        ["binance", "coingecko"]
+    );
+
+    // last: newest row of every series, sorted by tags.
+    let b = one(store.last("crypto_market", &[]).await.unwrap());
+    assert_eq!(
+        strs(&b, "crypto_id"),
+        some(&["bitcoin", "ethereum", "ethereum"])
+    );
+    assert_eq!(strs(&b, "source")[1].as_deref(), Some("binance"));
+    assert_eq!(times(&b), vec![T0 + 2 * MIN, T0 + 6 * MIN, T0 + MIN]);
+    assert_eq!(
+        f64s(&b, "price"),
+        vec![Some(0.1 + 0.2), Some(1_905.0), Some(1_901.25)]
+    );
+    let b = one(store
+        .last(
+            "crypto_market",
+            &[
+                ("crypto_id".into(), "ethereum".into()),
+                ("source".into(), "coingecko".into()),
+            ],
+        )
+        .await
+        .unwrap());
+    assert_eq!(times(&b), vec![T0 + MIN]);
+    store.flush().await.unwrap();
+}
+
+#[tokio::test]
+async fn influxdb_rewrite_same_identity_last_write_wins() {
+    let Some(server) = start_influxd().await else {
+        return;
+    };
+    let store = InfluxStore::new(config(&server.url)).unwrap();
+    store.write(sample()).await.unwrap();
+    // Replay, with a changed price, in one call where a later row of the same identity wins.
+    store
+        .write(vec![market(&[
+            (
+                "bitcoin",
+                "coingecko",
+                T0,
+                Some(1.0),
+                Some(1),
+                Some("first"),
+                None,
+            ),
+            (
+                "bitcoin",
+                "coingecko",
+                T0,
+                Some(2.0),
+                Some(2),
+                Some("second"),
+                Some(false),
+            ),
+        ])])
+        .await
+        .unwrap();
+    // A null field keeps the stored value (InfluxDB merges fields; see the module docs).
+    store
+        .write(vec![market(&[(
+            "bitcoin",
+            "coingecko",
+            T0 + MIN,
+            Some(7.0),
+            None,
+            None,
+            None,
+        )])])
+        .await
+        .unwrap();
+    let b = one(store
+        .query(&Query::new("crypto_market").tag("crypto_id", "bitcoin"))
+        .await
+        .unwrap());
+    assert_eq!(times(&b), vec![T0, T0 + MIN, T0 + 2 * MIN], "no duplicates");
+    assert_eq!(
+        f64s(&b, "price"),
+        vec![Some(2.0), Some(7.0), Some(0.1 + 0.2)]
+    );
+    assert_eq!(strs(&b, "note")[0].as_deref(), Some("second"));
+    assert_eq!(i64s(&b, "trades"), vec![Some(2), Some(11), Some(12)]);
+    // An integral float stays a float.
+    assert_eq!(
+        b.column_by_name("price").unwrap().data_type(),
+        &DataType::Float64
+    );
+
+    // A field type conflict is InfluxDB's 400: permanent, with its message.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("crypto_id", DataType::Utf8, false),
+        Field::new("time", time_data_type(), false),
+        Field::new("price", DataType::Int64, true),
+    ]));
+    let bad = WriteBatch::new(
+        "crypto_market",
+        vec!["crypto_id".into()],
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec!["bitcoin"])),
+                Arc::new(TimestampNanosecondArray::from(vec![T0 + 9 * MIN]).with_timezone("UTC")),
+                Arc::new(Int64Array::from(vec![1])),
+            ],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let err = store.write(vec![bad]).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("field type conflict"), "{err}");
+}
+
+#[tokio::test]
+async fn influxdb_unreachable_write_is_retryable() {
+    // Nothing listens on this port once the listener is dropped.
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let mut c = config(&url);
+    c.create_database = false;
+    let store = InfluxStore::new(c).unwrap();
+    let started = Instant::now();
+    let err = store.write(sample()).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "retry budget respected"
+    );
+    assert!(store.ping().await.unwrap_err().is_retryable());
+    // With database creation on, the first failure is retryable too.
+    let store = InfluxStore::new(config(&url)).unwrap();
+    assert!(store.write(sample()).await.unwrap_err().is_retryable());
+}
+
+/// Path, raw query, `authorization|content-encoding` headers and body of a request.
+type SeenRequest = (String, String, String, Vec<u8>);
+
+/// What the fake v2 server saw.
+#[derive(Clone, Default)]
+struct Seen {
+    requests: Arc<parking_lot::Mutex<Vec<SeenRequest>>>,
+    fail_first: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[tokio::test]
+async fn influxdb_v2_write_request_shape() {
+    use axum::body::Bytes;
+    use axum::extract::{RawQuery, State};
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::response::IntoResponse;
+
+    async fn handler(
+        State(seen): State<Seen>,
+        uri: Uri,
+        RawQuery(query): RawQuery,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> impl IntoResponse {
+        let h = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        seen.requests.lock().push((
+            uri.path().to_owned(),
+            query.unwrap_or_default(),
+            format!("{}|{}", h("authorization"), h("content-encoding")),
+            body.to_vec(),
+        ));
+        // The first request gets a 503 with Retry-After: the client must retry it.
+        if seen
+            .fail_first
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", "0")],
+                "busy",
+            )
+                .into_response();
+        }
+        StatusCode::NO_CONTENT.into_response()
+    }
+
+    let seen = Seen::default();
+    let app = axum::Router::new()
+        .fallback(handler)
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut c = config(&format!("http://{addr}"));
+    c.token = Some("t0k".into());
+    c.api = InfluxApi::V2 {
+        org: "my org".into(),
+        bucket: "crypto".into(),
+    };
+    c.batch_points = 5_000;
+    let store = InfluxStore::new(c).unwrap();
+    store
+        .write(vec![market(&[
+            (
+                "bitcoin",
+                "coingecko",
+                T0,
+                Some(1.0),
+                Some(3),
+                Some("a \"b\""),
+                Some(true),
+            ),
+            (
+                "bitcoin",
+                "coingecko",
+                T0 + MIN,
+                Some(2.5),
+                None,
+                None,
+                None,
+            ),
+        ])])
+        .await
+        .unwrap();
+    server.abort();
+
+    let requests = seen.requests.lock().clone();
+    assert_eq!(requests.len(), 2, "one 503, then the retried request");
+    assert_eq!(
+        requests[0].3, requests[1].3,
+        "the retry resends the same body"
+    );
+    let (path, query, headers, body) = &requests[1];
+    assert_eq!(path, "/api/v2/write");
+    let mut params: Vec<&str> = query.split('&').collect();
+    params.sort();
+    assert_eq!(params, ["bucket=crypto", "org=my+org", "precision=ns"]);
+    assert_eq!(headers, "Token t0k|gzip");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "crypto_market,crypto_id=bitcoin,source=coingecko,window=1m price=1,trades=3i,note=\"a \\\"b\\\"\",up=true {T0}\n\
+             crypto_market,crypto_id=bitcoin,source=coingecko,window=1m price=2.5 {}\n",
+            T0 + MIN
+        )
+    );
+}
