@@ -50,10 +50,12 @@ pub use bytes::Bytes;
 
 pub mod embedded;
 mod error;
+pub mod kafka;
 mod partitioner;
 
 pub use embedded::{EmbeddedLog, EmbeddedLogConfig, FsyncPolicy, RetentionReport};
 pub use error::{Error, Result};
+pub use kafka::{KafkaConfig, KafkaLog};
 pub use partitioner::{murmur2, partition_for_key};
 
 /// One partition of one topic.
