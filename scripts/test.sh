@@ -17,6 +17,20 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 
+# Build tools for librdkafka (built from source by rdkafka-sys) and the bench check.
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y build-essential python3
+fi
+
+step "test servers: influxd 1.x (Debian) and tansu (a Kafka-protocol broker)"
+# The store and log integration tests start their own server processes on free 127.0.0.1
+# ports and stop them by PID; these only install the binaries.
+bash scripts/tools/install-influxdb.sh
+bash scripts/tools/install-tansu.sh
+# Their tests skip without the servers on a developer's machine; here they must run.
+export CRYPTOVIZ_REQUIRE_TEST_SERVERS=1
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -64,10 +64,36 @@ impl Default for ApiConfig {
     }
 }
 
-/// `[log]`: the embedded log.
+/// Which log backend the stages use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogBackend {
+    /// The embedded log under `data_dir` (one process owns it).
+    #[default]
+    Embedded,
+    /// A Kafka cluster (`[log.kafka]`).
+    Kafka,
+}
+
+/// Which store backend the stages use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// Parquet files under `data_dir`, queried with DataFusion.
+    #[default]
+    Embedded,
+    /// An InfluxDB server through its v1 (or v2 write) HTTP API (`[store.influxdb]`).
+    Influxdb,
+}
+
+/// `[log]`: the log backend and the embedded log's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
+    /// `embedded` (default) or `kafka`.
+    pub backend: LogBackend,
+    /// The Kafka backend (`[log.kafka]`), used when `backend = "kafka"`.
+    pub kafka: cryptoviz_log::KafkaConfig,
     /// Partitions of each topic created by cryptoviz.
     pub partitions: u32,
     /// Size at which a segment file is closed and a new one started.
@@ -84,6 +110,8 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
+            backend: LogBackend::default(),
+            kafka: cryptoviz_log::KafkaConfig::default(),
             partitions: 3,
             segment_bytes: 64 << 20,
             retention: Some(Duration::from_secs(7 * 86_400)),
@@ -97,13 +125,19 @@ impl Default for LogConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// Files of one measurement that trigger a background compaction.
+    /// `embedded` (default) or `influxdb`.
+    pub backend: StoreBackend,
+    /// The InfluxDB backend (`[store.influxdb]`), used when `backend = "influxdb"`.
+    pub influxdb: cryptoviz_store::InfluxConfig,
+    /// Files of one measurement that trigger a background compaction (embedded).
     pub compaction_trigger_files: usize,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
+            backend: StoreBackend::default(),
+            influxdb: cryptoviz_store::InfluxConfig::default(),
             compaction_trigger_files: 16,
         }
     }
@@ -136,6 +170,12 @@ impl Config {
         }
         if self.data_dir.0.as_os_str().is_empty() {
             bail!("data_dir: must not be empty");
+        }
+        if self.log.backend == LogBackend::Kafka {
+            self.log.kafka.validate()?;
+        }
+        if self.store.backend == StoreBackend::Influxdb {
+            self.store.influxdb.validate()?;
         }
         self.sources.validate()?;
         self.simulator.validate()?;
@@ -235,6 +275,21 @@ mod tests {
             load_toml("[consumer]\nallowed_lateness = \"soon\"\n").unwrap_err()
         );
         assert!(err.contains("consumer.allowed_lateness"), "{err}");
+        let config =
+            load_toml("[consumer.anomalies]\nbaseline = \"30m\"\nz_threshold = 4\n").unwrap();
+        assert_eq!(config.consumer.anomalies.baseline_candles(), 30);
+        for (toml, key) in [
+            ("z_threshold = -1", "consumer.anomalies.z_threshold"),
+            ("baseline = \"90s\"", "consumer.anomalies.baseline"),
+            ("min_baseline = 1", "consumer.anomalies.min_baseline"),
+            ("divergence_pct = 0", "consumer.anomalies.divergence_pct"),
+        ] {
+            let err = format!(
+                "{:#}",
+                load_toml(&format!("[consumer.anomalies]\n{toml}\n")).unwrap_err()
+            );
+            assert!(err.contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

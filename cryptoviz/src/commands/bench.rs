@@ -56,7 +56,7 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
     if !args.keep {
         config.data_dir = DataDir(temp.path().to_path_buf());
     }
-    let store = backends::open_store(&config).await?;
+    let store = backends::open_embedded_store(&config).await?;
     let log = backends::open_log(&config).await?;
     let stats = Arc::new(ConsumerStats::default());
     let mut pipeline = PricePipeline::new(

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use clap::Args;
-use cryptoviz_store::Store;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 

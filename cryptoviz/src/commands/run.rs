@@ -5,7 +5,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use cryptoviz_api::AppState;
-use cryptoviz_store::Store;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
