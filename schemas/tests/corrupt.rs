@@ -54,7 +54,7 @@ fn huge_declared_lengths_fail_without_allocating() {
     // i64::MAX as zig-zag varint.
     let huge = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
     assert_eq!(
-        decode::<CryptoPrice>(&frame(1, &huge)),
+        decode::<CryptoPrice>(&frame(CryptoPrice::SCHEMA_ID, &huge)),
         Err(Error::Truncated {
             at: 0,
             what: "crypto_id"
@@ -96,7 +96,7 @@ fn specific_corruptions_have_readable_errors() {
     head.extend_from_slice(&p.price_usd.to_le_bytes());
     assert_eq!(&datum[..head.len()], head.as_slice());
     datum[head.len()] = 4;
-    let err = decode::<CryptoPrice>(&frame(1, &datum)).expect_err("bad union");
+    let err = decode::<CryptoPrice>(&frame(CryptoPrice::SCHEMA_ID, &datum)).expect_err("bad union");
     assert_eq!(
         err,
         Error::BadUnionIndex {
@@ -107,7 +107,8 @@ fn specific_corruptions_have_readable_errors() {
     assert_eq!(err.to_string(), "bad union branch index 2 for `market_cap`");
 
     // Invalid UTF-8 in `symbol`.
-    let err = decode::<CryptoPrice>(&frame(1, &[2, b'a', 2, 0xff])).expect_err("utf8");
+    let err = decode::<CryptoPrice>(&frame(CryptoPrice::SCHEMA_ID, &[2, b'a', 2, 0xff]))
+        .expect_err("utf8");
     assert_eq!(err, Error::InvalidUtf8 { what: "symbol" });
 
     // Negative string length.
@@ -141,7 +142,7 @@ fn random_garbage_never_panics() {
         check_no_panic::<CryptoNews>(&framed);
         check_no_panic::<DlqRecord>(&framed);
         check_no_panic::<MarketSentiment>(&framed);
-        ok += usize::from(decode::<CryptoPrice>(&frame(1, &raw)).is_ok());
+        ok += usize::from(decode::<CryptoPrice>(&frame(CryptoPrice::SCHEMA_ID, &raw)).is_ok());
     }
     assert!(ok < 50, "{ok} random datums decoded as prices");
 }
