@@ -7,10 +7,20 @@ use super::episode::{EpisodeTracker, Observation};
 use super::{Anomaly, AnomalyConfig, AnomalyKind, CROSS_SOURCE};
 
 /// The divergence episodes of every coin.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DivergenceDetector {
     coins: HashMap<Arc<str>, EpisodeTracker>,
-    cross_source: Option<Arc<str>>,
+    /// The `source` tag of every divergence.
+    cross_source: Arc<str>,
+}
+
+impl Default for DivergenceDetector {
+    fn default() -> Self {
+        Self {
+            coins: HashMap::new(),
+            cross_source: CROSS_SOURCE.into(),
+        }
+    }
 }
 
 impl DivergenceDetector {
@@ -49,12 +59,8 @@ impl DivergenceDetector {
                 high.0, high.1, low.0, low.1, spread_pct
             ),
         };
-        let source = self
-            .cross_source
-            .get_or_insert_with(|| CROSS_SOURCE.into())
-            .clone();
         self.coins.entry(crypto_id.clone()).or_default().observe(
-            (crypto_id, AnomalyKind::Divergence, &source),
+            (crypto_id, AnomalyKind::Divergence, &self.cross_source),
             obs,
             config.end_after,
             out,
