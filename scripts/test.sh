@@ -42,6 +42,10 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --release --workspace
 
+step "grafana dashboards: every panel query against influxd"
+# Uses the binary `cargo test` just built; see the script's docstring.
+python3 scripts/tests/grafana_queries.py
+
 step "bench smoke run (correctness of the windows, not speed)"
 # The binary `cargo test --workspace` just built: `cargo run` would select only the cryptoviz
 # package, unify features differently and rebuild DataFusion.
