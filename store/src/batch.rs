@@ -3,11 +3,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use ahash::AHashMap;
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::array::{ArrayRef, UInt32Array, new_null_array};
-use datafusion::arrow::compute::{
-    SortColumn, concat_batches, lexsort_to_indices, partition, take_record_batch,
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
@@ -319,29 +322,178 @@ pub(crate) fn prepare_rows(
 
 /// Sorts a batch whose first `n_tags + 1` columns are tags and time, keeping the last
 /// occurrence (in input order) of every duplicate key.
+///
+/// Tags are low-cardinality strings, so instead of a generic lexicographic sort (a dynamic
+/// string comparison per pair of rows) every row's tag tuple is first reduced to a dense
+/// rank that orders like the strings: one hash lookup per tag per row, then a sort of the
+/// few distinct values. The rows are then sorted by `(rank, time, input position)` as plain
+/// integers, and one `take` builds the result.
 pub(crate) fn sort_dedup(batch: &RecordBatch, n_tags: usize) -> Result<RecordBatch> {
     let n = batch.num_rows();
     if n == 0 {
         return Ok(batch.clone());
     }
-    let row_index: ArrayRef = Arc::new(UInt32Array::from_iter_values(0..n as u32));
-    let mut sort_columns: Vec<SortColumn> = batch.columns()[..=n_tags]
-        .iter()
-        .map(|c| SortColumn {
-            values: c.clone(),
-            options: None,
-        })
-        .collect();
-    sort_columns.push(SortColumn {
-        values: row_index,
-        options: None,
-    });
-    let indices = lexsort_to_indices(&sort_columns, None)?;
-    let sorted = take_record_batch(batch, &indices)?;
-    let ranges = partition(&sorted.columns()[..=n_tags])?.ranges();
-    if ranges.len() == n {
-        return Ok(sorted);
+    let tag_rank = tag_ranks(&batch.columns()[..n_tags])?;
+    let times = batch
+        .column(n_tags)
+        .as_primitive_opt::<TimestampNanosecondType>()
+        .ok_or_else(|| {
+            ArrowError::InvalidArgumentError(format!("column `{TIME_COLUMN}` is not a timestamp"))
+        })?
+        .values();
+    let mut order: Vec<(u32, i64, u32)> =
+        (0..n).map(|i| (tag_rank[i], times[i], i as u32)).collect();
+    order.sort_unstable();
+    // Keep the last row (highest input position) of every run of equal (tags, time).
+    let mut keep = Vec::with_capacity(n);
+    for (i, row) in order.iter().enumerate() {
+        let last_of_run = order
+            .get(i + 1)
+            .is_none_or(|next| (next.0, next.1) != (row.0, row.1));
+        if last_of_run {
+            keep.push(row.2);
+        }
     }
-    let keep = UInt32Array::from_iter_values(ranges.iter().map(|r| (r.end - 1) as u32));
-    Ok(take_record_batch(&sorted, &keep)?)
+    Ok(take_record_batch(batch, &UInt32Array::from(keep))?)
+}
+
+/// For every row, a dense rank of its tag tuple: rows compare by rank exactly as their tag
+/// strings compare lexicographically, column by column.
+fn tag_ranks(tags: &[ArrayRef]) -> Result<Vec<u32>> {
+    let n = tags.first().map_or(0, |c| c.len());
+    let mut rank = vec![0u32; n];
+    let mut distinct_so_far: u64 = 1;
+    for column in tags {
+        let strings = column
+            .as_string_opt::<i32>()
+            .ok_or_else(|| ArrowError::InvalidArgumentError("a tag column is not Utf8".into()))?;
+        // Ids in order of first appearance, then the rank of each id in string order.
+        let mut ids: AHashMap<&str, u32> = AHashMap::new();
+        let row_ids: Vec<u32> = (0..n)
+            .map(|i| {
+                let next = ids.len() as u32;
+                *ids.entry(strings.value(i)).or_insert(next)
+            })
+            .collect();
+        let mut by_value: Vec<(&str, u32)> = ids.into_iter().collect();
+        by_value.sort_unstable();
+        let mut id_rank = vec![0u32; by_value.len()];
+        for (r, (_, id)) in by_value.iter().enumerate() {
+            id_rank[*id as usize] = r as u32;
+        }
+        // Combine with the previous columns' rank (mixed radix, < n * n fits in u64), then
+        // make it dense again so the next column can be combined the same way.
+        let card = by_value.len() as u64;
+        let combined: Vec<u64> = rank
+            .iter()
+            .zip(&row_ids)
+            .map(|(&r, &id)| u64::from(r) * card + u64::from(id_rank[id as usize]))
+            .collect();
+        distinct_so_far = distinct_so_far.saturating_mul(card);
+        if distinct_so_far <= u64::from(u32::MAX) {
+            // Small enough to be dense already: no need to re-rank.
+            for (r, c) in rank.iter_mut().zip(&combined) {
+                *r = *c as u32;
+            }
+        } else {
+            let mut values = combined.clone();
+            values.sort_unstable();
+            values.dedup();
+            let dense: AHashMap<u64, u32> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (*v, i as u32))
+                .collect();
+            for (r, c) in rank.iter_mut().zip(&combined) {
+                *r = dense[c];
+            }
+            distinct_so_far = values.len() as u64;
+        }
+    }
+    Ok(rank)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Float64Array, StringArray, TimestampNanosecondArray};
+    use datafusion::arrow::compute::{SortColumn, lexsort_to_indices, partition};
+
+    use super::*;
+
+    /// The obvious implementation: Arrow's generic lexicographic sort, then a partition.
+    fn reference(batch: &RecordBatch, n_tags: usize) -> RecordBatch {
+        let n = batch.num_rows();
+        let mut columns: Vec<SortColumn> = batch.columns()[..=n_tags]
+            .iter()
+            .map(|c| SortColumn {
+                values: c.clone(),
+                options: None,
+            })
+            .collect();
+        columns.push(SortColumn {
+            values: Arc::new(UInt32Array::from_iter_values(0..n as u32)),
+            options: None,
+        });
+        let sorted =
+            take_record_batch(batch, &lexsort_to_indices(&columns, None).unwrap()).unwrap();
+        let ranges = partition(&sorted.columns()[..=n_tags]).unwrap().ranges();
+        let keep = UInt32Array::from_iter_values(ranges.iter().map(|r| (r.end - 1) as u32));
+        take_record_batch(&sorted, &keep).unwrap()
+    }
+
+    fn batch(tags: &[Vec<&str>], times: Vec<i64>) -> RecordBatch {
+        let mut fields = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (i, t) in tags.iter().enumerate() {
+            fields.push(Field::new(format!("t{i}"), DataType::Utf8, false));
+            columns.push(Arc::new(StringArray::from(t.clone())));
+        }
+        let n = times.len();
+        fields.push(Field::new(TIME_COLUMN, time_data_type(), false));
+        columns.push(Arc::new(
+            TimestampNanosecondArray::from(times).with_timezone("UTC"),
+        ));
+        fields.push(Field::new("row", DataType::Float64, true));
+        columns.push(Arc::new(Float64Array::from_iter_values(
+            (0..n).map(|i| i as f64),
+        )));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    #[test]
+    fn equals_the_generic_lexicographic_sort_with_duplicates() {
+        // A deterministic pseudo-random mix of tag values (some prefixes of others, one
+        // empty), repeated times and whole duplicate keys.
+        let values = ["", "a", "ab", "b", "bitcoin", "bit", "ethereum", "Z"];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        for n_tags in 0..=3 {
+            let n = 5_000;
+            let tags: Vec<Vec<&str>> = (0..n_tags)
+                .map(|_| (0..n).map(|_| values[next(8) as usize]).collect())
+                .collect();
+            let times: Vec<i64> = (0..n).map(|_| next(40) as i64 - 20).collect();
+            let b = batch(&tags, times);
+            assert_eq!(
+                sort_dedup(&b, n_tags).unwrap(),
+                reference(&b, n_tags),
+                "{n_tags} tags"
+            );
+        }
+    }
+
+    #[test]
+    fn keeps_the_last_duplicate_in_input_order() {
+        let b = batch(&[vec!["x", "x", "w", "x"]], vec![5, 5, 5, 1]);
+        let out = sort_dedup(&b, 1).unwrap();
+        let rows = out
+            .column(2)
+            .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        assert_eq!(rows.values().to_vec(), vec![2.0, 3.0, 1.0]);
+    }
 }
