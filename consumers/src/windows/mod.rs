@@ -14,6 +14,8 @@ mod resolutions;
 mod watermark;
 
 use std::collections::HashMap;
+
+use ahash::AHashMap;
 use std::sync::Arc;
 
 use crate::indicators::IndicatorValues;
@@ -77,9 +79,9 @@ pub struct TumblingWindows {
     width_ms: i64,
     lateness_ms: i64,
     /// source → crypto_id → key index; two levels so lookups borrow `&str` without allocating.
-    keys: HashMap<String, HashMap<String, u32>>,
+    keys: AHashMap<String, AHashMap<String, u32>>,
     names: Vec<(Arc<str>, Arc<str>)>,
-    open: HashMap<(u32, i64), WindowAcc>,
+    open: AHashMap<(u32, i64), WindowAcc>,
     /// Windows ending at or before this event time are closed.
     closed_until: Option<i64>,
 }
@@ -93,9 +95,9 @@ impl TumblingWindows {
             label: label.into(),
             width_ms,
             lateness_ms: lateness_ms.max(0),
-            keys: HashMap::new(),
+            keys: AHashMap::new(),
             names: Vec::new(),
-            open: HashMap::new(),
+            open: AHashMap::new(),
             closed_until: None,
         }
     }
