@@ -21,7 +21,8 @@
 //!
 //! Layout: [`decode`] (bytes → records or dead letters), [`windows`] (accumulators,
 //! watermarks, the tumbling operator), [`sinks`] (Arrow batches per measurement),
-//! [`pipeline`] (poll → process → write → commit), [`stats`] (what the API exposes),
+//! [`pipeline`] (poll → process → write → commit), [`replay`] (bounds of a re-run over the
+//! log's history), [`stats`] (what the API exposes),
 //! [`verify`] (an independent DataFusion computation of the windows, for tests and the bench).
 
 pub mod anomalies;
@@ -32,6 +33,7 @@ pub mod indicators;
 pub mod measurements;
 pub mod pipeline;
 pub mod records;
+pub mod replay;
 pub mod sentiment;
 pub mod sinks;
 pub mod stats;
@@ -41,4 +43,5 @@ pub mod windows;
 pub use error::{Error, Result};
 pub use pipeline::{ConsumerConfig, PricePipeline};
 pub use records::RecordsPipeline;
+pub use replay::{ReplayBounds, ReplayFrom, ReplayTo};
 pub use stats::ConsumerStats;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::anomalies::{Anomaly, AnomalyConfig};
 use crate::candles::CandleAnalytics;
 use crate::decode::decode;
+use crate::replay::ReplayBounds;
 use crate::sinks::{analytics, anomalies, market::MarketBuilder};
 use crate::stats::ConsumerStats;
 use crate::windows::{
@@ -127,6 +128,8 @@ pub struct PricePipeline {
     provisional_sent: bool,
     last_flush: Instant,
     name: String,
+    /// Set for a replay: read these bounds instead of resuming from the checkpoints.
+    replay: Option<ReplayBounds>,
 }
 
 impl PricePipeline {
@@ -136,6 +139,33 @@ impl PricePipeline {
         store: Arc<dyn Store>,
         config: ConsumerConfig,
         stats: Arc<ConsumerStats>,
+    ) -> Result<Self> {
+        Self::start(log, store, config, stats, None).await
+    }
+
+    /// A replay over `bounds` (see [`crate::replay`]) in group `config.group`, which should
+    /// not be the live consumers' group: its checkpoints are ignored, not resumed.
+    pub async fn replay(
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        config: ConsumerConfig,
+        stats: Arc<ConsumerStats>,
+        bounds: ReplayBounds,
+    ) -> Result<Self> {
+        Self::start(log, store, config, stats, Some(bounds)).await
+    }
+
+    /// The replay's bounds and progress, for a replay.
+    pub fn replay_bounds(&self) -> Option<&ReplayBounds> {
+        self.replay.as_ref()
+    }
+
+    async fn start(
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        config: ConsumerConfig,
+        stats: Arc<ConsumerStats>,
+        replay: Option<ReplayBounds>,
     ) -> Result<Self> {
         config.validate()?;
         log.ensure_topic(topics::PRICES, 3).await?;
@@ -161,6 +191,7 @@ impl PricePipeline {
             provisional_sent: false,
             last_flush: Instant::now(),
             name,
+            replay,
         };
         pipeline.on_assignment_change().await?;
         Ok(pipeline)
@@ -220,8 +251,14 @@ impl PricePipeline {
         Ok(read)
     }
 
-    /// Emits open windows as `partial`, writes everything buffered and commits.
+    /// Emits open windows as `partial`, writes everything buffered and commits. A replay
+    /// bounded by a time first closes, normally, every window ending by that time.
     pub async fn finish(mut self) -> Result<()> {
+        if let Some(to) = self.replay.as_ref().and_then(ReplayBounds::to_ms) {
+            let lateness = self.config.allowed_lateness.as_millis() as i64;
+            self.windows
+                .advance(Some(to.saturating_add(lateness)), &mut self.emitted);
+        }
         self.windows
             .emit_open(WindowStatus::Partial, &mut self.emitted);
         self.dirty = true;
@@ -234,6 +271,11 @@ impl PricePipeline {
         let now_ms = cryptoviz_schemas::now_ms();
         let mut ticks = 0;
         for record in records {
+            if let Some(bounds) = self.replay.as_mut()
+                && !bounds.keep(record)
+            {
+                continue;
+            }
             self.positions.insert(record.partition, record.offset + 1);
             let price: CryptoPrice = match decode(record, &self.name, now_ms) {
                 Ok(p) => p,
@@ -367,6 +409,22 @@ impl PricePipeline {
         self.emitted.clear();
         self.anomalies.clear();
         let now = Instant::now();
+        if let Some(bounds) = &self.replay {
+            for tp in self.consumer.assignment() {
+                self.marks.assign(tp.partition, None, now);
+                self.consumer.seek(&tp, bounds.seek_to()).await?;
+            }
+            match bounds.from_ms() {
+                Some(from) => self.candles.warm_up(self.store.as_ref(), from).await?,
+                None => self.candles.clear(),
+            }
+            tracing::info!(
+                consumer = %self.name,
+                partitions = self.consumer.assignment().len(),
+                "replay positioned"
+            );
+            return Ok(());
+        }
         for tp in self.consumer.assignment() {
             let committed = self.consumer.committed(&tp).await?;
             let checkpoint =

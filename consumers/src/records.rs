@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Result;
 use crate::decode::decode;
 use crate::pipeline::{append_dead_letters, write_with_retry};
+use crate::replay::ReplayBounds;
 use crate::sentiment;
 use crate::sinks::news::{fear_greed_batch, news_batch};
 use crate::sinks::sentiment::{hour_of, recompute};
@@ -39,6 +40,8 @@ pub struct RecordsPipeline {
     stats: Arc<ConsumerStats>,
     poll_max: usize,
     name: String,
+    /// Set for a replay: read these bounds instead of resuming from the committed offsets.
+    replay: Option<ReplayBounds>,
 }
 
 impl RecordsPipeline {
@@ -50,10 +53,41 @@ impl RecordsPipeline {
         poll_max: usize,
         stats: Arc<ConsumerStats>,
     ) -> Result<Self> {
-        for topic in TOPICS {
+        Self::start(log, store, group, &TOPICS, poll_max, stats, None).await
+    }
+
+    /// A replay of `topics` (some of [`TOPICS`]) over `bounds` in group `group`, which should
+    /// not be the live consumers' group.
+    pub async fn replay(
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        group: &str,
+        topics: &[&str],
+        poll_max: usize,
+        stats: Arc<ConsumerStats>,
+        bounds: ReplayBounds,
+    ) -> Result<Self> {
+        Self::start(log, store, group, topics, poll_max, stats, Some(bounds)).await
+    }
+
+    /// The replay's bounds and progress, for a replay.
+    pub fn replay_bounds(&self) -> Option<&ReplayBounds> {
+        self.replay.as_ref()
+    }
+
+    async fn start(
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        group: &str,
+        topics: &[&str],
+        poll_max: usize,
+        stats: Arc<ConsumerStats>,
+        replay: Option<ReplayBounds>,
+    ) -> Result<Self> {
+        for topic in topics {
             log.ensure_topic(topic, 3).await?;
         }
-        let consumer = log.subscribe(group, &TOPICS).await?;
+        let consumer = log.subscribe(group, topics).await?;
         let mut pipeline = Self {
             log,
             store,
@@ -61,6 +95,7 @@ impl RecordsPipeline {
             stats,
             poll_max,
             name: format!("consumer:{group}"),
+            replay,
         };
         pipeline.restore().await?;
         Ok(pipeline)
@@ -99,6 +134,11 @@ impl RecordsPipeline {
         let mut dead: Vec<DlqRecord> = Vec::new();
         let mut next: BTreeMap<TopicPartition, u64> = BTreeMap::new();
         for record in &records {
+            if let Some(bounds) = self.replay.as_mut()
+                && !bounds.keep(record)
+            {
+                continue;
+            }
             next.insert(
                 TopicPartition::new(&*record.topic, record.partition),
                 record.offset + 1,
@@ -150,9 +190,10 @@ impl RecordsPipeline {
 
     async fn restore(&mut self) -> Result<()> {
         for tp in self.consumer.assignment() {
-            let start = match self.consumer.committed(&tp).await? {
-                Some(c) => SeekTo::Offset(c.offset),
-                None => SeekTo::Beginning,
+            let start = match (&self.replay, self.consumer.committed(&tp).await?) {
+                (Some(bounds), _) => bounds.seek_to(),
+                (None, Some(c)) => SeekTo::Offset(c.offset),
+                (None, None) => SeekTo::Beginning,
             };
             self.consumer.seek(&tp, start).await?;
         }

@@ -3,7 +3,8 @@
 //! `cryptoviz run` wires every stage into one process — sources → Avro → embedded log →
 //! windowed consumers → embedded store → HTTP API — with no external service. The other
 //! subcommands run one stage alone (`produce`, `consume`, `serve`), import history files
-//! through the pipeline (`import`) or measure it (`bench`). Configuration comes from an
+//! through the pipeline (`import`), re-run the consumers over the log's history (`replay`) or
+//! measure the pipeline (`bench`). Configuration comes from an
 //! optional TOML file plus `CRYPTOVIZ__SECTION__KEY` environment overrides, then command-line
 //! flags ([`config`]); a bad key or value stops start-up with a message naming it.
 
@@ -46,6 +47,8 @@ enum Command {
     /// Import history (Binance klines, Kraken OHLCVT or JSONL price records) through the log
     /// and the consumers, so it is windowed and stored like live data.
     Import(commands::import::ImportArgs),
+    /// Re-run the consumers over the log's history into the store (recompute or backfill).
+    Replay(commands::replay::ReplayArgs),
     /// List, show or replay dead letters (`crypto-dlq`).
     Dlq(commands::dlq::DlqArgs),
     /// Measure the news sentiment scorer on labelled sentences (`sentence@label` lines).
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
             Command::Consume(args) => commands::consume::consume(config, args).await,
             Command::Serve(args) => commands::serve::serve(config, args).await,
             Command::Import(args) => commands::import::import(config, args).await,
+            Command::Replay(args) => commands::replay::replay(config, args).await,
             Command::Dlq(args) => commands::dlq::dlq(config, args).await,
             Command::Bench(args) => commands::bench::bench(config, args).await,
             Command::SentimentEval(_) => unreachable!("handled before the runtime starts"),

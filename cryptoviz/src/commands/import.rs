@@ -31,7 +31,7 @@ use crate::backends;
 use crate::config::Config;
 
 mod progress;
-mod summary;
+pub(crate) mod summary;
 
 use progress::Progress;
 use summary::Totals;

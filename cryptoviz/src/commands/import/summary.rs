@@ -142,7 +142,7 @@ pub fn print_not_consumed(totals: &Totals, closed_until: Option<i64>) {
     }
 }
 
-fn rfc3339(ms: i64) -> String {
+pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(
         || format!("{ms} ms"),
         |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
