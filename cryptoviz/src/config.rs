@@ -65,7 +65,7 @@ impl Default for ApiConfig {
 }
 
 /// Which log backend the stages use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogBackend {
     /// The embedded log under `data_dir` (one process owns it).
@@ -76,7 +76,7 @@ pub enum LogBackend {
 }
 
 /// Which store backend the stages use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreBackend {
     /// Parquet files under `data_dir`, queried with DataFusion.

@@ -1,23 +1,30 @@
-//! `cryptoviz bench`: simulated ticks through the full embedded pipeline.
+//! `cryptoviz bench`: simulated ticks through the full pipeline.
 //!
 //! encode → log → decode → windows → store, with the producer and the consumer running
 //! concurrently as in `cryptoviz run`. The clock stops when the consumer has stored the last
 //! tick and drained its windows; then the windows are checked against an independent
 //! DataFusion computation over the stored raw ticks.
+//!
+//! Either seam can be swapped: `--log kafka` publishes and consumes through `[log.kafka]`
+//! (the windows are still checked in the embedded store), `--store influxdb` writes into
+//! `[store.influxdb]` and checks, with InfluxQL, that every tick and every window arrived
+//! (the points-per-second figure is then the InfluxDB sink's).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use cryptoviz_consumers::stats::StatsSnapshot;
 use cryptoviz_consumers::windows::RESOLUTIONS;
 use cryptoviz_consumers::{ConsumerStats, PricePipeline, verify};
 use cryptoviz_producers::{Publisher, SourceStatus};
+use cryptoviz_store::{EmbeddedStore, InfluxStore, Store};
 use serde::Serialize;
 
 use super::produce::{HISTORY_START_MS, publish_history};
 use crate::backends;
-use crate::config::{Config, DataDir};
+use crate::config::{Config, DataDir, LogBackend, StoreBackend};
 
 /// Flags of `cryptoviz bench`.
 #[derive(Debug, Args)]
@@ -31,6 +38,13 @@ pub struct BenchArgs {
     /// Keep the data directory given by `--data-dir` instead of a temporary one.
     #[arg(long)]
     pub keep: bool,
+    /// Log backend (default: `log.backend`). With `kafka`, use a fresh broker or empty
+    /// topics: the bench counts the ticks it reads.
+    #[arg(long, value_enum)]
+    pub log: Option<LogBackend>,
+    /// Store backend (default: `store.backend`).
+    #[arg(long, value_enum)]
+    pub store: Option<StoreBackend>,
 }
 
 /// What the bench measured.
@@ -39,6 +53,10 @@ pub struct BenchReport {
     pub ticks: u64,
     pub seconds: f64,
     pub ticks_per_sec: f64,
+    /// Points written to the store (ticks, windows, anomalies) per second.
+    pub points_per_sec: f64,
+    pub log: &'static str,
+    pub store: &'static str,
     pub peak_rss_mb: f64,
     pub windows: usize,
     pub windows_match: bool,
@@ -56,7 +74,39 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
     if !args.keep {
         config.data_dir = DataDir(temp.path().to_path_buf());
     }
-    let store = backends::open_embedded_store(&config).await?;
+    if let Some(log) = args.log {
+        config.log.backend = log;
+    }
+    if let Some(store) = args.store {
+        config.store.backend = store;
+    }
+    if config.log.backend == LogBackend::Kafka {
+        // A group of its own: never resume another run's offsets.
+        config.consumer.group = format!(
+            "{}-bench-{}",
+            config.consumer.group,
+            cryptoviz_schemas::now_ms()
+        );
+    }
+    if config.store.backend == StoreBackend::Influxdb {
+        // A database of its own (created on the first write), so counts are this run's.
+        config.store.influxdb.database = format!(
+            "{}_bench_{}",
+            config.store.influxdb.database,
+            cryptoviz_schemas::now_ms()
+        );
+        tracing::info!(database = %config.store.influxdb.database, "bench writes into InfluxDB");
+    }
+    // The embedded store is verified through the same handle the pipeline wrote with (its
+    // background compaction may still be replacing files).
+    let embedded = match config.store.backend {
+        StoreBackend::Embedded => Some(backends::open_embedded_store(&config).await?),
+        StoreBackend::Influxdb => None,
+    };
+    let store: Arc<dyn Store> = match &embedded {
+        Some(store) => store.clone(),
+        None => backends::open_store(&config).await?,
+    };
     let log = backends::open_log(&config).await?;
     let stats = Arc::new(ConsumerStats::default());
     let mut pipeline = PricePipeline::new(
@@ -104,25 +154,25 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let peak_rss_mb = peak_rss_mb();
-    // Every resolution (1m, 5m, 1h) against its own independent computation.
-    let (mut windows, mut windows_match) = (0, true);
-    for (label, width_ms) in RESOLUTIONS {
-        let comparison = verify::compare_windows(&store, label, width_ms).await?;
-        if !comparison.matches() {
-            tracing::error!(
-                window = label,
-                ?comparison,
-                "windows differ from the independent computation"
-            );
-        }
-        windows += comparison.actual;
-        windows_match &= comparison.matches();
-    }
     let s = stats.snapshot();
+    let (windows, windows_match) = match &embedded {
+        Some(store) => verify_embedded(store).await?,
+        None => verify_influx(&config, &s).await?,
+    };
+    let points = s.ticks + s.windows + s.anomalies;
     let report = BenchReport {
         ticks: s.ticks,
         seconds,
         ticks_per_sec: s.ticks as f64 / seconds,
+        points_per_sec: points as f64 / seconds,
+        log: match config.log.backend {
+            LogBackend::Embedded => "embedded",
+            LogBackend::Kafka => "kafka",
+        },
+        store: match config.store.backend {
+            StoreBackend::Embedded => "embedded",
+            StoreBackend::Influxdb => "influxdb",
+        },
         peak_rss_mb,
         windows,
         windows_match,
@@ -134,10 +184,14 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} ticks in {:.3} s: {:.0} ticks/s end to end; peak RSS {:.1} MB; {} windows, {}",
+            "{} ticks in {:.3} s ({} log, {} store): {:.0} ticks/s end to end, {:.0} points/s \
+             written; peak RSS {:.1} MB; {} windows, {}",
             report.ticks,
             report.seconds,
+            report.log,
+            report.store,
             report.ticks_per_sec,
+            report.points_per_sec,
             report.peak_rss_mb,
             report.windows,
             if report.windows_match {
@@ -151,6 +205,44 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
         bail!("windows differ from the independent computation");
     }
     Ok(())
+}
+
+/// Every resolution (1m, 5m, 1h) against its own independent DataFusion computation over the
+/// stored raw ticks: (windows stored, all equal).
+async fn verify_embedded(store: &EmbeddedStore) -> anyhow::Result<(usize, bool)> {
+    let (mut windows, mut windows_match) = (0, true);
+    for (label, width_ms) in RESOLUTIONS {
+        let comparison = verify::compare_windows(store, label, width_ms).await?;
+        if !comparison.matches() {
+            tracing::error!(
+                window = label,
+                ?comparison,
+                "windows differ from the independent computation"
+            );
+        }
+        windows += comparison.actual;
+        windows_match &= comparison.matches();
+    }
+    Ok((windows, windows_match))
+}
+
+/// In InfluxDB: every tick is a `crypto_market` point, and there are as many distinct
+/// `crypto_analytics` points as windows closed (a window re-emitted is one point).
+async fn verify_influx(config: &Config, stats: &StatsSnapshot) -> anyhow::Result<(usize, bool)> {
+    let influx = InfluxStore::new(config.store.influxdb.clone())?;
+    let ticks = influx.count("crypto_market", "price_usd").await?;
+    let windows = influx.count("crypto_analytics", "count").await?;
+    let ok = ticks == stats.ticks && windows > 0 && windows <= stats.windows;
+    if !ok {
+        tracing::error!(
+            stored_ticks = ticks,
+            read_ticks = stats.ticks,
+            stored_windows = windows,
+            emitted_windows = stats.windows,
+            "InfluxDB holds a different number of points than the pipeline wrote"
+        );
+    }
+    Ok((windows as usize, ok))
 }
 
 /// Peak resident set size of this process (VmHWM), in MB.

@@ -31,8 +31,16 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
                 handles,
             } = consumers;
             let mut quiet_since = tokio::time::Instant::now();
+            let mut records_polled = tokio::time::Instant::now();
             loop {
-                if prices.step().await? + records.step().await? > 0 {
+                let mut read = prices.step().await?;
+                // The low-rate topics' poll waits for its timeout when they are idle: poll
+                // them when prices pause, or once a second.
+                if read == 0 || records_polled.elapsed() >= Duration::from_secs(1) {
+                    read += records.step().await?;
+                    records_polled = tokio::time::Instant::now();
+                }
+                if read > 0 {
                     quiet_since = tokio::time::Instant::now();
                 } else if quiet_since.elapsed() >= idle {
                     break;

@@ -113,6 +113,24 @@ impl InfluxStore {
         })
     }
 
+    /// Number of points of `measurement` that have `field` (InfluxQL `count`), for checks
+    /// and benchmarks.
+    pub async fn count(&self, measurement: &str, field: &str) -> Result<u64> {
+        let q = format!(
+            "SELECT count({}) FROM {}",
+            influxql::ident(field),
+            influxql::ident(measurement)
+        );
+        Ok(self
+            .client
+            .query(&q)
+            .await?
+            .into_iter()
+            .flat_map(|s| s.values)
+            .filter_map(|row| row.get(1).and_then(serde_json::Value::as_u64))
+            .sum())
+    }
+
     async fn ensure_database(&self) -> Result<()> {
         if !self.cfg.create_database || self.cfg.api != InfluxApi::V1 {
             return Ok(());
