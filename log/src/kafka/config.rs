@@ -136,6 +136,13 @@ impl KafkaConfig {
         if !self.properties.contains_key("auto.offset.reset") {
             c.set("auto.offset.reset", "earliest");
         }
+        // librdkafka stops prefetching once this many messages wait locally (default
+        // 100,000), then pays a fetch round trip per refill: with ~150-byte ticks a deeper
+        // queue (≤ ~75 MB) keeps the consumer busy. Measured with tansu: 114K → 400K ticks/s
+        // read (docs/benchmarks.md).
+        if !self.properties.contains_key("queued.min.messages") {
+            c.set("queued.min.messages", "500000");
+        }
         c
     }
 }
