@@ -197,6 +197,12 @@ impl PricePipeline {
         Ok(pipeline)
     }
 
+    /// Number of partitions currently assigned to this member (0 until a Kafka group join
+    /// completes).
+    pub fn assigned_partitions(&self) -> usize {
+        self.consumer.assignment().len()
+    }
+
     /// The shared counters.
     pub fn stats(&self) -> &Arc<ConsumerStats> {
         &self.stats

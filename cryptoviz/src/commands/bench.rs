@@ -15,11 +15,13 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use cryptoviz_consumers::sinks::market::MarketBuilder;
 use cryptoviz_consumers::stats::StatsSnapshot;
 use cryptoviz_consumers::windows::RESOLUTIONS;
 use cryptoviz_consumers::{ConsumerStats, PricePipeline, verify};
+use cryptoviz_producers::sources::simulated::{Market, generate};
 use cryptoviz_producers::{Publisher, SourceStatus};
-use cryptoviz_store::{EmbeddedStore, InfluxStore, Store};
+use cryptoviz_store::{EmbeddedStore, InfluxStore, Store, WriteBatch};
 use serde::Serialize;
 
 use super::produce::{HISTORY_START_MS, publish_history};
@@ -45,6 +47,11 @@ pub struct BenchArgs {
     /// Store backend (default: `store.backend`).
     #[arg(long, value_enum)]
     pub store: Option<StoreBackend>,
+    /// Time only the store's writes: the ticks are generated and batched as the consumer's
+    /// raw-ingest sink batches them (`consumer.flush_rows` rows per write) before the clock
+    /// starts. Measures the sink of `--store` alone.
+    #[arg(long)]
+    pub sink_only: bool,
 }
 
 /// What the bench measured.
@@ -107,6 +114,9 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
         Some(store) => store.clone(),
         None => backends::open_store(&config).await?,
     };
+    if args.sink_only {
+        return sink_bench(&config, store, args.ticks, args.json).await;
+    }
     let log = backends::open_log(&config).await?;
     let stats = Arc::new(ConsumerStats::default());
     let mut pipeline = PricePipeline::new(
@@ -116,6 +126,15 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
         stats.clone(),
     )
     .await?;
+    // The clock measures throughput, not a Kafka group join (about half the session
+    // timeout): wait for the partitions first.
+    let joining = Instant::now();
+    while pipeline.assigned_partitions() == 0 {
+        if joining.elapsed() > std::time::Duration::from_secs(60) {
+            bail!("the consumer got no partition within 60 s");
+        }
+        pipeline.step().await?;
+    }
     let started = Instant::now();
     let producer = {
         let publisher = Publisher::new(log.clone(), "simulated", SourceStatus::new("simulated"));
@@ -203,6 +222,99 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
     }
     if !report.windows_match {
         bail!("windows differ from the independent computation");
+    }
+    Ok(())
+}
+
+/// `--sink-only`: what the report of a store-only run holds.
+#[derive(Debug, Serialize)]
+struct SinkReport {
+    store: &'static str,
+    points: u64,
+    writes: usize,
+    seconds: f64,
+    points_per_sec: f64,
+    stored: u64,
+}
+
+/// Writes `ticks` simulated ticks as `crypto_market` batches and times the writes alone.
+async fn sink_bench(
+    config: &Config,
+    store: Arc<dyn Store>,
+    ticks: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut market = Market::new(&config.simulator, HISTORY_START_MS);
+    let mut builder = MarketBuilder::default();
+    let mut batches = Vec::new();
+    let rows = config.consumer.flush_rows;
+    generate(&mut market, ticks, |_, prices| {
+        for p in prices.iter() {
+            builder.push(p);
+        }
+    });
+    // Split into writes of `flush_rows` as the consumer would.
+    let all = builder.finish()?.context("no ticks generated")?;
+    let n = all.batch.num_rows();
+    let mut offset = 0;
+    while offset < n {
+        let len = rows.min(n - offset);
+        batches.push(WriteBatch::new(
+            all.measurement.clone(),
+            all.tags.clone(),
+            all.batch.slice(offset, len),
+        )?);
+        offset += len;
+    }
+    let writes = batches.len();
+    let started = Instant::now();
+    for b in batches {
+        store.write(vec![b]).await?;
+    }
+    store.flush().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stored = match config.store.backend {
+        StoreBackend::Influxdb => {
+            InfluxStore::new(config.store.influxdb.clone())?
+                .count("crypto_market", "price_usd")
+                .await?
+        }
+        StoreBackend::Embedded => {
+            let q = cryptoviz_store::Query::new("crypto_market");
+            store
+                .query(&q)
+                .await?
+                .iter()
+                .map(|b| b.num_rows() as u64)
+                .sum()
+        }
+    };
+    let report = SinkReport {
+        store: match config.store.backend {
+            StoreBackend::Embedded => "embedded",
+            StoreBackend::Influxdb => "influxdb",
+        },
+        points: n as u64,
+        writes,
+        seconds,
+        points_per_sec: n as f64 / seconds,
+        stored,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} points in {} writes to the {} store in {:.3} s: {:.0} points/s; {} stored",
+            report.points,
+            report.writes,
+            report.store,
+            report.seconds,
+            report.points_per_sec,
+            report.stored
+        );
+    }
+    if stored != n as u64 {
+        bail!("{n} points written but {stored} stored");
     }
     Ok(())
 }

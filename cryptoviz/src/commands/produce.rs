@@ -75,7 +75,7 @@ pub async fn publish_history(
     start_ms: i64,
     ticks: u64,
 ) -> anyhow::Result<()> {
-    const BATCH: usize = 5_000;
+    const BATCH: usize = 20_000;
     let mut market = Market::new(&config.simulator, start_ms);
     let now = cryptoviz_schemas::now_ms();
     let per_step = market.coin_count() as u64;
