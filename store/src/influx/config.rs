@@ -71,6 +71,8 @@ pub struct InfluxConfig {
     pub api: InfluxApi,
     /// Points per write request. Default 5,000.
     pub batch_points: usize,
+    /// Write requests of one `write` in flight at once. Default 2.
+    pub write_concurrency: usize,
     /// Gzip request bodies (`Content-Encoding: gzip`). Default true.
     pub gzip: bool,
     /// Timeout of one HTTP request. Default `10s`.
@@ -92,6 +94,7 @@ impl Default for InfluxConfig {
             token: None,
             api: InfluxApi::V1,
             batch_points: 5_000,
+            write_concurrency: 2,
             gzip: true,
             timeout: Duration::from_secs(10),
             retry: RetryConfig::default(),
@@ -147,6 +150,9 @@ impl InfluxConfig {
             if self.token.is_none() {
                 return bad("store.influxdb.token", "is required by the v2 write API");
             }
+        }
+        if self.write_concurrency == 0 {
+            return bad("store.influxdb.write_concurrency", "must be positive");
         }
         if self.batch_points == 0 {
             return bad("store.influxdb.batch_points", "must be positive");

@@ -54,6 +54,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
+use futures::StreamExt;
 use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 
@@ -313,9 +314,25 @@ impl Store for InfluxStore {
         }
         self.ensure_database().await?;
         let what = measurements.iter().copied().collect::<Vec<_>>().join(", ");
-        for chunk in lines.chunks(self.cfg.batch_points) {
-            self.client.write_lines(chunk, &what).await?;
+        // Up to `write_concurrency` requests in flight: influxd ingests them in parallel.
+        // Every one must succeed before `write` returns (and offsets may be committed);
+        // points are idempotent, so a chunk that succeeded before another failed is
+        // harmlessly written again by the retry.
+        let mut chunks = lines.chunks(self.cfg.batch_points);
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.cfg.write_concurrency.max(1) {
+                match chunks.next() {
+                    Some(chunk) => in_flight.push(self.client.write_lines(chunk, &what)),
+                    None => break,
+                }
+            }
+            match in_flight.next().await {
+                Some(done) => done?,
+                None => break,
+            }
         }
+        drop(in_flight);
         // New fields or tags may exist now; read them again on the next query.
         let mut keys = self.keys.lock();
         for m in measurements {
