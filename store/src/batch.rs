@@ -333,7 +333,7 @@ pub(crate) fn sort_dedup(batch: &RecordBatch, n_tags: usize) -> Result<RecordBat
     if n == 0 {
         return Ok(batch.clone());
     }
-    let tag_rank = tag_ranks(&batch.columns()[..n_tags])?;
+    let tag_rank = tag_ranks(&batch.columns()[..n_tags], n)?;
     let times = batch
         .column(n_tags)
         .as_primitive_opt::<TimestampNanosecondType>()
@@ -359,8 +359,7 @@ pub(crate) fn sort_dedup(batch: &RecordBatch, n_tags: usize) -> Result<RecordBat
 
 /// For every row, a dense rank of its tag tuple: rows compare by rank exactly as their tag
 /// strings compare lexicographically, column by column.
-fn tag_ranks(tags: &[ArrayRef]) -> Result<Vec<u32>> {
-    let n = tags.first().map_or(0, |c| c.len());
+fn tag_ranks(tags: &[ArrayRef], n: usize) -> Result<Vec<u32>> {
     let mut rank = vec![0u32; n];
     let mut distinct_so_far: u64 = 1;
     for column in tags {
