@@ -83,3 +83,23 @@ pub fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Op
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Every row of `batch`, its values formatted and joined with `|` (for comparing tables).
+pub fn format_rows(batch: &datafusion::arrow::record_batch::RecordBatch) -> Vec<String> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
+    let formatters: Vec<_> = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+        .collect();
+    (0..batch.num_rows())
+        .map(|i| {
+            formatters
+                .iter()
+                .map(|f| f.value(i).to_string())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}

@@ -85,8 +85,8 @@ fn kill_9_mid_stream_loses_and_doubles_nothing() {
         if expected.num_rows() != actual.num_rows() {
             let keys =
                 "SELECT crypto_id, CAST(time AS VARCHAR) AS t, status, count FROM crypto_analytics";
-            let a = rows(&rt.block_on(table(clean.path(), keys)));
-            let b = rows(&rt.block_on(table(crashed.path(), keys)));
+            let a = format_rows(&rt.block_on(table(clean.path(), keys)));
+            let b = format_rows(&rt.block_on(table(crashed.path(), keys)));
             let missing: Vec<_> = a.iter().filter(|r| !b.contains(r)).collect();
             let extra: Vec<_> = b.iter().filter(|r| !a.contains(r)).collect();
             eprintln!(
@@ -118,23 +118,4 @@ fn kill_9_mid_stream_loses_and_doubles_nothing() {
         .unwrap()
         .value(0);
     assert_eq!(n, TICKS.parse::<i64>().unwrap());
-}
-
-fn rows(batch: &RecordBatch) -> Vec<String> {
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-    let options = FormatOptions::default();
-    let formatters: Vec<_> = batch
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-        .collect();
-    (0..batch.num_rows())
-        .map(|i| {
-            formatters
-                .iter()
-                .map(|f| f.value(i).to_string())
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect()
 }

@@ -10,7 +10,6 @@ use std::process::Output;
 use common::*;
 use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 /// 10,000 s of history for 20 coins: 2 h 47 min from 2026-01-01T00:00:00Z.
 const TICKS: &str = "200000";
@@ -43,22 +42,7 @@ fn rows(dir: &Path, sql: &str) -> Vec<String> {
         let Some(first) = batches.first() else {
             return Vec::new();
         };
-        let batch = concat_batches(&first.schema(), &batches).unwrap();
-        let options = FormatOptions::default();
-        let formatters: Vec<_> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        (0..batch.num_rows())
-            .map(|i| {
-                formatters
-                    .iter()
-                    .map(|f| f.value(i).to_string())
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-            .collect()
+        format_rows(&concat_batches(&first.schema(), &batches).unwrap())
     })
 }
 
