@@ -10,17 +10,49 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{ArrayRef, new_null_array};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::prelude::ident;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::files::{
     DataFile, FileKind, FileRef, FileWriter, ManifestEntry, file_name, fsync_dir, writer_properties,
 };
-use super::scan::{Snapshot, deduplicated};
+use super::scan::Snapshot;
 use super::{Inner, Measurement};
-use crate::batch::TIME_COLUMN;
+use crate::batch::sort_dedup;
 use crate::error::{Error, Result};
-use crate::query::TimeRange;
+
+/// Reads `files` (in rank order, oldest first) with every column aligned to `schema` (a column
+/// an older file lacks is null), then sorts by (tags…, time) keeping the last row of every
+/// key, which is the newest file's: the write path's own sort ([`sort_dedup`]), so a run of
+/// files is merged as one large write would have been.
+fn merge_files(files: &[FileRef], schema: &SchemaRef, n_tags: usize) -> Result<RecordBatch> {
+    let mut batches = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(64 * 1024).build())
+            .map_err(|e| Error::parquet(&f.path, e))?;
+        for batch in reader {
+            let batch = batch?;
+            let n = batch.num_rows();
+            let columns: Vec<ArrayRef> = schema
+                .fields()
+                .iter()
+                .map(|field| match batch.column_by_name(field.name()) {
+                    Some(c) => c.clone(),
+                    None => new_null_array(field.data_type(), n),
+                })
+                .collect();
+            batches.push(RecordBatch::try_new(schema.clone(), columns)?);
+        }
+    }
+    let all = concat_batches(schema, &batches)?;
+    drop(batches);
+    sort_dedup(&all, n_tags)
+}
 
 /// The compactable tail: files after the last full one.
 pub(crate) fn small_tail(files: &[FileRef], target_file_rows: usize) -> &[FileRef] {
@@ -56,23 +88,16 @@ pub(crate) async fn compact_measurement(
         }
     };
     let started = std::time::Instant::now();
-    let ctx = inner.context();
-    let fields: Vec<String> = snap.schema.fields()[snap.tags.len() + 1..]
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let batches = match deduplicated(&ctx, &snap, &TimeRange::default(), &[], &fields).await? {
-        Some(df) => {
-            let order = snap
-                .tags
-                .iter()
-                .map(|t| ident(t.as_str()).sort(true, false))
-                .chain([ident(TIME_COLUMN).sort(true, false)])
-                .collect();
-            df.sort(order)?.collect().await?
-        }
-        None => Vec::new(),
+    // Read, sort and deduplicate off the async workers: the newest row of every key wins.
+    let merged = {
+        let files = snap.files.clone();
+        let schema = snap.schema.clone();
+        let n_tags = snap.tags.len();
+        tokio::task::spawn_blocking(move || merge_files(&files, &schema, n_tags))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??
     };
+    let batches = vec![merged];
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let n_out = total.div_ceil(target);
     let first_seq = {
