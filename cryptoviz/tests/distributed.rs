@@ -271,8 +271,8 @@ fn two_consumers_split_the_partitions_and_write_every_window() {
 
 /// Slow flushes, so that a kill or an outage lands mid-stream.
 fn slow(cmd: &mut Command) -> &mut Command {
-    cmd.env("CRYPTOVIZ__CONSUMER__FLUSH_ROWS", "1000")
-        .env("CRYPTOVIZ__CONSUMER__POLL_MAX", "500")
+    cmd.env("CRYPTOVIZ__CONSUMER__FLUSH_ROWS", "500")
+        .env("CRYPTOVIZ__CONSUMER__POLL_MAX", "250")
 }
 
 #[test]
@@ -307,39 +307,43 @@ fn kill_9_and_a_30_s_influxd_outage_lose_and_double_nothing() {
         "the kill must land mid-stream ({before} stored)"
     );
 
-    // 2. Restart; once it writes again, stop influxd for 30 s, then bring it back.
+    // 2. Restart (running until SIGTERM, so it cannot exit on its own during the outage);
+    //    once it writes again, stop influxd for 30 s, then bring it back.
     let mut cmd = cryptoviz(dir.path());
     with_influx(&mut cmd, &influx);
     let mut consume = Running(
         slow(&mut cmd)
             .env("CRYPTOVIZ_LOG", "warn")
-            .args(["consume", "--exit-when-idle", "3s"])
+            .arg("consume")
             .spawn()
             .unwrap(),
     );
     let resumed = wait_for(Duration::from_secs(60), || {
-        (influx.count(DB, "crypto_market", "price_usd") > before).then_some(())
+        let n = influx.count(DB, "crypto_market", "price_usd");
+        (n > before).then_some(n)
     });
-    assert!(resumed.is_some(), "the restarted consumer wrote nothing");
+    let at_outage = resumed.expect("the restarted consumer wrote nothing");
     influx.kill();
+    assert!(
+        at_outage < 200_000,
+        "the outage must land mid-stream ({at_outage} stored)"
+    );
     std::thread::sleep(Duration::from_secs(30));
     assert!(
         consume.0.try_wait().unwrap().is_none(),
         "consume must wait for the store, not exit or fail"
     );
     influx.restart();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = consume.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "consume did not finish after influxd came back (log in {})",
-            influx.dir().display()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let caught_up = wait_for(Duration::from_secs(120), || {
+        (influx.count(DB, "crypto_market", "price_usd") >= 200_000).then_some(())
+    });
+    assert!(
+        caught_up.is_some(),
+        "consume did not catch up after influxd came back (log in {})",
+        influx.dir().display()
+    );
+    // SIGTERM: the consumer drains (its last windows are written) and exits cleanly.
+    let status = consume.terminate(Duration::from_secs(60));
     assert!(status.success());
     assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 200_000);
     assert_windows_equal(&expected, &stored(&influx));
