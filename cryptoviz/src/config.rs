@@ -75,6 +75,16 @@ pub enum LogBackend {
     Kafka,
 }
 
+impl LogBackend {
+    /// The config value naming it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogBackend::Embedded => "embedded",
+            LogBackend::Kafka => "kafka",
+        }
+    }
+}
+
 /// Which store backend the stages use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -84,6 +94,16 @@ pub enum StoreBackend {
     Embedded,
     /// An InfluxDB server through its v1 (or v2 write) HTTP API (`[store.influxdb]`).
     Influxdb,
+}
+
+impl StoreBackend {
+    /// The config value naming it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreBackend::Embedded => "embedded",
+            StoreBackend::Influxdb => "influxdb",
+        }
+    }
 }
 
 /// `[log]`: the log backend and the embedded log's settings.

@@ -184,14 +184,8 @@ pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
         seconds,
         ticks_per_sec: s.ticks as f64 / seconds,
         points_per_sec: points as f64 / seconds,
-        log: match config.log.backend {
-            LogBackend::Embedded => "embedded",
-            LogBackend::Kafka => "kafka",
-        },
-        store: match config.store.backend {
-            StoreBackend::Embedded => "embedded",
-            StoreBackend::Influxdb => "influxdb",
-        },
+        log: config.log.backend.as_str(),
+        store: config.store.backend.as_str(),
         peak_rss_mb,
         windows,
         windows_match,
@@ -290,10 +284,7 @@ async fn sink_bench(
         }
     };
     let report = SinkReport {
-        store: match config.store.backend {
-            StoreBackend::Embedded => "embedded",
-            StoreBackend::Influxdb => "influxdb",
-        },
+        store: config.store.backend.as_str(),
         points: n as u64,
         writes,
         seconds,
