@@ -1,0 +1,128 @@
+// Merging live stream events into the state the pages hold. Pure: each function takes the
+// current state and one event and returns the next state (the same object when nothing changed).
+
+import type { Anomaly, Article, Coin, FiredAlert, PriceEvent, AnalyticsEvent } from './types';
+import { toMillis } from './format';
+
+/** Parses an event's JSON `data`; null when it is not a JSON object. */
+export function parseData<T>(raw: string): T | null {
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v !== null && typeof v === 'object' ? (v as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface PriceMerge {
+  coins: Coin[];
+  /** The coin whose price changed, and which way; null when the event changed nothing. */
+  changed: { id: string; move: 'up' | 'down' | 'same' } | null;
+}
+
+/**
+ * Applies a `price` event to the coin list. An event older than what the list already shows
+ * (a replay after a reconnect, racing a fresh REST load) is ignored, so numbers never go back
+ * in time. An unknown coin is ignored too: the overview lists what the API lists.
+ */
+export function applyPrice(coins: readonly Coin[], ev: PriceEvent): PriceMerge {
+  const i = coins.findIndex((c) => c.id === ev.id);
+  if (i < 0 || typeof ev.price_usd !== 'number') return { coins: coins as Coin[], changed: null };
+  const coin = coins[i];
+  const evMs = toMillis(ev.time);
+  const haveMs = toMillis(coin.updated_at);
+  if (evMs !== null && haveMs !== null && evMs < haveMs) return { coins: coins as Coin[], changed: null };
+  const before = coin.price_usd;
+  const next: Coin = {
+    ...coin,
+    price_usd: ev.price_usd,
+    updated_at: ev.time ?? coin.updated_at,
+    source: ev.source ?? coin.source,
+    market_cap: ev.market_cap ?? coin.market_cap,
+    volume_24h: ev.volume_24h ?? coin.volume_24h,
+    change_1h: ev.change_1h ?? coin.change_1h,
+    change_24h: ev.change_24h ?? coin.change_24h,
+    change_7d: ev.change_7d ?? coin.change_7d,
+  };
+  const out = coins.slice();
+  out[i] = next;
+  const move = before === null || before === ev.price_usd ? 'same' : ev.price_usd > before ? 'up' : 'down';
+  return { coins: out, changed: { id: coin.id, move } };
+}
+
+/** Applies an `analytics` event: the 1-hour window's volatility replaces the coin's. */
+export function applyAnalytics(coins: readonly Coin[], ev: AnalyticsEvent): Coin[] {
+  if (ev.window !== '1h' || typeof ev.volatility_pct !== 'number') return coins as Coin[];
+  const i = coins.findIndex((c) => c.id === ev.crypto_id);
+  if (i < 0) return coins as Coin[];
+  const out = coins.slice();
+  out[i] = { ...coins[i], volatility_pct: ev.volatility_pct };
+  return out;
+}
+
+function articleKey(a: Article): string {
+  return a.guid ?? `${a.source}|${a.time}|${a.title}`;
+}
+
+/** Adds an article to a newest-first list (replacing the same guid), keeping at most `cap`. */
+export function mergeArticle(list: readonly Article[], a: Article, cap = 200): Article[] {
+  const key = articleKey(a);
+  const rest = list.filter((x) => articleKey(x) !== key);
+  rest.push(a);
+  rest.sort((x, y) => (toMillis(y.time) ?? 0) - (toMillis(x.time) ?? 0));
+  return rest.slice(0, cap);
+}
+
+/** An anomaly episode's identity: its start, coin, kind and source (updates share it). */
+export function anomalyKey(a: Anomaly): string {
+  return `${a.crypto_id}|${a.kind}|${a.source ?? ''}|${toMillis(a.time) ?? a.time}`;
+}
+
+/** Adds or updates an anomaly episode in a newest-first list, keeping at most `cap`. */
+export function mergeAnomaly(list: readonly Anomaly[], a: Anomaly, cap = 500): Anomaly[] {
+  const key = anomalyKey(a);
+  const rest = list.filter((x) => anomalyKey(x) !== key);
+  rest.push(a);
+  rest.sort((x, y) => (toMillis(y.time) ?? 0) - (toMillis(x.time) ?? 0));
+  return rest.slice(0, cap);
+}
+
+/** Adds a fired alert to a newest-first list unless the same rule already fired at that time. */
+export function mergeFired(list: readonly FiredAlert[], f: FiredAlert, cap = 100): FiredAlert[] {
+  if (list.some((x) => x.rule_id === f.rule_id && x.time === f.time)) return list as FiredAlert[];
+  return [f, ...list].slice(0, cap);
+}
+
+/** Article coin ids, whether the API gives an array or a comma-separated string. */
+export function articleCoins(a: Pick<Article, 'coins'>): string[] {
+  if (Array.isArray(a.coins)) return a.coins.filter((c) => typeof c === 'string' && c !== '');
+  if (typeof a.coins === 'string') {
+    return a.coins
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+  }
+  return [];
+}
+
+/** Whether an article passes the news page's filters (empty filter = any). */
+export function articleMatches(
+  a: Article,
+  f: { coin?: string; source?: string; sentiment?: string },
+): boolean {
+  if (f.coin && !articleCoins(a).includes(f.coin)) return false;
+  if (f.source && a.source !== f.source) return false;
+  if (f.sentiment && a.sentiment_label !== f.sentiment) return false;
+  return true;
+}
+
+/** The stream URL: plain, or resuming after `lastEventId` (for a reconnect made by hand). */
+export function streamUrl(lastEventId: string | null): string {
+  const base = '/api/v1/stream';
+  return lastEventId ? `${base}?last_event_id=${encodeURIComponent(lastEventId)}` : base;
+}
+
+/** Delay before the `attempt`-th manual reconnect (1-based): 1 s doubling up to 15 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(15_000, 1000 * 2 ** Math.max(0, attempt - 1));
+}

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import {
+  anomalyKey,
+  applyAnalytics,
+  applyPrice,
+  articleCoins,
+  articleMatches,
+  backoffMs,
+  mergeAnomaly,
+  mergeArticle,
+  mergeFired,
+  parseData,
+  streamUrl,
+} from '../lib/live';
+import type { Anomaly, Article, Coin } from '../lib/types';
+
+function coin(id: string, price: number, at = '2026-01-01T00:00:00.000Z'): Coin {
+  return {
+    id,
+    symbol: id.slice(0, 3).toUpperCase(),
+    name: id,
+    source: 'simulated',
+    updated_at: at,
+    price_usd: price,
+    market_cap: 1,
+    volume_24h: 1,
+    change_1h: 0,
+    change_24h: 0,
+    change_7d: 0,
+    volatility_pct: 1,
+  };
+}
+
+describe('applyPrice', () => {
+  const coins = [coin('bitcoin', 100), coin('ethereum', 10)];
+  it('updates the coin and reports the move', () => {
+    const r = applyPrice(coins, { id: 'ethereum', time: '2026-01-01T00:00:01.000Z', price_usd: 11, change_24h: 2 });
+    expect(r.changed).toEqual({ id: 'ethereum', move: 'up' });
+    expect(r.coins[1].price_usd).toBe(11);
+    expect(r.coins[1].change_24h).toBe(2);
+    expect(r.coins[1].market_cap).toBe(1);
+    expect(r.coins[1].updated_at).toBe('2026-01-01T00:00:01.000Z');
+    expect(coins[1].price_usd).toBe(10);
+    expect(r.coins[0]).toBe(coins[0]);
+  });
+  it('reports a fall', () => {
+    const r = applyPrice(coins, { id: 'bitcoin', time: '2026-01-01T00:00:01.000Z', price_usd: 99 });
+    expect(r.changed?.move).toBe('down');
+  });
+  it('ignores an event older than the shown value', () => {
+    const r = applyPrice(coins, { id: 'bitcoin', time: '2025-12-31T23:59:59.000Z', price_usd: 1 });
+    expect(r.changed).toBeNull();
+    expect(r.coins).toBe(coins);
+  });
+  it('ignores unknown coins and missing prices', () => {
+    expect(applyPrice(coins, { id: 'doge', time: '2026-01-02T00:00:00Z', price_usd: 1 }).changed).toBeNull();
+    expect(applyPrice(coins, { id: 'bitcoin', time: '2026-01-02T00:00:00Z', price_usd: null }).changed).toBeNull();
+  });
+});
+
+describe('applyAnalytics', () => {
+  it('takes the 1-hour volatility only', () => {
+    const coins = [coin('bitcoin', 1)];
+    expect(applyAnalytics(coins, { crypto_id: 'bitcoin', window: '1m', time: 'x', volatility_pct: 9 })).toBe(coins);
+    expect(applyAnalytics(coins, { crypto_id: 'bitcoin', window: '1h', time: 'x', volatility_pct: 9 })[0].volatility_pct).toBe(9);
+  });
+});
+
+function article(guid: string, time: string, extra: Partial<Article> = {}): Article {
+  return {
+    guid,
+    time,
+    source: 'feed',
+    title: guid,
+    sentiment_score: 0,
+    sentiment_label: 'neutral',
+    coins: ['bitcoin'],
+    ...extra,
+  };
+}
+
+describe('news merging', () => {
+  it('keeps newest first, replaces the same guid, caps the list', () => {
+    let list: Article[] = [];
+    list = mergeArticle(list, article('a', '2026-01-01T00:00:00Z'));
+    list = mergeArticle(list, article('b', '2026-01-01T00:01:00Z'));
+    list = mergeArticle(list, article('a', '2026-01-01T00:00:00Z', { title: 'edited' }));
+    expect(list.map((a) => a.guid)).toEqual(['b', 'a']);
+    expect(list[1].title).toBe('edited');
+    expect(mergeArticle(list, article('c', '2026-01-01T00:02:00Z'), 2).map((a) => a.guid)).toEqual(['c', 'b']);
+  });
+  it('reads coins from an array or a comma-separated string', () => {
+    expect(articleCoins({ coins: ['bitcoin', ''] })).toEqual(['bitcoin']);
+    expect(articleCoins({ coins: 'bitcoin, ethereum' })).toEqual(['bitcoin', 'ethereum']);
+    expect(articleCoins({ coins: null })).toEqual([]);
+  });
+  it('filters by coin, source and sentiment', () => {
+    const a = article('a', '2026-01-01T00:00:00Z', { coins: 'solana', sentiment_label: 'positive' });
+    expect(articleMatches(a, {})).toBe(true);
+    expect(articleMatches(a, { coin: 'solana' })).toBe(true);
+    expect(articleMatches(a, { coin: 'bitcoin' })).toBe(false);
+    expect(articleMatches(a, { source: 'other' })).toBe(false);
+    expect(articleMatches(a, { sentiment: 'negative' })).toBe(false);
+  });
+});
+
+describe('anomaly merging', () => {
+  const a: Anomaly = {
+    time: '2026-01-01T00:00:00.000Z',
+    crypto_id: 'bitcoin',
+    kind: 'price_return',
+    source: 'simulated',
+    score: 4,
+    severity: 'medium',
+    status: 'open',
+  };
+  it('updates an episode in place', () => {
+    const list = mergeAnomaly([a], { ...a, time: '2026-01-01T00:00:00Z', score: 6, status: 'closed' });
+    expect(list).toHaveLength(1);
+    expect(list[0].score).toBe(6);
+    expect(anomalyKey(list[0])).toBe(anomalyKey(a));
+  });
+  it('keeps distinct episodes newest first', () => {
+    const b = { ...a, time: '2026-01-01T01:00:00.000Z' };
+    expect(mergeAnomaly([a], b).map((x) => x.time)).toEqual([b.time, a.time]);
+  });
+});
+
+describe('fired alerts', () => {
+  it('drops duplicates', () => {
+    const f = { rule_id: 1, coin: 'bitcoin', kind: 'price_above', message: 'm', value: 1, threshold: 1, time: 't' };
+    const once = mergeFired([], f);
+    expect(mergeFired(once, { ...f })).toBe(once);
+    expect(mergeFired(once, { ...f, time: 'u' })).toHaveLength(2);
+  });
+});
+
+describe('stream plumbing', () => {
+  it('parses only JSON objects', () => {
+    expect(parseData<{ a: number }>('{"a":1}')).toEqual({ a: 1 });
+    expect(parseData('42')).toBeNull();
+    expect(parseData('nope')).toBeNull();
+  });
+  it('resumes with last_event_id', () => {
+    expect(streamUrl(null)).toBe('/api/v1/stream');
+    expect(streamUrl('41')).toBe('/api/v1/stream?last_event_id=41');
+  });
+  it('backs off to 15 s', () => {
+    expect([1, 2, 3, 4, 5, 9].map(backoffMs)).toEqual([1000, 2000, 4000, 8000, 15000, 15000]);
+  });
+});
