@@ -88,6 +88,8 @@ export function CandleChart({ coinId, bars, volume, intervalSec, overlays, marke
       wickUpColor: c.up,
       wickDownColor: c.down,
     });
+    // Leave the bottom fifth of the price pane to the volume bars.
+    candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: volume.length ? 0.22 : 0.08 } });
     candles.setData(bars.map((b) => ({ ...b, time: ts(b.time) })));
     candleRef.current = candles;
     barsRef.current = bars;
@@ -131,9 +133,8 @@ export function CandleChart({ coinId, bars, volume, intervalSec, overlays, marke
       line(m.macd, '#4c8dff', pane);
       line(m.signal, '#f5a524', pane);
     }
-    chart.panes().forEach((p, i) => {
-      if (i > 0) p.setHeight(110);
-    });
+    // The price pane gets the most room; each indicator pane about a fifth of it.
+    chart.panes().forEach((p, i) => p.setStretchFactor(i === 0 ? 1 : 0.25));
 
     markersRef.current = createSeriesMarkers(candles, []);
 
@@ -236,7 +237,7 @@ export function CandleChart({ coinId, bars, volume, intervalSec, overlays, marke
       </div>
       <div
         ref={container}
-        className="chart"
+        className={`chart${overlays.rsi || overlays.macd ? ' chart-tall' : ''}`}
         tabIndex={0}
         role="img"
         aria-label={`Candlestick chart of ${coinId}: ${drawn.bars} candles`}

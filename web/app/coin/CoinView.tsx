@@ -13,7 +13,7 @@ import { query } from '../../lib/api';
 import { kindLabel, toMarkers } from '../../lib/anomalies';
 import { INTERVALS, RANGES, intervalSeconds, isInterval, isRange, rangeSeconds, toBars, toVolumeBars } from '../../lib/candles';
 import type { Interval, Range } from '../../lib/candles';
-import { formatCompactUsd, formatDateTime, formatNumber, formatUsd, toMillis } from '../../lib/format';
+import { formatClock, formatCompactUsd, formatDateTime, formatNumber, formatUsd, toMillis } from '../../lib/format';
 import { applyPrice, articleCoins, mergeAnomaly, mergeArticle } from '../../lib/live';
 import type { Anomaly, Article, CoinDetail, History, List, PriceEvent, SourceSnapshot } from '../../lib/types';
 
@@ -247,7 +247,7 @@ function SourcesTable({ sources }: { sources: SourceSnapshot[] }) {
     ['Market cap', (s) => formatCompactUsd(s.market_cap)],
     ['Volume 24h', (s) => formatCompactUsd(s.volume_24h)],
     ['Change 24h', (s) => (typeof s.change_24h === 'number' ? `${s.change_24h.toFixed(2)}%` : '—')],
-    ['Updated', (s) => formatDateTime(s.updated_at ?? s.time ?? null, true)],
+    ['Updated', (s) => `${formatClock(s.updated_at ?? s.time ?? null)} UTC`],
   ];
   const prices = sources.map((s) => s.price_usd).filter((p): p is number => typeof p === 'number');
   const spread = prices.length > 1 ? ((Math.max(...prices) - Math.min(...prices)) / Math.min(...prices)) * 100 : null;

@@ -80,7 +80,8 @@ export default function NewsPage() {
       <ErrorBox error={sources.error} what="News sources" />
       {res.loading && feed.list.length === 0 && <p className="muted">Loading news…</p>}
       {!res.loading && !res.error && feed.list.length === 0 && <p className="muted">No articles match these filters.</p>}
-      <ul className="news-list panel" aria-live="polite" data-testid="news-list">
+      <div className="panel">
+      <ul className="news-list" aria-live="polite" data-testid="news-list">
         {feed.list.map((a) => (
           <li key={a.guid ?? `${a.source}${a.time}`} className="news-item" data-testid="news-item">
             <div className="news-title" data-testid="news-title">
@@ -107,6 +108,7 @@ export default function NewsPage() {
           </li>
         ))}
       </ul>
+      </div>
     </div>
   );
 }

@@ -28,8 +28,10 @@ function lastError(e: SourceStatus['last_error']): { at: number | null; message:
   return { at: e.time ?? null, message: e.message ?? '' };
 }
 
-function Value({ v }: { v: unknown }) {
+function Value({ v, name = '' }: { v: unknown; name?: string }) {
   if (v === null || v === undefined) return <>—</>;
+  // Epoch-millisecond fields (`closed_until_ms`, `last_success_ms`) read as times.
+  if (typeof v === 'number' && name.endsWith('_ms') && v > 1e11) return <>{formatDateTime(v, true)}</>;
   if (typeof v === 'number') return <>{formatNumber(v, 3)}</>;
   if (typeof v === 'string' || typeof v === 'boolean') return <>{String(v)}</>;
   if (Array.isArray(v)) return <>{v.length ? JSON.stringify(v) : '—'}</>;
@@ -39,9 +41,9 @@ function Value({ v }: { v: unknown }) {
     <dl className="kv">
       {entries.map(([k, x]) => (
         <div key={k} style={{ display: 'contents' }}>
-          <dt>{k.replace(/_/g, ' ')}</dt>
+          <dt>{k.replace(/_ms$/, '').replace(/_/g, ' ')}</dt>
           <dd>
-            <Value v={x} />
+            <Value v={x} name={k} />
           </dd>
         </div>
       ))}
