@@ -5,11 +5,11 @@
 import Link from 'next/link';
 import { useState } from 'react';
 import { Card, Change, ErrorBox, FearGreedGauge, Sparkline } from '../components/bits';
-import { useStreamEvent } from '../components/LiveProvider';
+import { useStreamBatch, useStreamEvent } from '../components/LiveProvider';
 import { useStale } from '../components/StaleBanner';
 import { useApi } from '../components/useApi';
 import { formatCompactUsd, formatDateTime, formatPercent, formatUsd } from '../lib/format';
-import { applyAnalytics, applyPrice } from '../lib/live';
+import { applyAnalytics, applyPrices } from '../lib/live';
 import { filterCoins, nextSort, sortCoins } from '../lib/table';
 import type { Movement, Order, SortKey } from '../lib/table';
 import type { AnalyticsEvent, Coin, FearGreed, GlobalStats, List, PriceEvent } from '../lib/types';
@@ -47,16 +47,13 @@ export default function Overview() {
     setLive({ base: coinsRes.data, coins: coinsRes.data.data, flash: {} });
   }
 
-  useStreamEvent<PriceEvent>('price', (ev) => {
+  useStreamBatch<PriceEvent>('price', (events) => {
     setLive((s) => {
-      const r = applyPrice(s.coins, ev);
-      if (!r.changed) return s;
-      const prev = s.flash[r.changed.id];
-      return {
-        ...s,
-        coins: r.coins,
-        flash: { ...s.flash, [r.changed.id]: { move: r.changed.move, n: (prev?.n ?? 0) + 1 } },
-      };
+      const r = applyPrices(s.coins, events);
+      if (r.coins === s.coins) return s;
+      const flash = { ...s.flash };
+      for (const [id, move] of Object.entries(r.moves)) flash[id] = { move, n: (flash[id]?.n ?? 0) + 1 };
+      return { ...s, coins: r.coins, flash };
     });
   });
   useStreamEvent<AnalyticsEvent>('analytics', (ev) => {

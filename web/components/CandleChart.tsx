@@ -20,7 +20,7 @@ import { mergeTick, toSeconds } from '../lib/candles';
 import { bollinger, ema, macd, rsi, sma, toLine } from '../lib/indicators';
 import type { Marker } from '../lib/anomalies';
 import type { PriceEvent } from '../lib/types';
-import { useStreamEvent } from './LiveProvider';
+import { useStreamBatch } from './LiveProvider';
 import { useTheme } from './ThemeToggle';
 
 export interface Overlays {
@@ -174,16 +174,22 @@ export function CandleChart({ coinId, bars, volume, intervalSec, overlays, marke
     });
   }, [markers, bars, volume, intervalSec, overlays, theme, focus]);
 
-  useStreamEvent<PriceEvent>('price', (ev) => {
-    if (ev.id !== coinId || typeof ev.price_usd !== 'number') return;
-    const t = toSeconds(ev.time);
+  useStreamBatch<PriceEvent>('price', (events) => {
     const series = candleRef.current;
-    if (t === null || !series) return;
-    const r = mergeTick(barsRef.current, ev.price_usd, t, intervalSec);
-    if (!r) return;
-    barsRef.current = r.bars;
-    series.update({ ...r.bar, time: ts(r.bar.time) });
-  });
+    if (!series) return;
+    // Bars touched by the batch, in time order; each is handed to the chart once, as it ended.
+    const touched = new Map<number, Bar>();
+    for (const ev of events) {
+      if (ev.id !== coinId || typeof ev.price_usd !== 'number') continue;
+      const t = toSeconds(ev.time);
+      if (t === null) continue;
+      const r = mergeTick(barsRef.current, ev.price_usd, t, intervalSec);
+      if (!r) continue;
+      barsRef.current = r.bars;
+      touched.set(r.bar.time, r.bar);
+    }
+    for (const bar of touched.values()) series.update({ ...bar, time: ts(bar.time) });
+  }, 200);
 
   const zoom = (factor: number) => {
     const ts2 = chartRef.current?.timeScale();

@@ -56,6 +56,34 @@ export function useStreamEvent<T>(event: StreamEventName, handler: (data: T) => 
   useEffect(() => subscribe(event, (d) => ref.current(d as T)), [subscribe, event]);
 }
 
+/**
+ * Collects every `event` of the stream and hands them over in batches every `ms` (the stream
+ * can carry hundreds of ticks a second; a page re-renders a few times a second at most).
+ */
+export function useStreamBatch<T>(event: StreamEventName, handler: (items: T[]) => void, ms = 250): void {
+  const { subscribe } = useLive();
+  const ref = useRef(handler);
+  useEffect(() => {
+    ref.current = handler;
+  });
+  useEffect(() => {
+    let buffer: T[] = [];
+    const off = subscribe(event, (d) => {
+      buffer.push(d as T);
+    });
+    const timer = setInterval(() => {
+      if (!buffer.length) return;
+      const batch = buffer;
+      buffer = [];
+      ref.current(batch);
+    }, ms);
+    return () => {
+      off();
+      clearInterval(timer);
+    };
+  }, [subscribe, event, ms]);
+}
+
 export function LiveProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<ConnectionState>('connecting');
   const [lastEventAt, setLastEventAt] = useState<number | null>(null);

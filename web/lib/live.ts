@@ -126,3 +126,31 @@ export function streamUrl(lastEventId: string | null): string {
 export function backoffMs(attempt: number): number {
   return Math.min(15_000, 1000 * 2 ** Math.max(0, attempt - 1));
 }
+
+/**
+ * Applies a batch of `price` events in order (the stream can carry many ticks a second; pages
+ * apply them a few times a second). Returns the new list and, per coin that changed, its move
+ * over the whole batch.
+ */
+export function applyPrices(
+  coins: readonly Coin[],
+  events: readonly PriceEvent[],
+): { coins: Coin[]; moves: Record<string, 'up' | 'down' | 'same'> } {
+  const before = new Map(coins.map((c) => [c.id, c.price_usd]));
+  let out = coins as Coin[];
+  const touched = new Set<string>();
+  for (const ev of events) {
+    const r = applyPrice(out, ev);
+    if (r.changed) {
+      out = r.coins;
+      touched.add(r.changed.id);
+    }
+  }
+  const moves: Record<string, 'up' | 'down' | 'same'> = {};
+  for (const c of out) {
+    if (!touched.has(c.id)) continue;
+    const b = before.get(c.id);
+    moves[c.id] = b === null || b === undefined || c.price_usd === null || b === c.price_usd ? 'same' : c.price_usd > b ? 'up' : 'down';
+  }
+  return { coins: out, moves };
+}

@@ -3,6 +3,7 @@ import {
   anomalyKey,
   applyAnalytics,
   applyPrice,
+  applyPrices,
   articleCoins,
   articleMatches,
   backoffMs,
@@ -147,5 +148,26 @@ describe('stream plumbing', () => {
   });
   it('backs off to 15 s', () => {
     expect([1, 2, 3, 4, 5, 9].map(backoffMs)).toEqual([1000, 2000, 4000, 8000, 15000, 15000]);
+  });
+});
+
+describe('applyPrices', () => {
+  it('applies a batch in order and reports the net move per coin', () => {
+    const coins = [coin('bitcoin', 100), coin('ethereum', 10), coin('solana', 5)];
+    const t = (s: number) => `2026-01-01T00:00:0${s}.000Z`;
+    const r = applyPrices(coins, [
+      { id: 'bitcoin', time: t(1), price_usd: 105 },
+      { id: 'bitcoin', time: t(2), price_usd: 99 },
+      { id: 'ethereum', time: t(1), price_usd: 12 },
+      { id: 'ethereum', time: t(2), price_usd: 10 },
+      { id: 'bitcoin', time: t(0), price_usd: 1 },
+    ]);
+    expect(r.coins.map((c) => c.price_usd)).toEqual([99, 10, 5]);
+    expect(r.moves).toEqual({ bitcoin: 'down', ethereum: 'same' });
+    expect(r.coins[2]).toBe(coins[2]);
+  });
+  it('returns the same list for an empty batch', () => {
+    const coins = [coin('bitcoin', 100)];
+    expect(applyPrices(coins, []).coins).toBe(coins);
   });
 });

@@ -6,7 +6,7 @@ import { useMemo, useState } from 'react';
 import { CandleChart } from '../../components/CandleChart';
 import type { Overlays } from '../../components/CandleChart';
 import { Change, ErrorBox, SentimentBadge, SeverityBadge } from '../../components/bits';
-import { useStreamEvent } from '../../components/LiveProvider';
+import { useStreamBatch, useStreamEvent } from '../../components/LiveProvider';
 import { useStale } from '../../components/StaleBanner';
 import { useApi } from '../../components/useApi';
 import { query } from '../../lib/api';
@@ -14,7 +14,7 @@ import { kindLabel, toMarkers } from '../../lib/anomalies';
 import { INTERVALS, RANGES, intervalSeconds, isInterval, isRange, rangeSeconds, toBars, toVolumeBars } from '../../lib/candles';
 import type { Interval, Range } from '../../lib/candles';
 import { formatClock, formatCompactUsd, formatDateTime, formatNumber, formatUsd, toMillis } from '../../lib/format';
-import { applyPrice, articleCoins, mergeAnomaly, mergeArticle } from '../../lib/live';
+import { applyPrices, articleCoins, mergeAnomaly, mergeArticle } from '../../lib/live';
 import type { Anomaly, Article, CoinDetail, History, List, PriceEvent, SourceSnapshot } from '../../lib/types';
 
 const OVERLAY_LABELS: [keyof Overlays, string][] = [
@@ -99,11 +99,11 @@ export function CoinView() {
   if (detail.data && livePrice.base !== detail.data) {
     setLivePrice({ base: detail.data, coin: detail.data });
   }
-  useStreamEvent<PriceEvent>('price', (ev) => {
+  useStreamBatch<PriceEvent>('price', (events) => {
     setLivePrice((s) => {
-      if (!s.coin || ev.id !== id) return s;
-      const r = applyPrice([s.coin], ev);
-      return r.changed ? { ...s, coin: { ...s.coin, ...r.coins[0] } } : s;
+      if (!s.coin) return s;
+      const r = applyPrices([s.coin], events);
+      return r.coins[0] === s.coin ? s : { ...s, coin: { ...s.coin, ...r.coins[0] } };
     });
   });
 
