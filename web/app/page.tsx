@@ -9,7 +9,7 @@ import { useStreamBatch, useStreamEvent } from '../components/LiveProvider';
 import { useStale } from '../components/StaleBanner';
 import { useApi } from '../components/useApi';
 import { formatCompactUsd, formatDateTime, formatPercent, formatUsd } from '../lib/format';
-import { applyAnalytics, applyPrices } from '../lib/live';
+import { applyAnalytics, applyPrices, mergeSnapshot } from '../lib/live';
 import { filterCoins, nextSort, sortCoins } from '../lib/table';
 import type { Movement, Order, SortKey } from '../lib/table';
 import type { AnalyticsEvent, Coin, FearGreed, GlobalStats, List, PriceEvent } from '../lib/types';
@@ -44,7 +44,7 @@ export default function Overview() {
     flash: {},
   });
   if (coinsRes.data !== live.base && coinsRes.data) {
-    setLive({ base: coinsRes.data, coins: coinsRes.data.data, flash: {} });
+    setLive({ base: coinsRes.data, coins: mergeSnapshot(live.coins, coinsRes.data.data), flash: live.flash });
   }
 
   useStreamBatch<PriceEvent>('price', (events) => {

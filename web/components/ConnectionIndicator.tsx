@@ -12,9 +12,11 @@ export function ConnectionIndicator() {
   const now = useNow(5000);
   const label = state === 'connecting' && lastEventAt === null ? 'Connecting…' : LABELS[state];
   return (
-    <div className={`conn conn-${state}`} data-testid="connection-status" data-state={state} role="status" aria-live="polite">
+    <div className={`conn conn-${state}`} data-testid="connection-status" data-state={state}>
       <span className="conn-dot" aria-hidden="true" />
-      <span>{label}</span>
+      <span role="status" aria-live="polite">
+        {label}
+      </span>
       {state === 'open' && lastEventAt !== null && <span className="muted conn-age">{formatAgo(lastEventAt, now)}</span>}
       {state !== 'open' && (
         <button type="button" className="link-button" onClick={reconnect} data-testid="reconnect">

@@ -154,3 +154,28 @@ export function applyPrices(
   }
   return { coins: out, moves };
 }
+
+/**
+ * A fresh REST snapshot of the coins, merged with what the stream already showed: a coin whose
+ * live price is newer than the snapshot's keeps its live figures (the store lags the stream a
+ * little) and takes the rest (sparkline, volatility, supply) from the snapshot.
+ */
+export function mergeSnapshot(live: readonly Coin[], fresh: readonly Coin[]): Coin[] {
+  const byId = new Map(live.map((c) => [c.id, c]));
+  return fresh.map((f) => {
+    const l = byId.get(f.id);
+    const lt = toMillis(l?.updated_at);
+    const ft = toMillis(f.updated_at);
+    if (!l || lt === null || (ft !== null && ft >= lt)) return f;
+    return {
+      ...f,
+      updated_at: l.updated_at,
+      price_usd: l.price_usd,
+      market_cap: l.market_cap,
+      volume_24h: l.volume_24h,
+      change_1h: l.change_1h,
+      change_24h: l.change_24h,
+      change_7d: l.change_7d,
+    };
+  });
+}

@@ -4,6 +4,7 @@ import {
   applyAnalytics,
   applyPrice,
   applyPrices,
+  mergeSnapshot,
   articleCoins,
   articleMatches,
   backoffMs,
@@ -169,5 +170,22 @@ describe('applyPrices', () => {
   it('returns the same list for an empty batch', () => {
     const coins = [coin('bitcoin', 100)];
     expect(applyPrices(coins, []).coins).toBe(coins);
+  });
+});
+
+describe('mergeSnapshot', () => {
+  it('keeps newer live prices and takes the rest from the snapshot', () => {
+    const live = [coin('bitcoin', 101, '2026-01-01T00:00:05.000Z'), coin('ethereum', 11, '2026-01-01T00:00:01.000Z')];
+    const fresh = [
+      { ...coin('bitcoin', 100, '2026-01-01T00:00:03.000Z'), volatility_pct: 7, sparkline: [1, 2] },
+      coin('ethereum', 12, '2026-01-01T00:00:02.000Z'),
+      coin('solana', 5),
+    ];
+    const m = mergeSnapshot(live, fresh);
+    expect(m.map((c) => c.price_usd)).toEqual([101, 12, 5]);
+    expect(m[0].volatility_pct).toBe(7);
+    expect(m[0].sparkline).toEqual([1, 2]);
+    expect(m[0].updated_at).toBe('2026-01-01T00:00:05.000Z');
+    expect(m[1]).toBe(fresh[1]);
   });
 });
