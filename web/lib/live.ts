@@ -1,7 +1,7 @@
 // Merging live stream events into the state the pages hold. Pure: each function takes the
 // current state and one event and returns the next state (the same object when nothing changed).
 
-import type { Anomaly, Article, Coin, FiredAlert, PriceEvent, AnalyticsEvent } from './types';
+import type { Anomaly, Article, Coin, FiredAlert, PriceEvent, AnalyticsEvent, SentimentPoint } from './types';
 import { toMillis } from './format';
 
 /** Parses an event's JSON `data`; null when it is not a JSON object. */
@@ -178,4 +178,14 @@ export function mergeSnapshot(live: readonly Coin[], fresh: readonly Coin[]): Co
       change_7d: l.change_7d,
     };
   });
+}
+
+/** Adds or replaces (same hour) a sentiment point in an oldest-first series. */
+export function mergeSentiment(points: readonly SentimentPoint[], p: SentimentPoint): SentimentPoint[] {
+  const t = toMillis(p.time);
+  if (t === null) return points as SentimentPoint[];
+  const out = points.filter((x) => toMillis(x.time) !== t);
+  out.push(p);
+  out.sort((a, b) => (toMillis(a.time) ?? 0) - (toMillis(b.time) ?? 0));
+  return out;
 }

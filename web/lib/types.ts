@@ -169,6 +169,12 @@ export interface PriceEvent {
   change_7d?: number | null;
 }
 
+/** `sentiment` event: an hourly sentiment row of a coin or of the market (`crypto_id`). */
+export interface SentimentEvent extends SentimentPoint {
+  crypto_id: string;
+  window?: string | null;
+}
+
 export interface AnalyticsEvent {
   crypto_id: string;
   window: string;
@@ -179,5 +185,5 @@ export interface AnalyticsEvent {
   [key: string]: unknown;
 }
 
-export const STREAM_EVENTS = ['price', 'analytics', 'anomaly', 'news', 'alert', 'lagged', 'reset'] as const;
+export const STREAM_EVENTS = ['price', 'analytics', 'anomaly', 'news', 'sentiment', 'alert', 'lagged', 'reset'] as const;
 export type StreamEventName = (typeof STREAM_EVENTS)[number];

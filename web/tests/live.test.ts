@@ -5,6 +5,7 @@ import {
   applyPrice,
   applyPrices,
   mergeSnapshot,
+  mergeSentiment,
   articleCoins,
   articleMatches,
   backoffMs,
@@ -187,5 +188,16 @@ describe('mergeSnapshot', () => {
     expect(m[0].sparkline).toEqual([1, 2]);
     expect(m[0].updated_at).toBe('2026-01-01T00:00:05.000Z');
     expect(m[1]).toBe(fresh[1]);
+  });
+});
+
+describe('mergeSentiment', () => {
+  it('replaces the same hour and keeps time order', () => {
+    const a = { time: '2026-01-01T01:00:00.000Z', score: 0.1 };
+    const b = { time: '2026-01-01T02:00:00.000Z', score: 0.2 };
+    const merged = mergeSentiment([a, b], { time: '2026-01-01T01:00:00Z', score: -0.5 });
+    expect(merged.map((p) => p.score)).toEqual([-0.5, 0.2]);
+    expect(mergeSentiment(merged, { time: '2026-01-01T00:00:00Z', score: 0 }).map((p) => p.score)).toEqual([0, -0.5, 0.2]);
+    expect(mergeSentiment(merged, { time: 'bad', score: 1 })).toBe(merged);
   });
 });

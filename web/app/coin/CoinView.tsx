@@ -183,7 +183,7 @@ export function CoinView() {
         <ErrorBox error={history.error} what="The price history" />
         {h && (
           <p className="muted small" data-testid="history-span">
-            {h.count} candles of {h.interval} from {formatDateTime(h.from)} to {formatDateTime(h.to)}
+            {bars.length} candles of {h.interval} from {formatDateTime(h.from)} to {formatDateTime(h.to)}
           </p>
         )}
         {history.loading && !h && <p className="muted">Loading candles…</p>}

@@ -12,7 +12,9 @@ import { useApi } from '../../components/useApi';
 import { query } from '../../lib/api';
 import { toSeconds } from '../../lib/candles';
 import { formatDateTime, formatNumber } from '../../lib/format';
-import type { Coin, FearGreed, List, SentimentPoint } from '../../lib/types';
+import { mergeSentiment } from '../../lib/live';
+import type { Coin, FearGreed, List, SentimentEvent, SentimentPoint } from '../../lib/types';
+import { useStreamEvent } from '../../components/LiveProvider';
 
 const RANGES = ['24h', '7d', '30d'] as const;
 
@@ -28,16 +30,34 @@ export default function SentimentPage() {
   const coins = useApi<List<Coin>>('/coins?limit=100', 300_000);
   const stale = useStale();
 
+  // Hours that change while the page is open arrive on the stream.
+  const [live, setLive] = useState<{ base: unknown; points: SentimentPoint[]; marketBase: unknown; market: SentimentPoint[] }>({
+    base: null,
+    points: [],
+    marketBase: null,
+    market: [],
+  });
+  if (sentiment.data && live.base !== sentiment.data) setLive((s) => ({ ...s, base: sentiment.data, points: sentiment.data!.data }));
+  if (market.data && live.marketBase !== market.data) setLive((s) => ({ ...s, marketBase: market.data, market: market.data!.data }));
+  useStreamEvent<SentimentEvent>('sentiment', (ev) => {
+    if (ev.window && ev.window !== '1h') return;
+    setLive((s) => ({
+      ...s,
+      points: ev.crypto_id === coin ? mergeSentiment(s.points, ev) : s.points,
+      market: ev.crypto_id === 'market' && coin !== 'market' ? mergeSentiment(s.market, ev) : s.market,
+    }));
+  });
+
   const lines = useMemo<Line[]>(() => {
     const toPoints = (d: SentimentPoint[] | undefined) =>
       (d ?? []).flatMap((p) => {
         const t = toSeconds(p.time);
         return t !== null && typeof p.score === 'number' ? [{ time: t, value: p.score }] : [];
       });
-    const out: Line[] = [{ label: coin, color: '#4c8dff', points: toPoints(sentiment.data?.data) }];
-    if (coin !== 'market') out.push({ label: 'market', color: '#8b949e', points: toPoints(market.data?.data) });
+    const out: Line[] = [{ label: coin, color: '#4c8dff', points: toPoints(live.points) }];
+    if (coin !== 'market') out.push({ label: 'market', color: '#8b949e', points: toPoints(live.market) });
     return out;
-  }, [coin, sentiment.data, market.data]);
+  }, [coin, live.points, live.market]);
 
   const fgLines = useMemo<Line[]>(
     () => [
@@ -52,7 +72,7 @@ export default function SentimentPage() {
     ],
     [fg.data],
   );
-  const latest = sentiment.data?.data[sentiment.data.data.length - 1];
+  const latest = live.points[live.points.length - 1];
 
   return (
     <div className={stale ? 'stale' : undefined} data-testid="sentiment-page">
