@@ -12,7 +12,7 @@ export function ConnectionIndicator() {
   const now = useNow(5000);
   const label = state === 'connecting' && lastEventAt === null ? 'Connecting…' : LABELS[state];
   return (
-    <div className={`conn conn-${state}`} data-testid="connection-status" data-state={state}>
+    <div className={`conn conn-${state}`} data-testid="connection-status" data-state={state} data-last-event={lastEventAt ?? ''}>
       <span className="conn-dot" aria-hidden="true" />
       <span role="status" aria-live="polite">
         {label}

@@ -25,7 +25,7 @@ export interface Notification extends FiredAlert {
 
 interface LiveValue {
   state: ConnectionState;
-  /** When the connection last opened or delivered an event (ms), or null. */
+  /** When the stream last delivered an event (ms), or null. */
   lastEventAt: number | null;
   /** When the connection was lost (ms), or null while it is up. */
   lostAt: number | null;
@@ -127,7 +127,6 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       failures.current = 0;
       setState('open');
       setLostAt(null);
-      setLastEventAt(Date.now());
       if (wasLost.current) {
         wasLost.current = false;
         setGeneration((g) => g + 1);

@@ -84,12 +84,21 @@ export function formatNumber(n: number | null | undefined, digits = 2): string {
   return new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }).format(n);
 }
 
-/** Milliseconds since the epoch of an RFC 3339 string or epoch number (ms), or null. */
+/**
+ * Milliseconds since the epoch of an RFC 3339 string or an epoch number, or null. Integers
+ * are read by magnitude: nanoseconds (≥ 1e17), microseconds (≥ 1e14), else milliseconds, so a
+ * store timestamp in nanoseconds reads right too.
+ */
 export function toMillis(t: string | number | null | undefined): number | null {
   if (t === null || t === undefined || t === '') return null;
-  if (typeof t === 'number') return Number.isFinite(t) ? t : null;
-  const asNumber = Number(t);
-  if (Number.isFinite(asNumber) && /^\d+$/.test(t)) return asNumber;
+  if (typeof t === 'string' && /^-?\d+$/.test(t)) return toMillis(Number(t));
+  if (typeof t === 'number') {
+    if (!Number.isFinite(t)) return null;
+    const abs = Math.abs(t);
+    if (abs >= 1e17) return Math.floor(t / 1e6);
+    if (abs >= 1e14) return Math.floor(t / 1e3);
+    return t;
+  }
   const ms = Date.parse(t);
   return Number.isNaN(ms) ? null : ms;
 }

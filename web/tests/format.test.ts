@@ -63,6 +63,9 @@ describe('time', () => {
     expect(toMillis(1767225600000)).toBe(1767225600000);
     expect(toMillis('1767225600000')).toBe(1767225600000);
     expect(toMillis('not a time')).toBeNull();
+    expect(toMillis(1795325460000000000)).toBe(1795325460000);
+    expect(toMillis(1795325460000000)).toBe(1795325460000);
+    expect(toMillis('1795325460000000000')).toBe(1795325460000);
     expect(toMillis(null)).toBeNull();
   });
   it('formats in UTC', () => {

@@ -18,7 +18,8 @@ const RANGES = ['1h', '24h', '7d', '30d'] as const;
 const SEVERITY_Y: Record<string, number> = { high: 15, medium: 35, low: 55 };
 
 function coinHref(a: Anomaly): string {
-  return `/coin/${query({ id: a.crypto_id, range: '24h', at: a.peak_time ?? a.time })}`;
+  const at = toMillis(a.peak_time ?? a.time) ?? toMillis(a.time);
+  return `/coin/${query({ id: a.crypto_id, range: '24h', at: at === null ? null : new Date(at).toISOString() })}`;
 }
 
 export default function AnomaliesPage() {

@@ -204,7 +204,7 @@ export function CoinView() {
               {liveAnomalies.list.slice(0, 30).map((a) => (
                 <li key={`${a.kind}|${a.source}|${a.time}`} className="news-item" data-testid="coin-anomaly">
                   <SeverityBadge severity={a.severity} /> {kindLabel(String(a.kind))} · score {formatNumber(a.score, 2)} ·{' '}
-                  <button type="button" className="link-button" onClick={() => go({ at: a.time })}>
+                  <button type="button" className="link-button" onClick={() => go({ at: new Date(toMillis(a.peak_time ?? a.time) ?? toMillis(a.time) ?? 0).toISOString() })}>
                     {formatDateTime(a.peak_time ?? a.time, true)}
                   </button>
                   {a.detail && <div className="muted small">{a.detail}</div>}
