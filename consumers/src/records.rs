@@ -202,7 +202,7 @@ impl RecordsPipeline {
 }
 
 /// Scores an article and tags its coins, unless its producer already did.
-fn enrich(mut article: CryptoNews) -> CryptoNews {
+pub fn enrich(mut article: CryptoNews) -> CryptoNews {
     let text = match &article.summary {
         Some(summary) => format!("{}. {summary}", article.title),
         None => article.title.clone(),

@@ -54,14 +54,136 @@ impl Default for DataDir {
 pub struct ApiConfig {
     /// Address the API listens on.
     pub listen: SocketAddr,
+    /// Keys accepted in `x-api-key` by the protected endpoints (alert writes, `/sql`); a list,
+    /// or one comma-separated string (`CRYPTOVIZ__API__KEYS=k1,k2`). None: those endpoints
+    /// refuse every request.
+    pub keys: Secrets,
+    /// Origins that get CORS headers (`https://dash.example.com`); none by default.
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_origins: Vec<String>,
+    /// Sustained requests per second per client IP (0 turns the limit off).
+    pub rate_limit_per_second: f64,
+    /// Requests a client may make at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// Longest a request may take (the live stream is exempt).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest a `/sql` query may run.
+    #[serde(with = "humantime_serde")]
+    pub sql_timeout: Duration,
+    /// Most rows a `/sql` answer holds.
+    pub sql_max_rows: usize,
+    /// The built viewer served at `/` (`web/out`, relative to the working directory).
+    pub web_dir: PathBuf,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
+        let d = cryptoviz_api::ApiSettings::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            keys: Secrets::default(),
+            cors_origins: Vec::new(),
+            rate_limit_per_second: d.rate_limit_per_second,
+            rate_limit_burst: d.rate_limit_burst,
+            request_timeout: d.request_timeout,
+            body_limit_bytes: d.body_limit_bytes,
+            sql_timeout: d.sql_timeout,
+            sql_max_rows: d.sql_max_rows,
+            web_dir: PathBuf::from("web/out"),
         }
     }
+}
+
+impl ApiConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        for key in &self.keys.0 {
+            if key.len() < 8 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                bail!("api.keys: every key must be at least 8 characters without spaces");
+            }
+        }
+        for origin in &self.cors_origins {
+            let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin
+                    .trim_end_matches('/')
+                    .split("//")
+                    .nth(1)
+                    .unwrap_or("")
+                    .contains('/')
+                && axum::http::HeaderValue::from_str(origin).is_ok();
+            if !ok {
+                bail!("api.cors_origins: `{origin}` is not an origin like https://example.com");
+            }
+        }
+        if !self.rate_limit_per_second.is_finite() || self.rate_limit_per_second < 0.0 {
+            bail!("api.rate_limit_per_second: must be 0 (off) or a positive number");
+        }
+        if self.rate_limit_burst == 0 {
+            bail!("api.rate_limit_burst: must be at least 1");
+        }
+        if self.request_timeout.is_zero() {
+            bail!("api.request_timeout: must be above 0");
+        }
+        if self.sql_timeout.is_zero() {
+            bail!("api.sql_timeout: must be above 0");
+        }
+        if !(1..=1_000_000).contains(&self.sql_max_rows) {
+            bail!("api.sql_max_rows: must be from 1 to 1000000");
+        }
+        if !(1024..=16 << 20).contains(&self.body_limit_bytes) {
+            bail!("api.body_limit_bytes: must be from 1024 to 16777216");
+        }
+        Ok(())
+    }
+
+    /// The API's settings; alert rules are kept under `data_dir/api/`.
+    pub fn settings(&self, data_dir: &Path) -> cryptoviz_api::ApiSettings {
+        cryptoviz_api::ApiSettings {
+            keys: self.keys.0.iter().map(cryptoviz_api::ApiKey::new).collect(),
+            cors_origins: self.cors_origins.clone(),
+            rate_limit_per_second: self.rate_limit_per_second,
+            rate_limit_burst: self.rate_limit_burst,
+            request_timeout: self.request_timeout,
+            body_limit_bytes: self.body_limit_bytes,
+            sql_timeout: self.sql_timeout,
+            sql_max_rows: self.sql_max_rows,
+            web_dir: Some(self.web_dir.clone()),
+            alerts_file: Some(data_dir.join("api").join("alerts.json")),
+            ..cryptoviz_api::ApiSettings::default()
+        }
+    }
+}
+
+/// Secret strings (API keys): `Debug` never shows them.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secrets(#[serde(deserialize_with = "string_or_list")] pub Vec<String>);
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{} redacted]", self.0.len())
+    }
+}
+
+/// A list, or one comma-separated string (what an environment variable gives).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Either::Many(v) => v,
+    })
 }
 
 /// Which log backend the stages use.
@@ -197,6 +319,7 @@ impl Config {
         if self.store.backend == StoreBackend::Influxdb {
             self.store.influxdb.validate()?;
         }
+        self.api.validate()?;
         self.sources.validate()?;
         self.simulator.validate()?;
         self.consumer.validate()?;

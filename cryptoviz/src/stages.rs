@@ -93,6 +93,21 @@ pub struct Consumers {
     pub handles: ConsumerHandles,
 }
 
+/// The consumer groups and their topics, for the API's lag metric.
+pub fn lag_groups(config: &Config) -> Vec<(String, Vec<String>)> {
+    use cryptoviz_schemas::topics;
+    vec![
+        (
+            config.consumer.group.clone(),
+            vec![topics::PRICES.to_string()],
+        ),
+        (
+            format!("{}-records", config.consumer.group),
+            vec![topics::NEWS.to_string(), topics::SENTIMENT.to_string()],
+        ),
+    ]
+}
+
 /// Joins both consumer groups (`consumer.group` and `consumer.group` + `-records`).
 pub async fn consumers(
     config: &Config,

@@ -1,28 +1,71 @@
-//! One error type for every handler, one JSON shape for every error.
+//! One error type for every handler, one JSON shape for every error:
+//! `{"error": {"code", "message", "param"?}}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error a handler returns.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// A query or path parameter is invalid: 400 naming it.
+    /// A query or path parameter (or a body field) is invalid: 400 naming it.
     #[error("{message}")]
     BadParam {
         param: &'static str,
         message: String,
     },
+    /// Missing or wrong `x-api-key`: 401.
+    #[error("{0}")]
+    Unauthorized(String),
     /// The thing asked for does not exist: 404.
     #[error("{0}")]
     NotFound(String),
+    /// The method is not served on this path: 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The request (or the query it ran) took too long: 408.
+    #[error("{0}")]
+    Timeout(String),
+    /// The request body is larger than allowed: 413.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The client is over its rate limit: 429 with `Retry-After`.
+    #[error("rate limit exceeded; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The configured backend cannot do this: 501.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A dependency (the log, the store) is not reachable: 503.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store failed: 503 when it may recover, else 500; logged, never shown in detail.
     #[error("store: {0}")]
     Store(#[from] cryptoviz_store::Error),
     /// A bug or an unexpected shape of stored data: 500, logged.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: `invalid_parameter`, `unauthorized`, `not_found`,
+    /// `method_not_allowed`, `timeout`, `payload_too_large`, `rate_limited`, `unsupported`,
+    /// `unavailable`, `store_unavailable`, `internal`.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The parameter (or body field) at fault, for `invalid_parameter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<&'static str>,
 }
 
 impl ApiError {
@@ -33,18 +76,46 @@ impl ApiError {
             message: message.into(),
         }
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, body) = match &self {
+    fn parts(&self) -> (StatusCode, &'static str, String, Option<&'static str>) {
+        match self {
             ApiError::BadParam { param, message } => (
                 StatusCode::BAD_REQUEST,
-                json!({"error": {"code": "invalid_parameter", "message": message, "param": param}}),
+                "invalid_parameter",
+                message.clone(),
+                Some(*param),
             ),
-            ApiError::NotFound(message) => (
-                StatusCode::NOT_FOUND,
-                json!({"error": {"code": "not_found", "message": message}}),
+            ApiError::Unauthorized(m) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", m.clone(), None)
+            }
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone(), None),
+            ApiError::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                m.clone(),
+                None,
+            ),
+            ApiError::Timeout(m) => (StatusCode::REQUEST_TIMEOUT, "timeout", m.clone(), None),
+            ApiError::PayloadTooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                m.clone(),
+                None,
+            ),
+            ApiError::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                self.to_string(),
+                None,
+            ),
+            ApiError::Unsupported(m) => {
+                (StatusCode::NOT_IMPLEMENTED, "unsupported", m.clone(), None)
+            }
+            ApiError::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                m.clone(),
+                None,
             ),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store error while serving a request");
@@ -55,18 +126,41 @@ impl IntoResponse for ApiError {
                 };
                 (
                     status,
-                    json!({"error": {"code": "store_unavailable", "message": "the store could not answer; try again"}}),
+                    "store_unavailable",
+                    "the store could not answer; try again".into(),
+                    None,
                 )
             }
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error while serving a request");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"error": {"code": "internal", "message": "internal error"}}),
+                    "internal",
+                    "internal error".into(),
+                    None,
                 )
             }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, param) = self.parts();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                param,
+            },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 

@@ -2,8 +2,9 @@
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
-    DataType, Float64Type, Int64Type, TimeUnit, TimestampNanosecondType,
+    DataType, Float64Type, Int32Type, Int64Type, TimeUnit, TimestampNanosecondType, UInt64Type,
 };
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{Map, Value};
 
 use crate::params::rfc3339;
@@ -38,10 +39,39 @@ fn cell(column: &dyn Array, row: usize) -> Value {
             serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
         }
         DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
+        DataType::Int32 => Value::from(column.as_primitive::<Int32Type>().value(row)),
+        DataType::UInt64 => Value::from(column.as_primitive::<UInt64Type>().value(row)),
         DataType::Boolean => Value::from(column.as_boolean().value(row)),
         DataType::Timestamp(TimeUnit::Nanosecond, _) => Value::from(rfc3339(
             column.as_primitive::<TimestampNanosecondType>().value(row),
         )),
-        other => Value::from(format!("<{other}>")),
+        // Anything else (integers of other widths, dates, decimals, lists) as Arrow prints it.
+        _ => ArrayFormatter::try_new(column, &FormatOptions::default())
+            .map_or(Value::Null, |f| Value::from(f.value(row).to_string())),
     }
+}
+
+/// Columns (name, Arrow type) and rows as arrays, for answers whose shape the client chose
+/// (`/sql`).
+pub fn table(batches: &[RecordBatch]) -> (Vec<(String, String)>, Vec<Vec<Value>>) {
+    let columns = batches.first().map_or_else(Vec::new, |b| {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().to_string()))
+            .collect()
+    });
+    let mut out = Vec::new();
+    for batch in batches {
+        for row in 0..batch.num_rows() {
+            out.push(
+                batch
+                    .columns()
+                    .iter()
+                    .map(|c| cell(c.as_ref(), row))
+                    .collect(),
+            );
+        }
+    }
+    (columns, out)
 }

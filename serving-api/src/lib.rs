@@ -1,54 +1,166 @@
 //! The serving API: the read side of the Lambda architecture.
 //!
-//! An axum [`Router`] over the store seam (`Arc<dyn Store>`): it never talks to the log or the
-//! consumers directly, so the same code serves the embedded store in `cryptoviz run` and
-//! InfluxDB in the distributed mode. Every handler validates its parameters before anything
-//! reaches the store (400 naming the parameter), answers 404 for an unknown coin, and reports
-//! errors in one JSON shape: `{"error": {"code", "message", "param"?}}` ([`error`]).
+//! An axum [`Router`] over the store seam (`Arc<dyn Store>`) and, for the live stream, the log
+//! seam (`Arc<dyn Log>`), so the same code serves the embedded backends in `cryptoviz run` and
+//! Kafka + InfluxDB in the distributed mode. Every handler validates its parameters before
+//! anything reaches the store (400 naming the parameter), answers 404 for an unknown coin, and
+//! reports errors in one JSON shape: `{"error": {"code", "message", "param"?}}` ([`error`]).
+//! docs/api.md describes every endpoint; `/api/v1/openapi.json` is generated from the code
+//! ([`openapi`]).
 //!
-//! Layout: [`routes`] (one file per resource), [`params`] (time and interval parsing),
-//! [`json`] (Arrow rows to JSON), [`error`].
+//! Data flow: requests → [`protect`] (rate limit, API key, time limit) → [`routes`] (one file
+//! per resource) → store. Live: [`live::feed`] (log tail, store watch) → [`live::Hub`] →
+//! `/api/v1/stream` and the [`alerts`] engine → stream + webhooks.
+//!
+//! Layout: [`routes`], [`model`] (answer types), [`params`] (parameter parsing), [`body`]
+//! (JSON bodies), [`json`] (Arrow rows to JSON), [`live`], [`alerts`], [`protect`],
+//! [`metrics`], [`openapi`], [`settings`], [`error`].
 
+pub mod alerts;
+pub mod body;
 pub mod error;
 pub mod json;
+pub mod live;
+pub mod metrics;
+pub mod model;
+pub mod openapi;
 pub mod params;
+pub mod protect;
 pub mod routes;
+pub mod settings;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
+use cryptoviz_log::Log;
 use cryptoviz_store::Store;
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use settings::{ApiKey, ApiSettings};
+
+use crate::alerts::RuleBook;
+use crate::live::Hub;
+use crate::metrics::HttpMetrics;
+use crate::model::Coin;
+use crate::protect::RateLimiter;
 
 /// A function returning a JSON view of the pipeline's live status (sources and consumers);
 /// the binary that wires the stages provides it.
 pub type StatusFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// A value reused until it is older than a given age.
+pub struct TtlCell<T> {
+    slot: Mutex<Option<(Instant, Arc<T>)>>,
+}
+
+impl<T> Default for TtlCell<T> {
+    fn default() -> Self {
+        TtlCell {
+            slot: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> TtlCell<T> {
+    /// The value if it is younger than `ttl`.
+    pub fn get(&self, ttl: Duration) -> Option<Arc<T>> {
+        let slot = self.slot.lock();
+        slot.as_ref()
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Replaces the value.
+    pub fn put(&self, value: Arc<T>) {
+        *self.slot.lock() = Some((Instant::now(), value));
+    }
+}
+
+/// Answers computed once per period and shared by requests.
+#[derive(Default)]
+pub struct Caches {
+    /// Every coin's latest snapshot (for `/coins` and `/global`).
+    pub coins: TtlCell<Vec<Coin>>,
+    /// One request at a time recomputes the snapshot; the others wait for it.
+    pub coins_refresh: tokio::sync::Mutex<()>,
+    /// Half-hourly closes per coin.
+    pub sparklines: TtlCell<HashMap<String, Vec<f64>>>,
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The time-series store the consumers write.
     pub store: Arc<dyn Store>,
+    /// The log, for the live stream, readiness and consumer lag (`None`: store only).
+    pub log: Option<Arc<dyn Log>>,
+    /// Consumer groups and their topics, for the lag metric.
+    pub lag_groups: Vec<(String, Vec<String>)>,
     /// Live status of the pipeline's stages.
     pub status: StatusFn,
     /// Status of every producer agent (a JSON array), for `/api/v1/sources`.
     pub sources: StatusFn,
     /// When the process started (for `/health`).
     pub started: Instant,
+    pub settings: Arc<ApiSettings>,
+    pub hub: Arc<Hub>,
+    pub alerts: Arc<RuleBook>,
+    pub limiter: Arc<RateLimiter>,
+    pub http_metrics: Arc<HttpMetrics>,
+    pub cache: Arc<Caches>,
 }
 
 impl AppState {
-    /// State over `store`, with no status to report.
+    /// State over `store` with default settings, no log and alert rules in memory.
     pub fn new(store: Arc<dyn Store>) -> Self {
+        let settings = ApiSettings::default();
         Self {
             store,
+            log: None,
+            lag_groups: Vec::new(),
             status: Arc::new(|| serde_json::json!({})),
             sources: Arc::new(|| serde_json::json!([])),
             started: Instant::now(),
+            limiter: Arc::new(RateLimiter::new(
+                settings.rate_limit_per_second,
+                settings.rate_limit_burst,
+            )),
+            settings: Arc::new(settings),
+            hub: Arc::new(Hub::new(10_000, 4_096)),
+            alerts: Arc::new(RuleBook::in_memory()),
+            http_metrics: Arc::new(HttpMetrics::default()),
+            cache: Arc::new(Caches::default()),
         }
+    }
+
+    /// Applies `settings`, opening the alert rule book at `settings.alerts_file`.
+    pub fn with_settings(mut self, settings: ApiSettings) -> std::io::Result<Self> {
+        if let Some(path) = &settings.alerts_file {
+            self.alerts = Arc::new(RuleBook::open(path)?);
+        }
+        self.limiter = Arc::new(RateLimiter::new(
+            settings.rate_limit_per_second,
+            settings.rate_limit_burst,
+        ));
+        self.settings = Arc::new(settings);
+        Ok(self)
+    }
+
+    /// Sets the log, and the consumer groups (with their topics) whose lag `/metrics` reports.
+    pub fn with_log(mut self, log: Arc<dyn Log>, lag_groups: Vec<(String, Vec<String>)>) -> Self {
+        self.log = Some(log);
+        self.lag_groups = lag_groups;
+        self
     }
 
     /// Sets the function listing the producers' status.
@@ -64,9 +176,55 @@ impl AppState {
     }
 }
 
-/// The whole API as a router (tests call it with `oneshot`, no socket needed).
+/// The whole API as a router (tests call it with `oneshot`, no socket needed; a server needs
+/// `into_make_service_with_connect_info::<SocketAddr>()` for per-client rate limits).
 pub fn app(state: AppState) -> Router {
-    routes::router()
-        .with_state(state)
-        .layer(TraceLayer::new_for_http())
+    let mut router = routes::router(&state)
+        .layer(from_fn_with_state(state.clone(), protect::rate_limit))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes));
+    let origins: Vec<HeaderValue> = state
+        .settings
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if !origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    HeaderName::from_static(protect::API_KEY_HEADER),
+                    HeaderName::from_static("last-event-id"),
+                ])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router.with_state(state).layer(TraceLayer::new_for_http())
+}
+
+/// Starts the live side: the log tail (when there is a log), the store watch and the alert
+/// engine; they stop with `cancel`.
+pub fn start_live(state: &AppState, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(log) = &state.log {
+        tasks.push(tokio::spawn(live::feed::tail_log(
+            log.clone(),
+            state.hub.clone(),
+            cancel.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(live::feed::watch_store(
+        state.store.clone(),
+        state.hub.clone(),
+        Duration::from_secs(1),
+        cancel.clone(),
+    )));
+    tasks.push(tokio::spawn(alerts::engine::run(
+        state.alerts.clone(),
+        state.hub.clone(),
+        cancel.clone(),
+    )));
+    tasks
 }

@@ -34,23 +34,34 @@ pub fn time(params: &Params, name: &'static str) -> ApiResult<Option<i64>> {
         return Ok(None);
     };
     let raw = raw.trim();
-    if let Ok(ms) = raw.parse::<i64>() {
-        return ms
-            .checked_mul(1_000_000)
-            .map(Some)
-            .ok_or_else(|| ApiError::bad(name, format!("`{name}` is out of range")));
+    let ns = match raw.parse::<i64>() {
+        Ok(ms) => ms.checked_mul(1_000_000),
+        Err(_) => parse_rfc3339(raw),
+    };
+    match ns {
+        // 1970 to 2200: anything else is a mistake, and keeps arithmetic on times in range.
+        Some(ns) if (0..=7_258_118_400_000_000_000).contains(&ns) => Ok(Some(ns)),
+        Some(_) => Err(ApiError::bad(
+            name,
+            format!("`{name}` must be between 1970 and 2200, got `{raw}`"),
+        )),
+        None => Err(ApiError::bad(
+            name,
+            format!("`{name}` must be an RFC 3339 time or epoch milliseconds, got `{raw}`"),
+        )),
     }
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .and_then(|t| t.timestamp_nanos_opt())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::bad(
-                name,
-                format!("`{name}` must be an RFC 3339 time or epoch milliseconds, got `{raw}`"),
-            )
-        })
 }
+
+const MIN: i64 = 60_000_000_000;
+/// Candle intervals, finest first, with their length in nanoseconds.
+pub const INTERVALS: [(&str, i64); 6] = [
+    ("1m", MIN),
+    ("5m", 5 * MIN),
+    ("15m", 15 * MIN),
+    ("1h", 60 * MIN),
+    ("4h", 240 * MIN),
+    ("1d", 1440 * MIN),
+];
 
 /// An interval such as `1m`, `5m`, `1h`, `1d`, from a fixed list; returns (label, nanoseconds).
 pub fn interval(
@@ -58,17 +69,8 @@ pub fn interval(
     name: &'static str,
     default: &'static str,
 ) -> ApiResult<(&'static str, i64)> {
-    const MIN: i64 = 60_000_000_000;
-    const ALLOWED: [(&str, i64); 6] = [
-        ("1m", MIN),
-        ("5m", 5 * MIN),
-        ("15m", 15 * MIN),
-        ("1h", 60 * MIN),
-        ("4h", 240 * MIN),
-        ("1d", 1440 * MIN),
-    ];
     let raw = params.get(name).map_or(default, |s| s.as_str());
-    ALLOWED
+    INTERVALS
         .iter()
         .find(|(label, _)| *label == raw)
         .copied()
@@ -121,9 +123,159 @@ pub fn ordered(from: Option<i64>, to: Option<i64>) -> ApiResult<()> {
     }
 }
 
+/// One of a fixed list of values, or `default`.
+pub fn choice(
+    params: &Params,
+    name: &'static str,
+    allowed: &[&'static str],
+    default: &'static str,
+) -> ApiResult<&'static str> {
+    let raw = params.get(name).map_or(default, String::as_str);
+    allowed.iter().find(|a| **a == raw).copied().ok_or_else(|| {
+        ApiError::bad(
+            name,
+            format!(
+                "`{name}` must be one of {}; got `{raw}`",
+                allowed.join(", ")
+            ),
+        )
+    })
+}
+
+/// A value from a fixed list when present.
+pub fn optional_choice(
+    params: &Params,
+    name: &'static str,
+    allowed: &[&'static str],
+) -> ApiResult<Option<&'static str>> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(_) => choice(params, name, allowed, "").map(Some),
+    }
+}
+
+/// A non-negative integer no larger than `max` (default 0).
+pub fn offset(params: &Params, name: &'static str, max: usize) -> ApiResult<usize> {
+    match params.get(name) {
+        None => Ok(0),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(ApiError::bad(
+                name,
+                format!("`{name}` must be an integer from 0 to {max}, got `{raw}`"),
+            )),
+        },
+    }
+}
+
+/// `true`/`false` (also `1`/`0`), default false.
+pub fn flag(params: &Params, name: &'static str) -> ApiResult<bool> {
+    match params.get(name).map(String::as_str) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(raw) => Err(ApiError::bad(
+            name,
+            format!("`{name}` must be true or false, got `{raw}`"),
+        )),
+    }
+}
+
+/// A comma-separated list of coin ids (deduplicated, order kept), at most `max`.
+pub fn coin_ids(params: &Params, name: &'static str, max: usize) -> ApiResult<Option<Vec<String>>> {
+    let Some(raw) = params.get(name) else {
+        return Ok(None);
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for part in raw.split(',') {
+        let id = coin_id(part.trim(), name)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > max {
+        return Err(ApiError::bad(
+            name,
+            format!("`{name}` takes at most {max} ids"),
+        ));
+    }
+    Ok(Some(ids))
+}
+
+/// Ranges accepted by `range=`, with their length in nanoseconds.
+pub const RANGES: [(&str, i64); 5] = [
+    ("1h", HOUR_NS),
+    ("24h", 24 * HOUR_NS),
+    ("7d", 7 * DAY_NS),
+    ("30d", 30 * DAY_NS),
+    ("1y", 365 * DAY_NS),
+];
+/// An hour in nanoseconds.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+/// A day in nanoseconds.
+pub const DAY_NS: i64 = 24 * HOUR_NS;
+
+/// The time span a request asks for: `from`/`to`, or `range` ending at `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Explicit start.
+    pub from: Option<i64>,
+    /// Explicit end.
+    pub to: Option<i64>,
+    /// Length asked with `range=`.
+    pub range: Option<i64>,
+}
+
+impl Span {
+    /// `[from, to)` with `to` defaulting to `default_to` and the start to `to - range`, else
+    /// `to - default_len`.
+    pub fn resolve(&self, default_to: i64, default_len: i64) -> (i64, i64) {
+        let to = self.to.unwrap_or(default_to);
+        let from = self
+            .from
+            .unwrap_or_else(|| to.saturating_sub(self.range.unwrap_or(default_len)));
+        (from, to)
+    }
+}
+
+/// Reads `from`, `to` and `range` (exclusive with `from`), checking their order.
+pub fn span(params: &Params) -> ApiResult<Span> {
+    let from = time(params, "from")?;
+    let to = time(params, "to")?;
+    ordered(from, to)?;
+    let range = match params.get("range") {
+        None => None,
+        Some(raw) => Some(
+            RANGES
+                .iter()
+                .find(|(label, _)| *label == raw)
+                .map(|(_, ns)| *ns)
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        "range",
+                        format!("`range` must be one of 1h, 24h, 7d, 30d, 1y; got `{raw}`"),
+                    )
+                })?,
+        ),
+    };
+    if range.is_some() && from.is_some() {
+        return Err(ApiError::bad(
+            "range",
+            "give either `range` or `from`, not both",
+        ));
+    }
+    Ok(Span { from, to, range })
+}
+
 /// Nanoseconds since the epoch as RFC 3339 with milliseconds, UTC.
 pub fn rfc3339(ns: i64) -> String {
     DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// An RFC 3339 time as nanoseconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
 }
 
 #[cfg(test)]

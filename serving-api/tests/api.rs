@@ -1,77 +1,11 @@
-//! Handler tests: the router called with `oneshot`, over an embedded store in a tempdir.
+//! Handler tests: the router called with `oneshot` over the shared fixture (tests/common),
+//! with snapshot tests of whole answers (tests/snapshots, `UPDATE_SNAPSHOTS=1` to accept a
+//! change).
 
-use std::sync::Arc;
+mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use cryptoviz_api::{AppState, app};
-use cryptoviz_consumers::sinks::{analytics, market::MarketBuilder};
-use cryptoviz_consumers::windows::{TumblingWindows, WindowStatus};
-use cryptoviz_schemas::CryptoPrice;
-use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig, Store};
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
-
-const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
-
-fn tick(id: &str, symbol: &str, price: f64, cap: f64, ts: i64) -> CryptoPrice {
-    CryptoPrice {
-        crypto_id: id.into(),
-        symbol: symbol.into(),
-        name: id.into(),
-        source: "simulated".into(),
-        price_usd: price,
-        market_cap: Some(cap),
-        volume_24h: Some(1e9),
-        change_1h: Some(0.5),
-        change_24h: None,
-        change_7d: None,
-        ath: None,
-        atl: None,
-        circulating_supply: None,
-        timestamp_ms: ts,
-        ..CryptoPrice::default()
-    }
-}
-
-/// A store with 10 minutes of ticks for two coins, and their closed 1-minute windows.
-async fn state() -> (tempfile::TempDir, AppState) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(EmbeddedStoreConfig::new(dir.path())).unwrap();
-    let mut market = MarketBuilder::default();
-    let mut windows = TumblingWindows::new("1m", 60_000, 0);
-    for s in 0..600 {
-        let ts = T0 + s * 1_000;
-        for (id, sym, base, cap) in [
-            ("bitcoin", "BTC", 95_000.0, 1.9e12),
-            ("ethereum", "ETH", 3_300.0, 4e11),
-        ] {
-            let p = base + (s % 60) as f64;
-            market.push(&tick(id, sym, p, cap, ts));
-            windows.add(id, "simulated", ts, p, 0, s as u64);
-        }
-    }
-    let mut emitted = Vec::new();
-    // The watermark at the last tick (00:09:59): minute 9 is still open, emitted as partial.
-    windows.advance(Some(T0 + 599_000), &mut emitted);
-    windows.emit_open(WindowStatus::Partial, &mut emitted);
-    let mut batches = vec![market.finish().unwrap().unwrap()];
-    batches.extend(analytics::batch(&emitted).unwrap());
-    store.write(batches).await.unwrap();
-    let state = AppState::new(Arc::new(store));
-    (dir, state)
-}
-
-async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
-    let response = app(state.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
-}
+use axum::http::StatusCode;
+use common::{assert_snapshot, get, state};
 
 #[tokio::test]
 async fn health_answers() {
@@ -79,6 +13,10 @@ async fn health_answers() {
     let (status, body) = get(&s, "/health").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
+    let (status, body) = get(&s, "/api/v1/ready").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["store"], "ok");
+    assert_eq!(body["log"], "not used");
 }
 
 #[tokio::test]
@@ -87,12 +25,66 @@ async fn coins_lists_the_latest_snapshot_largest_first() {
     let (status, body) = get(&s, "/api/v1/coins").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["count"], 2);
+    assert_eq!(body["total"], 2);
     let btc = &body["data"][0];
     assert_eq!(btc["id"], "bitcoin");
     assert_eq!(btc["symbol"], "BTC");
-    assert_eq!(btc["price_usd"], 95_059.0); // the last tick: second 599 → 599 % 60 = 59
+    // The newest tick across sources: the simulated one at second 599 (599 % 60 = 59).
+    assert_eq!(btc["source"], "simulated");
+    assert_eq!(btc["price_usd"], 95_059.0);
     assert_eq!(btc["updated_at"], "2026-01-01T00:09:59.000Z");
+    assert!(
+        btc["volatility_pct"].as_f64().unwrap() > 0.0,
+        "from the 1-hour window"
+    );
     assert_eq!(body["data"][1]["id"], "ethereum");
+    assert_snapshot("coins", &body);
+}
+
+#[tokio::test]
+async fn coins_sort_filter_and_paginate() {
+    let (_d, s) = state().await;
+    let ids = |body: &serde_json::Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, body) = get(&s, "/api/v1/coins?sort=change_24h&order=asc").await;
+    assert_eq!(ids(&body), ["ethereum", "bitcoin"]);
+    let (_, body) = get(&s, "/api/v1/coins?sort=price&order=asc&limit=1&offset=1").await;
+    assert_eq!(ids(&body), ["bitcoin"]);
+    assert_eq!(
+        (body["total"].as_u64(), body["count"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let (_, body) = get(&s, "/api/v1/coins?ids=ethereum,dogecoin").await;
+    assert_eq!(ids(&body), ["ethereum"]);
+    let (_, body) = get(&s, "/api/v1/coins?sparkline=true&limit=1").await;
+    let line = body["data"][0]["sparkline"].as_array().unwrap();
+    assert!(!line.is_empty(), "{body}");
+}
+
+#[tokio::test]
+async fn a_coin_shows_every_source_side_by_side() {
+    let (_d, s) = state().await;
+    let (status, body) = get(&s, "/api/v1/coins/bitcoin").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], "bitcoin");
+    let sources: Vec<&str> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["simulated", "coinmarketcap"]);
+    assert_eq!(body["sources"][1]["price_usd"], 95_100.0);
+    assert_snapshot("coin_bitcoin", &body);
+    let (status, body) = get(&s, "/api/v1/coins/dogecoin").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
 }
 
 #[tokio::test]
@@ -105,6 +97,7 @@ async fn history_returns_candles_downsampled_from_the_windows() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["count"], 2);
+    assert_eq!(body["source"], "simulated");
     let c = &body["candles"][0];
     assert_eq!(c["time"], "2026-01-01T00:00:00.000Z");
     assert_eq!(c["open"], 95_000.0);
@@ -112,10 +105,36 @@ async fn history_returns_candles_downsampled_from_the_windows() {
     assert_eq!(c["low"], 95_000.0);
     assert_eq!(c["close"], 95_059.0);
     assert_eq!(c["ticks"], 300);
-    // Without from/to: the 24 h before the latest tick, 1-minute candles.
+    // Without from/to: the 24 h before the latest tick; `auto` picks 5-minute candles there.
     let (status, body) = get(&s, "/api/v1/coins/ethereum/history").await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["interval"], "5m");
+    assert_eq!(body["count"], 2);
+    let (_, body) = get(&s, "/api/v1/coins/ethereum/history?range=1h&interval=1m").await;
     assert_eq!(body["count"], 10);
+    assert_eq!(body["to"], "2026-01-01T00:10:00.000Z");
+    // Hourly candles come from the 1-hour windows.
+    let (_, body) = get(&s, "/api/v1/coins/bitcoin/history?range=7d&interval=1h").await;
+    assert_eq!(body["count"], 1);
+    assert_eq!(body["candles"][0]["ticks"], 600);
+    // Another source's candles on request; none here for coinmarketcap (no windows).
+    let (status, body) = get(&s, "/api/v1/coins/bitcoin/history?source=coinmarketcap").await;
+    assert_eq!((status, body["count"].as_u64()), (StatusCode::OK, Some(0)));
+}
+
+#[tokio::test]
+async fn indicators_and_global() {
+    let (_d, s) = state().await;
+    let (status, body) = get(&s, "/api/v1/coins/bitcoin/indicators?window=1m").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["count"], 10);
+    assert!(body["data"][0].get("sma_20").is_some());
+    let (status, body) = get(&s, "/api/v1/global").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["coins"], 2);
+    let btc = body["btc_dominance"].as_f64().unwrap();
+    assert!((btc - 1.9e12 / 2.3e12 * 100.0).abs() < 1e-9, "{body}");
+    assert_snapshot("global", &body);
 }
 
 #[tokio::test]
@@ -140,20 +159,133 @@ async fn analytics_filters_by_coin_and_range() {
 }
 
 #[tokio::test]
+async fn top_volatile_and_compare() {
+    let (_d, s) = state().await;
+    let (status, body) = get(&s, "/api/v1/analytics/top-volatile").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["window"], "1h");
+    assert_eq!(body["count"], 2);
+    let v0 = body["data"][0]["volatility_pct"].as_f64().unwrap();
+    let v1 = body["data"][1]["volatility_pct"].as_f64().unwrap();
+    assert!(v0 >= v1);
+    assert_snapshot("top_volatile", &body);
+    let (status, body) = get(
+        &s,
+        "/api/v1/analytics/compare?ids=bitcoin,ethereum&from=2026-01-01T00:00:00Z&to=2026-01-01T00:10:00Z&interval=1m",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let series = body["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2);
+    let first = &series[0]["points"][0];
+    assert_eq!(first["change_pct"], 0.0, "normalised to the first close");
+    let eth = &series[1]["points"][1];
+    // Each minute closes at base + 59: ethereum's second close equals its first.
+    assert_eq!(eth["close"], 3_359.0);
+    let (status, body) = get(&s, "/api/v1/analytics/compare?ids=bitcoin").await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ids"))
+    );
+}
+
+#[tokio::test]
+async fn anomalies_filter_by_coin_kind_and_severity() {
+    let (_d, s) = state().await;
+    let (status, body) = get(&s, "/api/v1/anomalies").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["count"], 2);
+    assert_eq!(body["data"][0]["crypto_id"], "ethereum", "newest first");
+    assert_snapshot("anomalies", &body);
+    for (query, n) in [
+        ("coin=bitcoin", 1),
+        ("kind=volume", 1),
+        ("severity=high", 1),
+        ("severity=low", 0),
+        ("coin=bitcoin&kind=volume", 0),
+        ("from=2026-01-01T00:05:00Z", 1),
+    ] {
+        let (status, body) = get(&s, &format!("/api/v1/anomalies?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(body["count"], n, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn news_with_sentiment_sources_and_fear_greed() {
+    let (_d, s) = state().await;
+    let (status, body) = get(&s, "/api/v1/news").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["count"], 3);
+    assert_eq!(body["data"][0]["guid"], "a3", "newest first");
+    assert_snapshot("news", &body);
+    let labels = |q: &str| {
+        let s = s.clone();
+        let q = q.to_string();
+        async move {
+            let (_, body) = get(&s, &format!("/api/v1/news?{q}")).await;
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["guid"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(labels("sentiment=positive").await, ["a1"]);
+    assert_eq!(labels("sentiment=negative").await, ["a2"]);
+    assert_eq!(labels("coin=ethereum").await, ["a2"]);
+    assert_eq!(labels("limit=1&offset=1").await, ["a2"]);
+    let (_, body) = get(&s, "/api/v1/news/sources").await;
+    assert_eq!(body["data"][0]["source"], "coindesk");
+    assert_eq!(body["data"][0]["articles"], 3);
+    let (status, body) = get(
+        &s,
+        "/api/v1/sentiment?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["coin"], "market");
+    assert_eq!(body["data"][0]["articles"], 3);
+    let (_, body) = get(&s, "/api/v1/fear-greed").await;
+    assert_eq!(body["latest"]["value"], 71);
+    assert_eq!(body["count"], 2);
+    assert_snapshot("fear_greed", &body);
+}
+
+#[tokio::test]
 async fn bad_parameters_are_400s_naming_them_and_unknown_coins_404() {
     let (_d, s) = state().await;
     for (uri, param) in [
         ("/api/v1/coins/bitcoin/history?from=yesterday", "from"),
         ("/api/v1/coins/bitcoin/history?interval=7m", "interval"),
+        ("/api/v1/coins/bitcoin/history?range=2w", "range"),
+        (
+            "/api/v1/coins/bitcoin/history?range=1h&from=2026-01-01T00:00:00Z",
+            "range",
+        ),
+        ("/api/v1/coins/bitcoin/history?to=99999999999999999", "to"),
         (
             "/api/v1/coins/bitcoin/history?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
             "from",
         ),
+        (
+            "/api/v1/coins/bitcoin/history?range=1y&interval=1m",
+            "interval",
+        ),
         ("/api/v1/coins/BTC%27%20OR%201=1/history", "id"),
+        ("/api/v1/coins?sort=name", "sort"),
+        ("/api/v1/coins?limit=1000", "limit"),
+        ("/api/v1/coins?ids=bitcoin,%20DROP", "ids"),
+        ("/api/v1/coins?sparkline=maybe", "sparkline"),
         ("/api/v1/analytics?coin=Bit%20coin", "coin"),
         ("/api/v1/analytics?limit=0", "limit"),
         ("/api/v1/analytics?window=2m", "window"),
         ("/api/v1/analytics?colour=blue", "query"),
+        ("/api/v1/anomalies?severity=extreme", "severity"),
+        ("/api/v1/news?sentiment=happy", "sentiment"),
+        ("/api/v1/news?source=a%20b", "source"),
+        ("/api/v1/stream?topics=prices,gossip", "topics"),
     ] {
         let (status, body) = get(&s, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
@@ -164,6 +296,66 @@ async fn bad_parameters_are_400s_naming_them_and_unknown_coins_404() {
     let (status, body) = get(&s, "/api/v1/coins/dogecoin/history").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
-    let (status, _) = get(&s, "/api/v1/nothing-here").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = get(&s, "/api/v1/nothing-here").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_docs_render() {
+    let (_d, s) = state().await;
+    let (status, doc) = get(&s, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/coins",
+        "/api/v1/coins/{id}",
+        "/api/v1/coins/{id}/history",
+        "/api/v1/coins/{id}/indicators",
+        "/api/v1/global",
+        "/api/v1/analytics",
+        "/api/v1/analytics/top-volatile",
+        "/api/v1/analytics/compare",
+        "/api/v1/anomalies",
+        "/api/v1/news",
+        "/api/v1/news/sources",
+        "/api/v1/sentiment",
+        "/api/v1/fear-greed",
+        "/api/v1/stream",
+        "/api/v1/alerts",
+        "/api/v1/alerts/{id}",
+        "/api/v1/alerts/fired",
+        "/api/v1/sql",
+        "/api/v1/health",
+        "/api/v1/ready",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    let (status, page) = get(&s, "/docs").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("/api/v1/openapi.json"));
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_route_templates() {
+    let (_d, s) = state().await;
+    get(&s, "/api/v1/coins/bitcoin").await;
+    get(&s, "/api/v1/coins/ethereum").await;
+    let (status, body) = get(&s, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    assert!(text.contains("# TYPE cryptoviz_http_request_duration_seconds histogram"));
+    // Both requests under one low-cardinality series: the template, not the raw path.
+    assert!(
+        text.contains(r#"cryptoviz_http_request_duration_seconds_count{method="GET",route="/api/v1/coins/{id}",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(!text.contains("route=\"/api/v1/coins/bitcoin\""));
 }

@@ -81,6 +81,9 @@ pub enum Error {
     /// A background task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// This backend does not offer the operation.
+    #[error("not supported by this store: {0}")]
+    Unsupported(String),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -76,4 +76,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the store is reachable and usable.
     async fn ping(&self) -> Result<()>;
+
+    /// Runs a read-only SQL query (DataFusion's dialect) over the measurements, each a table
+    /// named after it, returning at most `max_rows` rows. DDL, DML and `SET` are refused.
+    async fn query_sql(&self, sql: &str, max_rows: usize) -> Result<Vec<RecordBatch>> {
+        let _ = (sql, max_rows);
+        Err(Error::Unsupported("SQL queries".into()))
+    }
 }

@@ -1,5 +1,6 @@
 //! `cryptoviz run`: the whole pipeline in one process.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -60,6 +61,9 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
 
     let status_sources = statuses.clone();
     let state = AppState::new(store.clone())
+        .with_settings(config.api.settings(&config.data_dir.0))
+        .context("api: cannot open the alert rules")?
+        .with_log(log.clone(), stages::lag_groups(&config))
         .with_status(Arc::new(move || {
             serde_json::json!({
                 "sources": stages::sources_json(&status_sources),
@@ -67,11 +71,15 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
             })
         }))
         .with_sources(Arc::new(move || stages::sources_json(&statuses)));
+    let live = cryptoviz_api::start_live(&state, &api);
     let api_token = api.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, cryptoviz_api::app(state))
-            .with_graceful_shutdown(async move { api_token.cancelled().await })
-            .await
+        axum::serve(
+            listener,
+            cryptoviz_api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { api_token.cancelled().await })
+        .await
     });
 
     shutdown::signal().await;
@@ -87,6 +95,9 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
     store.flush().await?;
     api.cancel();
     server.await??;
+    for task in live {
+        let _ = task.await;
+    }
     tracing::info!("cryptoviz stopped cleanly");
     Ok(())
 }

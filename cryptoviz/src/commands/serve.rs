@@ -4,8 +4,12 @@ use anyhow::Context;
 use clap::Args;
 use cryptoviz_api::AppState;
 
-use crate::config::Config;
-use crate::{backends, shutdown};
+use std::net::SocketAddr;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, LogBackend};
+use crate::{backends, shutdown, stages};
 
 /// Flags of `cryptoviz serve`.
 #[derive(Debug, Args)]
@@ -15,9 +19,9 @@ pub struct ServeArgs {
     pub listen: Option<std::net::SocketAddr>,
 }
 
-/// Serves the API over the configured store until Ctrl-C/SIGTERM. The pipeline's stages run
-/// elsewhere (`cryptoviz produce`, `cryptoviz consume`), so `/api/v1/status` reports the store
-/// only.
+/// Serves the API (and the viewer) over the configured store until Ctrl-C/SIGTERM. The
+/// pipeline's stages run elsewhere (`cryptoviz produce`, `cryptoviz consume`), so
+/// `/api/v1/status` has no stage counters here.
 pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.api.listen = listen;
@@ -28,11 +32,29 @@ pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("api.listen: cannot listen on {}", config.api.listen))?;
     tracing::info!(addr = %config.api.listen, "cryptoviz API is up");
-    let state = AppState::new(store.clone());
-    axum::serve(listener, cryptoviz_api::app(state))
-        .with_graceful_shutdown(shutdown::signal())
-        .await
-        .context("the API server failed")?;
+    let mut state = AppState::new(store.clone())
+        .with_settings(config.api.settings(&config.data_dir.0))
+        .context("api: cannot open the alert rules")?;
+    // With Kafka the live stream follows the topics; the embedded log belongs to the process
+    // that runs the stages, so over it `serve` streams what the store shows (windows,
+    // anomalies, sentiment).
+    if config.log.backend == LogBackend::Kafka {
+        let log = backends::open_log(&config).await?;
+        state = state.with_log(log, stages::lag_groups(&config));
+    }
+    let live_token = CancellationToken::new();
+    let live = cryptoviz_api::start_live(&state, &live_token);
+    axum::serve(
+        listener,
+        cryptoviz_api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown::signal())
+    .await
+    .context("the API server failed")?;
+    live_token.cancel();
+    for task in live {
+        let _ = task.await;
+    }
     store.flush().await?;
     tracing::info!("cryptoviz API stopped");
     Ok(())

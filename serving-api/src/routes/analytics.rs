@@ -1,34 +1,44 @@
-//! `/api/v1/analytics`: window statistics per coin.
+//! `/api/v1/analytics`: window statistics per coin, the most volatile coins, and normalised
+//! performance comparisons.
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query as QueryParams, State};
 use cryptoviz_consumers::measurements::ANALYTICS;
-use cryptoviz_store::{Query, TimeRange};
-use serde_json::{Value, json};
+use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::rows;
-use crate::params::{self, Params};
+use crate::model::{
+    AnalyticsRow, Compare, ComparePoint, CompareSeries, List, TopVolatile, VolatileCoin, from_row,
+};
+use crate::params::{self, DAY_NS, INTERVALS, Params, rfc3339};
 
-/// `GET /api/v1/analytics?coin=&from=&to=&window=&limit=`: stored windows, oldest first.
-/// Without `from` it returns the newest `limit` windows.
+const WINDOWS: [&str; 3] = ["1m", "5m", "1h"];
+
+/// Stored windows (statistics and indicators), oldest first. Without `from` it returns the
+/// newest `limit` windows.
+#[utoipa::path(get, path = "/api/v1/analytics", tag = "analytics",
+    params(
+        ("coin" = Option<String>, Query, description = "Coin id"),
+        ("window" = Option<String>, Query, description = "1m (default), 5m, 1h"),
+        ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
+        ("to" = Option<String>, Query, description = "End (exclusive)"),
+        ("limit" = Option<usize>, Query, description = "1-10000 (1000)"),
+    ),
+    responses((status = 200, body = List<AnalyticsRow>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<AnalyticsRow>>> {
     params::only(&q, &["coin", "from", "to", "window", "limit"])?;
     let mut tags = Vec::new();
     if let Some(coin) = q.get("coin") {
         tags.push(("crypto_id".to_string(), params::coin_id(coin, "coin")?));
     }
-    let window = q.get("window").map_or("1m", String::as_str);
-    if !["1m", "5m", "1h"].contains(&window) {
-        return Err(crate::ApiError::bad(
-            "window",
-            "`window` must be one of 1m, 5m, 1h",
-        ));
-    }
+    let window = params::choice(&q, "window", &WINDOWS, "1m")?;
     tags.push(("window".to_string(), window.to_string()));
     let from = params::time(&q, "from")?;
     let to = params::time(&q, "to")?;
@@ -47,9 +57,160 @@ pub async fn list(
         descending: from.is_none(),
         limit: Some(limit),
     };
-    let mut data = rows(&state.store.query(&query).await?);
+    let mut data = rows(&state.store.query(&query).await?)
+        .into_iter()
+        .map(from_row::<AnalyticsRow>)
+        .collect::<ApiResult<Vec<_>>>()?;
     if from.is_none() {
         data.reverse();
     }
-    Ok(Json(json!({ "count": data.len(), "data": data })))
+    Ok(Json(List::new(data)))
+}
+
+/// The coins whose latest window is the most volatile.
+#[utoipa::path(get, path = "/api/v1/analytics/top-volatile", tag = "analytics",
+    params(
+        ("window" = Option<String>, Query, description = "1m, 5m, 1h (default)"),
+        ("limit" = Option<usize>, Query, description = "1-250 (10)"),
+    ),
+    responses((status = 200, body = TopVolatile), (status = 400, body = ErrorBody)))]
+pub async fn top_volatile(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<Params>,
+) -> ApiResult<Json<TopVolatile>> {
+    params::only(&q, &["window", "limit"])?;
+    let window = params::choice(&q, "window", &WINDOWS, "1h")?;
+    let limit = params::limit(&q, "limit", 10, 250)?;
+    let tags = vec![("window".to_string(), window.to_string())];
+    // The newest window per coin (across sources).
+    let mut newest: HashMap<String, AnalyticsRow> = HashMap::new();
+    for row in rows(&state.store.last(ANALYTICS, &tags).await?) {
+        let row: AnalyticsRow = from_row(row)?;
+        if row.volatility_pct.is_none() {
+            continue;
+        }
+        match newest.get(&row.crypto_id) {
+            Some(seen) if seen.time >= row.time => {}
+            _ => {
+                newest.insert(row.crypto_id.clone(), row);
+            }
+        }
+    }
+    let mut data: Vec<VolatileCoin> = newest
+        .into_values()
+        .map(|r| VolatileCoin {
+            id: r.crypto_id,
+            source: r.source,
+            time: r.time,
+            volatility_pct: r.volatility_pct.unwrap_or_default(),
+            stddev: r.stddev,
+            close: r.close,
+        })
+        .collect();
+    data.sort_by(|a, b| {
+        b.volatility_pct
+            .total_cmp(&a.volatility_pct)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    data.truncate(limit);
+    Ok(Json(TopVolatile {
+        window: window.to_string(),
+        count: data.len(),
+        data,
+    }))
+}
+
+/// Normalised performance of several coins over the same span: each point's percent change
+/// from the coin's first close in the range.
+#[utoipa::path(get, path = "/api/v1/analytics/compare", tag = "analytics",
+    params(
+        ("ids" = String, Query, description = "2 to 10 comma-separated coin ids"),
+        ("range" = Option<String>, Query, description = "1h, 24h (default), 7d, 30d, 1y"),
+        ("from" = Option<String>, Query, description = "Start instead of `range`"),
+        ("to" = Option<String>, Query, description = "End (exclusive); default: now"),
+        ("interval" = Option<String>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
+    ),
+    responses((status = 200, body = Compare), (status = 400, body = ErrorBody)))]
+pub async fn compare(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<Params>,
+) -> ApiResult<Json<Compare>> {
+    params::only(&q, &["ids", "range", "from", "to", "interval"])?;
+    let Some(ids) = params::coin_ids(&q, "ids", 10)? else {
+        return Err(ApiError::bad("ids", "`ids` is required: 2 to 10 coin ids"));
+    };
+    if ids.len() < 2 {
+        return Err(ApiError::bad("ids", "`ids` needs at least 2 coin ids"));
+    }
+    let span = params::span(&q)?;
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let (from, to) = span.resolve(now, DAY_NS);
+    let (label, every_ns) = match q.get("interval").map(String::as_str) {
+        None | Some("auto") => INTERVALS
+            .iter()
+            .find(|(_, ns)| (to - from) / ns <= 500)
+            .copied()
+            .unwrap_or(INTERVALS[INTERVALS.len() - 1]),
+        Some(_) => params::interval(&q, "interval", "1h")?,
+    };
+    if (to - from) / every_ns > 20_000 {
+        return Err(ApiError::bad(
+            "interval",
+            "at most 20000 points per series: use a coarser `interval`",
+        ));
+    }
+    let window = if every_ns >= 60 * 60_000_000_000 {
+        "1h"
+    } else {
+        "1m"
+    };
+    let mut series = Vec::with_capacity(ids.len());
+    for id in ids {
+        let query = Query {
+            measurement: ANALYTICS.to_string(),
+            range: TimeRange::new(from, to),
+            tags: vec![
+                ("crypto_id".into(), id.clone()),
+                ("window".into(), window.into()),
+            ],
+            fields: None,
+            downsample: Some(Downsample::every(every_ns).agg("close", Agg::Last, "close")),
+            descending: false,
+            limit: None,
+        };
+        let mut first_source: Option<String> = None;
+        let mut base: Option<f64> = None;
+        let mut points = Vec::new();
+        for row in rows(&state.store.query(&query).await?) {
+            let (Some(source), Some(close), Some(time)) = (
+                row.get("source").and_then(|v| v.as_str()),
+                row.get("close").and_then(|v| v.as_f64()),
+                row.get("time").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            // One source per coin, the first one in the range.
+            if first_source.get_or_insert_with(|| source.to_string()) != source {
+                continue;
+            }
+            let b = *base.get_or_insert(close);
+            let change_pct = if b != 0.0 {
+                (close / b - 1.0) * 100.0
+            } else {
+                0.0
+            };
+            points.push(ComparePoint {
+                time: time.to_string(),
+                close,
+                change_pct,
+            });
+        }
+        series.push(CompareSeries { id, points });
+    }
+    Ok(Json(Compare {
+        from: rfc3339(from),
+        to: rfc3339(to),
+        interval: label.to_string(),
+        series,
+    }))
 }

@@ -1,95 +1,339 @@
-//! `/api/v1/coins`: the latest snapshot of every coin, and a coin's candle history.
+//! `/api/v1/coins` and `/api/v1/global`: the latest snapshot of every coin, one coin's detail,
+//! candles and indicators, and market-wide totals.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query as QueryParams, State};
+use cryptoviz_consumers::indicators::INDICATOR_FIELDS;
 use cryptoviz_consumers::measurements::{ANALYTICS, MARKET};
 use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
-use serde_json::{Map, Value, json};
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::rows;
-use crate::params::{self, Params};
+use crate::model::{
+    AnalyticsRow, Candle, Coin, CoinDetail, CoinPage, Global, History, IndicatorPoint, Indicators,
+    MarketRow, from_row,
+};
+use crate::params::{self, DAY_NS, INTERVALS, Params, rfc3339};
 
-const DAY_NS: i64 = 86_400_000_000_000;
+/// Most candles one request may ask for.
 const MAX_CANDLES: i64 = 20_000;
+/// `interval=auto` picks the finest interval giving at most this many candles.
+const AUTO_CANDLES: i64 = 500;
+const SORTS: [&str; 7] = [
+    "market_cap",
+    "price",
+    "volume",
+    "change_1h",
+    "change_24h",
+    "change_7d",
+    "volatility",
+];
 
-/// The latest point of every series of a coin (or of all coins), newest source first.
-async fn latest(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<Map<String, Value>>> {
+/// The latest snapshot of every coin (one per coin: its newest across sources), largest
+/// market cap first; cached for `snapshot_ttl` so that a busy `/coins` costs one store read
+/// per period.
+pub(crate) async fn snapshot(state: &AppState) -> ApiResult<Arc<Vec<Coin>>> {
+    let ttl = state.settings.snapshot_ttl;
+    if let Some(hit) = state.cache.coins.get(ttl) {
+        return Ok(hit);
+    }
+    let _guard = state.cache.coins_refresh.lock().await;
+    if let Some(hit) = state.cache.coins.get(ttl) {
+        return Ok(hit);
+    }
+    let markets = latest_rows(state, None).await?;
+    let volatility = latest_volatility(state, None).await?;
+    let mut by_coin: HashMap<String, Coin> = HashMap::new();
+    for row in markets {
+        // Rows arrive newest first: the first one per coin wins.
+        if !by_coin.contains_key(&row.crypto_id) {
+            let vol = volatility
+                .get(&(row.crypto_id.clone(), row.source.clone()))
+                .copied();
+            by_coin.insert(row.crypto_id.clone(), row.into_coin(vol));
+        }
+    }
+    let mut coins: Vec<Coin> = by_coin.into_values().collect();
+    sort_coins(&mut coins, "market_cap", true);
+    let coins = Arc::new(coins);
+    state.cache.coins.put(coins.clone());
+    Ok(coins)
+}
+
+/// The latest `crypto_market` row of every series (coin × source), newest first.
+async fn latest_rows(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<MarketRow>> {
     let tags: Vec<(String, String)> = coin
         .map(|c| vec![("crypto_id".to_string(), c.to_string())])
         .unwrap_or_default();
-    let mut snapshots = rows(&state.store.last(MARKET, &tags).await?);
-    snapshots.sort_by(|a, b| text(b, "time").cmp(text(a, "time")));
-    Ok(snapshots)
+    let mut out = rows(&state.store.last(MARKET, &tags).await?)
+        .into_iter()
+        .map(from_row::<MarketRow>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    out.sort_by(|a, b| b.time.cmp(&a.time));
+    Ok(out)
 }
 
-fn text<'a>(row: &'a Map<String, Value>, key: &str) -> &'a str {
-    row.get(key).and_then(Value::as_str).unwrap_or_default()
+/// Volatility of the latest 1-hour window per (coin, source).
+async fn latest_volatility(
+    state: &AppState,
+    coin: Option<&str>,
+) -> ApiResult<HashMap<(String, String), f64>> {
+    let mut tags = vec![("window".to_string(), "1h".to_string())];
+    if let Some(c) = coin {
+        tags.push(("crypto_id".to_string(), c.to_string()));
+    }
+    let mut out = HashMap::new();
+    for row in rows(&state.store.last(ANALYTICS, &tags).await?) {
+        let row: AnalyticsRow = from_row(row)?;
+        if let Some(v) = row.volatility_pct {
+            out.insert((row.crypto_id, row.source), v);
+        }
+    }
+    Ok(out)
 }
 
-/// `GET /api/v1/coins`: one entry per coin (its most recent tick across sources), largest
-/// market cap first.
+/// Half-hourly closes of the last 24 hours per coin (from the 1-minute windows).
+async fn sparklines(state: &AppState, newest_ns: i64) -> ApiResult<Arc<HashMap<String, Vec<f64>>>> {
+    if let Some(hit) = state.cache.sparklines.get(state.settings.snapshot_ttl * 20) {
+        return Ok(hit);
+    }
+    let every = 30 * 60 * 1_000_000_000;
+    let end = newest_ns - newest_ns.rem_euclid(every) + every;
+    let query = Query {
+        measurement: ANALYTICS.to_string(),
+        range: TimeRange::new(end - DAY_NS, end),
+        tags: vec![("window".into(), "1m".into())],
+        fields: None,
+        downsample: Some(Downsample::every(every).agg("close", Agg::Last, "close")),
+        descending: false,
+        limit: None,
+    };
+    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut seen_source: HashMap<String, String> = HashMap::new();
+    for row in rows(&state.store.query(&query).await?) {
+        let (Some(id), Some(source), Some(close)) = (
+            row.get("crypto_id").and_then(|v| v.as_str()),
+            row.get("source").and_then(|v| v.as_str()),
+            row.get("close").and_then(|v| v.as_f64()),
+        ) else {
+            continue;
+        };
+        // One source per coin: the first one seen.
+        let chosen = seen_source
+            .entry(id.to_string())
+            .or_insert_with(|| source.to_string());
+        if chosen == source {
+            out.entry(id.to_string()).or_default().push(close);
+        }
+    }
+    let out = Arc::new(out);
+    state.cache.sparklines.put(out.clone());
+    Ok(out)
+}
+
+fn sort_coins(coins: &mut [Coin], by: &str, descending: bool) {
+    let key = |c: &Coin| -> Option<f64> {
+        match by {
+            "price" => Some(c.price_usd),
+            "volume" => c.volume_24h,
+            "change_1h" => c.change_1h,
+            "change_24h" => c.change_24h,
+            "change_7d" => c.change_7d,
+            "volatility" => c.volatility_pct,
+            _ => c.market_cap,
+        }
+    };
+    // Coins without the value go last in both orders; ties by id for a stable answer.
+    coins.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(x), Some(y)) => {
+            let o = x.total_cmp(&y);
+            (if descending { o.reverse() } else { o }).then_with(|| a.id.cmp(&b.id))
+        }
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.id.cmp(&b.id),
+    });
+}
+
+/// Every coin's latest snapshot.
+#[utoipa::path(get, path = "/api/v1/coins", tag = "market",
+    params(
+        ("ids" = Option<String>, Query, description = "Comma-separated coin ids to keep (at most 250)"),
+        ("sort" = Option<String>, Query, description = "market_cap (default), price, volume, change_1h, change_24h, change_7d, volatility"),
+        ("order" = Option<String>, Query, description = "desc (default) or asc"),
+        ("limit" = Option<usize>, Query, description = "Page size, 1-250 (100)"),
+        ("offset" = Option<usize>, Query, description = "Coins to skip (0)"),
+        ("sparkline" = Option<bool>, Query, description = "Add the last 24 hours' half-hourly closes"),
+    ),
+    responses(
+        (status = 200, body = CoinPage),
+        (status = 400, body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CoinPage>> {
+    params::only(
+        &q,
+        &["ids", "sort", "order", "limit", "offset", "sparkline"],
+    )?;
+    let ids = params::coin_ids(&q, "ids", 250)?;
+    let sort = params::choice(&q, "sort", &SORTS, "market_cap")?;
+    let descending = params::choice(&q, "order", &["desc", "asc"], "desc")? == "desc";
+    let limit = params::limit(&q, "limit", 100, 250)?;
+    let offset = params::offset(&q, "offset", 100_000)?;
+    let with_sparkline = params::flag(&q, "sparkline")?;
+
+    let all = snapshot(&state).await?;
+    let mut coins: Vec<Coin> = match &ids {
+        Some(ids) => all
+            .iter()
+            .filter(|c| ids.contains(&c.id))
+            .cloned()
+            .collect(),
+        None => all.iter().cloned().collect(),
+    };
+    if sort != "market_cap" || !descending {
+        sort_coins(&mut coins, sort, descending);
+    }
+    let total = coins.len();
+    let mut page: Vec<Coin> = coins.into_iter().skip(offset).take(limit).collect();
+    if with_sparkline && !page.is_empty() {
+        let newest = page
+            .iter()
+            .filter_map(|c| params::parse_rfc3339(&c.updated_at))
+            .max()
+            .unwrap_or(0);
+        let lines = sparklines(&state, newest).await?;
+        for coin in &mut page {
+            coin.sparkline = Some(lines.get(&coin.id).cloned().unwrap_or_default());
+        }
+    }
+    Ok(Json(CoinPage {
+        count: page.len(),
+        total,
+        limit,
+        offset,
+        data: page,
+    }))
+}
+
+/// One coin: its newest snapshot and every source's latest side by side.
+#[utoipa::path(get, path = "/api/v1/coins/{id}", tag = "market",
+    params(("id" = String, Path, description = "Coin id, e.g. bitcoin")),
+    responses(
+        (status = 200, body = CoinDetail),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Unknown coin"),
+    ))]
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<Params>,
+) -> ApiResult<Json<CoinDetail>> {
     params::only(&q, &[])?;
-    let mut by_coin: HashMap<String, Map<String, Value>> = HashMap::new();
-    for row in latest(&state, None).await? {
-        let id = text(&row, "crypto_id").to_string();
-        // Rows arrive newest first: the first one per coin wins.
-        by_coin.entry(id).or_insert(row);
+    let id = params::coin_id(&id, "id")?;
+    let snapshots = latest_rows(&state, Some(&id)).await?;
+    if snapshots.is_empty() {
+        return Err(ApiError::NotFound(format!("unknown coin `{id}`")));
     }
-    let mut coins: Vec<Value> = by_coin.into_values().map(snapshot).collect();
-    let cap = |v: &Value| v["market_cap"].as_f64().unwrap_or(f64::NEG_INFINITY);
-    coins.sort_by(|a, b| cap(b).total_cmp(&cap(a)));
-    Ok(Json(json!({ "count": coins.len(), "data": coins })))
+    let volatility = latest_volatility(&state, Some(&id)).await?;
+    let sources: Vec<Coin> = snapshots
+        .into_iter()
+        .map(|row| {
+            let vol = volatility
+                .get(&(row.crypto_id.clone(), row.source.clone()))
+                .copied();
+            row.into_coin(vol)
+        })
+        .collect();
+    Ok(Json(CoinDetail {
+        coin: sources[0].clone(),
+        sources,
+    }))
 }
 
-/// A stored `crypto_market` row as the API shows a coin.
-fn snapshot(mut row: Map<String, Value>) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), row.remove("crypto_id").unwrap_or(Value::Null));
-    for key in ["symbol", "name", "source"] {
-        out.insert(key.into(), row.remove(key).unwrap_or(Value::Null));
-    }
-    out.insert(
-        "updated_at".into(),
-        row.remove("time").unwrap_or(Value::Null),
-    );
-    out.extend(row);
-    Value::Object(out)
+/// The coin's newest snapshot time (ns) and source, or 404.
+async fn newest(state: &AppState, id: &str, source: Option<&str>) -> ApiResult<(i64, String)> {
+    let snapshots = latest_rows(state, Some(id)).await?;
+    let row = match source {
+        Some(s) => snapshots.into_iter().find(|r| r.source == s),
+        None => snapshots.into_iter().next(),
+    };
+    let Some(row) = row else {
+        return Err(match source {
+            Some(s) => ApiError::NotFound(format!("no data for coin `{id}` from source `{s}`")),
+            None => ApiError::NotFound(format!("unknown coin `{id}`")),
+        });
+    };
+    let t = params::parse_rfc3339(&row.time)
+        .ok_or_else(|| ApiError::Internal(format!("bad stored time `{}`", row.time)))?;
+    Ok((t, row.source))
 }
 
-/// `GET /api/v1/coins/{id}/history?from=&to=&interval=`: OHLC candles built from the
-/// 1-minute windows. Without `to`, the history ends at the coin's latest tick; without `from`,
-/// it covers the 24 hours before `to`.
+/// A source name as the producers write it.
+pub(crate) fn source_param(q: &Params) -> ApiResult<Option<String>> {
+    q.get("source")
+        .map(|s| crate::routes::news::source_name(s))
+        .transpose()
+}
+
+/// `interval=` or `auto` (the finest giving at most [`AUTO_CANDLES`] over `span_ns`).
+fn interval_for(q: &Params, span_ns: i64) -> ApiResult<(&'static str, i64)> {
+    if q.get("interval").is_none_or(|v| v == "auto") {
+        let (label, ns) = INTERVALS
+            .iter()
+            .find(|(_, ns)| span_ns / ns <= AUTO_CANDLES)
+            .copied()
+            .unwrap_or(INTERVALS[INTERVALS.len() - 1]);
+        return Ok((label, ns));
+    }
+    params::interval(q, "interval", "1m")
+}
+
+/// Candles of a coin with volume, from the consumers' windows.
+#[utoipa::path(get, path = "/api/v1/coins/{id}/history", tag = "market",
+    params(
+        ("id" = String, Path, description = "Coin id"),
+        ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
+        ("to" = Option<String>, Query, description = "End (exclusive): RFC 3339 or epoch ms; default: the newest data"),
+        ("range" = Option<String>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
+        ("interval" = Option<String>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
+        ("source" = Option<String>, Query, description = "Source; default: the one of the newest snapshot"),
+    ),
+    responses(
+        (status = 200, body = History),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
 pub async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<Value>> {
-    params::only(&q, &["from", "to", "interval"])?;
+) -> ApiResult<Json<History>> {
+    params::only(&q, &["from", "to", "range", "interval", "source"])?;
     let id = params::coin_id(&id, "id")?;
-    let (label, every_ns) = params::interval(&q, "interval", "1m")?;
-    let from = params::time(&q, "from")?;
-    let to = params::time(&q, "to")?;
-    params::ordered(from, to)?;
-    let latest = latest(&state, Some(&id)).await?;
-    let Some(newest) = latest.first() else {
-        return Err(ApiError::NotFound(format!("unknown coin `{id}`")));
+    let span = params::span(&q)?;
+    let source = source_param(&q)?;
+    if let Some(iv) = q.get("interval")
+        && iv != "auto"
+    {
+        params::interval(&q, "interval", "1m")?;
+    }
+    let (newest_ns, source) = newest(&state, &id, source.as_deref()).await?;
+    // Resolve with a provisional span to pick `auto`, then align to the interval.
+    let (from0, to0) = span.resolve(newest_ns + 1, DAY_NS);
+    let (label, every_ns) = interval_for(&q, to0 - from0)?;
+    let to = if span.to.is_some() {
+        to0
+    } else {
+        newest_ns - newest_ns.rem_euclid(every_ns) + every_ns
     };
-    let to = match to {
-        Some(t) => t,
-        None => chrono::DateTime::parse_from_rfc3339(text(newest, "time"))
-            .ok()
-            .and_then(|t| t.timestamp_nanos_opt())
-            .map_or(0, |t| t + every_ns),
-    };
-    let from = from.unwrap_or(to - DAY_NS);
+    let from = span.from.unwrap_or(to - (to0 - from0));
     if (to - from) / every_ns > MAX_CANDLES {
         return Err(ApiError::bad(
             "interval",
@@ -98,50 +342,129 @@ pub async fn history(
             ),
         ));
     }
+    // Hourly and coarser candles come from the 1-hour windows: 60 times fewer rows.
+    let window = if every_ns >= 60 * 60_000_000_000 {
+        "1h"
+    } else {
+        "1m"
+    };
     let query = Query {
         measurement: ANALYTICS.to_string(),
-        range: TimeRange {
-            start_ns: Some(from),
-            end_ns: Some(to),
-        },
+        range: TimeRange::new(from, to),
         tags: vec![
             ("crypto_id".into(), id.clone()),
-            ("window".into(), "1m".into()),
+            ("source".into(), source.clone()),
+            ("window".into(), window.into()),
         ],
         fields: None,
-        downsample: Some(Downsample {
-            every_ns,
-            aggregates: vec![
-                ("open".into(), Agg::First, "open".into()),
-                ("high".into(), Agg::Max, "high".into()),
-                ("low".into(), Agg::Min, "low".into()),
-                ("close".into(), Agg::Last, "close".into()),
-                ("count".into(), Agg::Sum, "ticks".into()),
-            ],
-        }),
+        downsample: Some(
+            Downsample::every(every_ns)
+                .agg("open", Agg::First, "open")
+                .agg("high", Agg::Max, "high")
+                .agg("low", Agg::Min, "low")
+                .agg("close", Agg::Last, "close")
+                .agg("volume", Agg::Sum, "volume")
+                .agg("count", Agg::Sum, "ticks"),
+        ),
         descending: false,
         limit: None,
     };
-    let candles: Vec<Value> = rows(&state.store.query(&query).await?)
+    let candles = rows(&state.store.query(&query).await?)
         .into_iter()
-        .map(|mut r| {
-            json!({
-                "time": r.remove("time").unwrap_or(Value::Null),
-                "source": r.remove("source").unwrap_or(Value::Null),
-                "open": r.remove("open").unwrap_or(Value::Null),
-                "high": r.remove("high").unwrap_or(Value::Null),
-                "low": r.remove("low").unwrap_or(Value::Null),
-                "close": r.remove("close").unwrap_or(Value::Null),
-                "ticks": r.remove("ticks").unwrap_or(Value::Null),
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "id": id,
-        "interval": label,
-        "from": params::rfc3339(from),
-        "to": params::rfc3339(to),
-        "count": candles.len(),
-        "candles": candles,
-    })))
+        .filter(|r| !r.get("open").is_none_or(|v| v.is_null()))
+        .map(from_row::<Candle>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(History {
+        id,
+        source,
+        interval: label.to_string(),
+        from: rfc3339(from),
+        to: rfc3339(to),
+        count: candles.len(),
+        candles,
+    }))
+}
+
+/// SMA, EMA, RSI, MACD and Bollinger bands of a coin's windows.
+#[utoipa::path(get, path = "/api/v1/coins/{id}/indicators", tag = "market",
+    params(
+        ("id" = String, Path, description = "Coin id"),
+        ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
+        ("to" = Option<String>, Query, description = "End (exclusive); default: the newest data"),
+        ("range" = Option<String>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
+        ("window" = Option<String>, Query, description = "Window the indicators are computed over: 1m, 5m (default), 1h"),
+        ("source" = Option<String>, Query, description = "Source; default: the one of the newest snapshot"),
+    ),
+    responses(
+        (status = 200, body = Indicators),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn indicators(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<Params>,
+) -> ApiResult<Json<Indicators>> {
+    params::only(&q, &["from", "to", "range", "window", "source"])?;
+    let id = params::coin_id(&id, "id")?;
+    let span = params::span(&q)?;
+    let window = params::choice(&q, "window", &["1m", "5m", "1h"], "5m")?;
+    let source = source_param(&q)?;
+    let (newest_ns, source) = newest(&state, &id, source.as_deref()).await?;
+    let (from, to) = span.resolve(newest_ns + 1, DAY_NS);
+    let mut fields = vec!["close".to_string()];
+    fields.extend(INDICATOR_FIELDS.iter().map(|f| f.to_string()));
+    let query = Query {
+        measurement: ANALYTICS.to_string(),
+        range: TimeRange::new(from, to),
+        tags: vec![
+            ("crypto_id".into(), id.clone()),
+            ("source".into(), source.clone()),
+            ("window".into(), window.into()),
+        ],
+        fields: Some(fields),
+        downsample: None,
+        descending: false,
+        limit: Some(MAX_CANDLES as usize),
+    };
+    let data = rows(&state.store.query(&query).await?)
+        .into_iter()
+        .map(from_row::<IndicatorPoint>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(Indicators {
+        id,
+        source,
+        window: window.to_string(),
+        count: data.len(),
+        data,
+    }))
+}
+
+/// Total market cap and volume, BTC and ETH dominance.
+#[utoipa::path(get, path = "/api/v1/global", tag = "market",
+    responses((status = 200, body = Global), (status = 400, body = ErrorBody)))]
+pub async fn global(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<Params>,
+) -> ApiResult<Json<Global>> {
+    params::only(&q, &[])?;
+    let coins = snapshot(&state).await?;
+    let total_market_cap: f64 = coins.iter().filter_map(|c| c.market_cap).sum();
+    let total_volume_24h: f64 = coins.iter().filter_map(|c| c.volume_24h).sum();
+    let dominance = |id: &str| {
+        let cap = coins.iter().find(|c| c.id == id)?.market_cap?;
+        (total_market_cap > 0.0).then(|| cap / total_market_cap * 100.0)
+    };
+    let mut sources: Vec<String> = coins.iter().map(|c| c.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    Ok(Json(Global {
+        updated_at: coins.iter().map(|c| c.updated_at.clone()).max(),
+        coins: coins.len(),
+        total_market_cap,
+        total_volume_24h,
+        btc_dominance: dominance("bitcoin"),
+        eth_dominance: dominance("ethereum"),
+        sources,
+    }))
 }

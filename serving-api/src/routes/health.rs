@@ -1,37 +1,140 @@
-//! Liveness and pipeline status.
+//! Liveness, readiness, pipeline status and Prometheus metrics.
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::Uri;
-use serde_json::{Value, json};
+use axum::http::{Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use cryptoviz_schemas::topics;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
-/// `GET /health`: the process is up and serving.
-pub async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "uptime_seconds": state.started.elapsed().as_secs_f64(),
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: String,
+    pub uptime_seconds: f64,
+}
+
+/// Readiness: whether the log and the store answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: String,
+    /// `ok`, or `not used` for a process without a log (`cryptoviz serve` over a store).
+    pub log: String,
+    /// `ok`.
+    pub store: String,
+}
+
+/// The process is up and serving.
+#[utoipa::path(get, path = "/api/v1/health", tag = "operations",
+    responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        uptime_seconds: state.started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The log and the store are reachable (503 naming the one that is not).
+#[utoipa::path(get, path = "/api/v1/ready", tag = "operations",
+    responses((status = 200, body = Ready), (status = 503, body = ErrorBody)))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    let limit = Duration::from_secs(2);
+    match tokio::time::timeout(limit, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ApiError::Unavailable(format!("store not ready: {e}"))),
+        Err(_) => {
+            return Err(ApiError::Unavailable(
+                "store not ready: no answer in 2 s".into(),
+            ));
+        }
+    }
+    let log = match &state.log {
+        None => "not used".to_string(),
+        Some(log) => match tokio::time::timeout(limit, log.partition_count(topics::PRICES)).await {
+            Ok(Ok(_)) => "ok".to_string(),
+            Ok(Err(e)) => return Err(ApiError::Unavailable(format!("log not ready: {e}"))),
+            Err(_) => {
+                return Err(ApiError::Unavailable(
+                    "log not ready: no answer in 2 s".into(),
+                ));
+            }
+        },
+    };
+    Ok(Json(Ready {
+        status: "ready".into(),
+        log,
+        store: "ok".into(),
     }))
 }
 
-/// `GET /api/v1/status`: live counters of the pipeline's stages.
-pub async fn status(State(state): State<AppState>) -> Json<Value> {
+/// Live counters of the pipeline's stages (producers and consumers in this process).
+#[utoipa::path(get, path = "/api/v1/status", tag = "operations",
+    responses((status = 200, body = serde_json::Value, description = "`{sources: [...], consumers: {prices, records}}`")))]
+pub async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json((state.status)())
 }
 
-/// `GET /api/v1/sources`: every producer agent's last success, last error, breaker state and
-/// counts of records published and rejected.
-pub async fn sources(State(state): State<AppState>) -> Json<Value> {
+/// Every producer agent's last success, last error, breaker state and counts.
+#[utoipa::path(get, path = "/api/v1/sources", tag = "operations",
+    responses((status = 200, body = serde_json::Value, description = "`{count, data: [{name, published, rejected, last_success_ms, last_error, breaker}]}`")))]
+pub async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
     let sources = (state.sources)();
-    Json(json!({
+    Json(serde_json::json!({
         "count": sources.as_array().map_or(0, Vec::len),
         "data": sources,
     }))
 }
 
-/// Any other path: a JSON 404.
+/// Prometheus metrics (text exposition format).
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let status = (state.status)();
+    let mut lag = Vec::new();
+    if let Some(log) = &state.log {
+        for (group, group_topics) in &state.lag_groups {
+            for topic in group_topics {
+                let (Ok(Ok(ends)), Ok(Ok(committed))) = (
+                    tokio::time::timeout(Duration::from_secs(1), log.offsets(topic)).await,
+                    tokio::time::timeout(Duration::from_secs(1), log.group_offsets(group, topic))
+                        .await,
+                ) else {
+                    continue;
+                };
+                let behind: u64 = ends
+                    .iter()
+                    .zip(committed.iter().chain(std::iter::repeat(&None)))
+                    .map(|((start, end), c)| {
+                        end - c.as_ref().map_or(*start, |c| c.offset).min(*end)
+                    })
+                    .sum();
+                lag.push((group.clone(), topic.clone(), behind));
+            }
+        }
+    }
+    let body = crate::metrics::render(&state, &status, &lag);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Any other path under the API: a JSON 404.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {}", uri.path()))
+}
+
+/// A known path with another method: a JSON 405.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not served on {}", uri.path()))
 }

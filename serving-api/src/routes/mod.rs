@@ -1,26 +1,68 @@
-//! The routes, one file per resource.
+//! The routes, one file per resource, and how they are guarded.
 
-mod analytics;
-mod coins;
-mod health;
-mod news;
+pub mod alerts;
+pub mod analytics;
+pub mod anomalies;
+pub mod coins;
+pub mod docs;
+pub mod health;
+pub mod news;
+pub mod sql;
+pub mod stream;
+pub mod web;
 
 use axum::Router;
-use axum::routing::get;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
 
-use crate::AppState;
+use crate::{AppState, metrics, protect};
 
-/// Every route of the API, before state and middleware.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every route with its guards: protected routes need the API key, every route but the live
+/// stream has the request time limit, every matched route's latency is recorded.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let key = from_fn_with_state(state.clone(), protect::require_key);
+    let timed = Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .route("/docs", get(docs::page))
+        .route("/api/v1/openapi.json", get(docs::openapi))
         .route("/api/v1/health", get(health::health))
+        .route("/api/v1/ready", get(health::ready))
         .route("/api/v1/status", get(health::status))
         .route("/api/v1/sources", get(health::sources))
-        .route("/api/v1/news", get(news::list))
-        .route("/api/v1/fear-greed", get(news::fear_greed))
         .route("/api/v1/coins", get(coins::list))
+        .route("/api/v1/coins/{id}", get(coins::detail))
         .route("/api/v1/coins/{id}/history", get(coins::history))
+        .route("/api/v1/coins/{id}/indicators", get(coins::indicators))
+        .route("/api/v1/global", get(coins::global))
         .route("/api/v1/analytics", get(analytics::list))
-        .fallback(health::not_found)
+        .route(
+            "/api/v1/analytics/top-volatile",
+            get(analytics::top_volatile),
+        )
+        .route("/api/v1/analytics/compare", get(analytics::compare))
+        .route("/api/v1/anomalies", get(anomalies::list))
+        .route("/api/v1/news", get(news::list))
+        .route("/api/v1/news/sources", get(news::sources))
+        .route("/api/v1/sentiment", get(news::sentiment))
+        .route("/api/v1/fear-greed", get(news::fear_greed))
+        .route(
+            "/api/v1/alerts",
+            post(alerts::create)
+                .route_layer(key.clone())
+                .get(alerts::list),
+        )
+        .route("/api/v1/alerts/fired", get(alerts::fired))
+        .route(
+            "/api/v1/alerts/{id}",
+            delete(alerts::delete).route_layer(key.clone()),
+        )
+        .route("/api/v1/sql", post(sql::sql).route_layer(key))
+        .route_layer(from_fn_with_state(state.clone(), protect::time_limit));
+    Router::new()
+        .route("/api/v1/stream", get(stream::stream))
+        .merge(timed)
+        .route_layer(from_fn_with_state(state.clone(), metrics::record))
+        .method_not_allowed_fallback(health::method_not_allowed)
+        .fallback(web::fallback)
 }

@@ -157,6 +157,16 @@ impl EmbeddedStore {
     /// a deduplicated table named after it (quote names with capitals or `-`), with columns
     /// tags, `time`, fields. The files read stay on disk until the statement finishes.
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.sql_limited(sql, None).await
+    }
+
+    /// [`EmbeddedStore::sql`] returning at most `max_rows` rows (the plan stops reading once
+    /// it has them).
+    pub async fn sql_limited(
+        &self,
+        sql: &str,
+        max_rows: Option<usize>,
+    ) -> Result<Vec<RecordBatch>> {
         let snaps: Vec<(String, Arc<Snapshot>)> = self
             .handles()
             .into_iter()
@@ -169,7 +179,11 @@ impl EmbeddedStore {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        let out = ctx.sql_with_options(sql, options).await?.collect().await?;
+        let mut frame = ctx.sql_with_options(sql, options).await?;
+        if let Some(n) = max_rows {
+            frame = frame.limit(0, Some(n))?;
+        }
+        let out = frame.collect().await?;
         drop(snaps);
         Ok(out)
     }
@@ -341,6 +355,10 @@ fn write_file(
 
 #[async_trait::async_trait]
 impl Store for EmbeddedStore {
+    async fn query_sql(&self, sql: &str, max_rows: usize) -> Result<Vec<RecordBatch>> {
+        self.sql_limited(sql, Some(max_rows)).await
+    }
+
     async fn write(&self, batches: Vec<WriteBatch>) -> Result<()> {
         let mut groups: BTreeMap<String, Vec<WriteBatch>> = BTreeMap::new();
         for b in batches {

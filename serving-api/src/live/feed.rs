@@ -1,0 +1,198 @@
+//! The tasks that fill the [`Hub`]:
+//!
+//! - [`tail_log`] follows `crypto-prices` and `crypto-news` from their end in a group of its
+//!   own (never committing), so a tick reaches SSE clients as soon as it is appended, whether
+//!   the log is embedded or Kafka; articles are scored like the consumers score them.
+//! - [`watch_store`] asks the store each period for the latest row of every window, anomaly
+//!   and sentiment series and publishes the rows that changed. It sees the latest state of
+//!   each series, not every intermediate write: a window that opened and closed within one
+//!   period is published once, closed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cryptoviz_consumers::measurements::{ANALYTICS, ANOMALIES, SENTIMENT};
+use cryptoviz_consumers::records::enrich;
+use cryptoviz_log::{Log, SeekTo};
+use cryptoviz_schemas::{CryptoNews, CryptoPrice, decode, topics};
+use cryptoviz_store::Store;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::{EventKind, Hub};
+use crate::json::rows;
+use crate::model::{AnalyticsRow, AnomalyRow, from_row};
+use crate::params::rfc3339;
+
+/// A tick as the stream shows it.
+pub fn price_event(p: &CryptoPrice) -> Value {
+    json!({
+        "id": p.crypto_id,
+        "symbol": p.symbol,
+        "name": p.name,
+        "source": p.source,
+        "time": rfc3339(p.timestamp_ms.saturating_mul(1_000_000)),
+        "price_usd": p.price_usd,
+        "market_cap": p.market_cap,
+        "volume_24h": p.volume_24h,
+        "change_1h": p.change_1h,
+        "change_24h": p.change_24h,
+        "change_7d": p.change_7d,
+    })
+}
+
+/// An article as the stream (and `/news`) shows it.
+pub fn news_event(a: &CryptoNews) -> Value {
+    json!({
+        "time": rfc3339(a.published_at_ms.saturating_mul(1_000_000)),
+        "source": a.source,
+        "guid": a.guid,
+        "title": a.title,
+        "summary": a.summary,
+        "link": a.link,
+        "published_at": a.published_at_ms,
+        "sentiment_score": a.sentiment_score,
+        "sentiment_label": a.sentiment_label,
+        "coins": a.coins,
+    })
+}
+
+/// Follows the price and news topics until `cancel`. Errors are logged and retried: the
+/// stream degrades, the API stays up.
+pub async fn tail_log(log: Arc<dyn Log>, hub: Arc<Hub>, cancel: CancellationToken) {
+    let group = format!(
+        "cryptoviz-api-live-{}-{}",
+        std::process::id(),
+        hub.published() ^ rand_suffix()
+    );
+    while !cancel.is_cancelled() {
+        if let Err(e) = follow(&log, &hub, &group, &cancel).await {
+            tracing::warn!(error = %e, "live feed: reading the log failed; retrying in 1 s");
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64)
+}
+
+async fn follow(
+    log: &Arc<dyn Log>,
+    hub: &Hub,
+    group: &str,
+    cancel: &CancellationToken,
+) -> cryptoviz_log::Result<()> {
+    let mut consumer = log
+        .subscribe(group, &[topics::PRICES, topics::NEWS])
+        .await?;
+    loop {
+        let records = tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            r = consumer.poll(2_000, Duration::from_millis(500)) => r?,
+        };
+        // Newly assigned partitions start at their end: the stream is live, not a replay.
+        // Records fetched from them before the seek are dropped.
+        let mut fresh = Vec::new();
+        if let Some(change) = consumer.take_assignment_change() {
+            for tp in change.assigned {
+                consumer.seek(&tp, SeekTo::End).await?;
+                fresh.push(tp);
+            }
+        }
+        for record in records {
+            if fresh
+                .iter()
+                .any(|tp| tp.topic.as_str() == &*record.topic && tp.partition == record.partition)
+            {
+                continue;
+            }
+            match &*record.topic {
+                topics::PRICES => match decode::<CryptoPrice>(&record.value) {
+                    Ok(p) => {
+                        hub.publish(EventKind::Price, price_event(&p).to_string());
+                    }
+                    Err(e) => tracing::debug!(error = %e, "live feed: undecodable tick skipped"),
+                },
+                topics::NEWS => match decode::<CryptoNews>(&record.value) {
+                    Ok(a) => {
+                        hub.publish(EventKind::News, news_event(&enrich(a)).to_string());
+                    }
+                    Err(e) => tracing::debug!(error = %e, "live feed: undecodable article skipped"),
+                },
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A stored row as the stream shows it: windows and anomalies in the same shape as
+/// `/analytics` and `/anomalies` answer; sentiment hours as stored.
+fn event_text(kind: EventKind, row: serde_json::Map<String, Value>) -> Option<String> {
+    let value = match kind {
+        EventKind::Analytics => serde_json::to_value(from_row::<AnalyticsRow>(row).ok()?).ok()?,
+        EventKind::Anomaly => serde_json::to_value(from_row::<AnomalyRow>(row).ok()?).ok()?,
+        _ => Value::Object(row),
+    };
+    Some(value.to_string())
+}
+
+/// Publishes the windows, anomalies and sentiment hours that changed, every `period`.
+pub async fn watch_store(
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+    period: Duration,
+    cancel: CancellationToken,
+) {
+    let watched = [
+        (ANALYTICS, EventKind::Analytics),
+        (ANOMALIES, EventKind::Anomaly),
+        (SENTIMENT, EventKind::Sentiment),
+    ];
+    // Per measurement: series key -> the row last seen (JSON text). The first pass only
+    // records what is there.
+    let mut seen: HashMap<&str, HashMap<String, String>> = HashMap::new();
+    let mut first = true;
+    loop {
+        for (measurement, kind) in watched {
+            let batches = match store.last(measurement, &[]).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, measurement, "live feed: reading the store failed");
+                    continue;
+                }
+            };
+            let known = seen.entry(measurement).or_default();
+            for row in rows(&batches) {
+                let key: String = row
+                    .iter()
+                    .filter(|(k, _)| {
+                        matches!(k.as_str(), "crypto_id" | "source" | "window" | "kind")
+                    })
+                    .map(|(_, v)| v.as_str().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("|");
+                let Some(text) = event_text(kind, row) else {
+                    continue;
+                };
+                if known.get(&key) != Some(&text) {
+                    if !first {
+                        hub.publish(kind, text.clone());
+                    }
+                    known.insert(key, text);
+                }
+            }
+        }
+        first = false;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+    }
+}

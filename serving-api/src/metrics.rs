@@ -1,0 +1,294 @@
+//! Prometheus metrics in the text exposition format: request latency histograms recorded by a
+//! middleware, and the pipeline's counters read from the stages' status at scrape time.
+//! Labels are low-cardinality by construction: routes are the matched templates
+//! (`/api/v1/coins/{id}`), never raw paths.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use crate::AppState;
+
+/// Upper bounds (seconds) of the latency buckets.
+const BUCKETS: [f64; 14] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// Request latency per (method, route, status).
+#[derive(Default)]
+pub struct HttpMetrics {
+    series: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpMetrics")
+    }
+}
+
+impl HttpMetrics {
+    /// Records one request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut series = self.series.lock();
+        let h = series
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    fn render(&self, out: &mut String) {
+        let series = self.series.lock().clone();
+        out.push_str(
+            "# HELP cryptoviz_http_request_duration_seconds Time to answer an API request.\n",
+        );
+        out.push_str("# TYPE cryptoviz_http_request_duration_seconds histogram\n");
+        for ((method, route, status), h) in series {
+            let labels = format!(
+                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
+                escape(&route)
+            );
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "cryptoviz_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "cryptoviz_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "cryptoviz_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "cryptoviz_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+    }
+}
+
+/// Middleware recording each request's latency under its route template.
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    state.http_metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Writes one metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    if samples.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+/// Consumer lag: per group and topic, records appended but not yet committed.
+pub type Lag = Vec<(String, String, u64)>;
+
+/// The whole exposition: pipeline counters from `status`, consumer lag, the live stream and
+/// alerts, and request latencies.
+pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
+    let mut out = String::new();
+    let now_s = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+
+    let sources = status["sources"].as_array().cloned().unwrap_or_default();
+    let by_source = |key: &str| -> Vec<(String, f64)> {
+        sources
+            .iter()
+            .filter_map(|s| {
+                let name = s["name"].as_str()?;
+                Some((format!("source=\"{}\"", escape(name)), s[key].as_f64()?))
+            })
+            .collect()
+    };
+    family(
+        &mut out,
+        "cryptoviz_source_published_total",
+        "counter",
+        "Records a producer appended to its topic.",
+        &by_source("published"),
+    );
+    family(
+        &mut out,
+        "cryptoviz_source_rejected_total",
+        "counter",
+        "Records a producer sent to the DLQ because they failed validation.",
+        &by_source("rejected"),
+    );
+    let last_success: Vec<(String, f64)> = by_source("last_success_ms")
+        .into_iter()
+        .map(|(l, ms)| (l, ms / 1000.0))
+        .collect();
+    family(
+        &mut out,
+        "cryptoviz_source_last_success_timestamp_seconds",
+        "gauge",
+        "When a producer last published.",
+        &last_success,
+    );
+    let breakers: Vec<(String, f64)> = sources
+        .iter()
+        .filter_map(|s| {
+            let name = s["name"].as_str()?;
+            let current = s["breaker"].as_str()?;
+            Some(["closed", "open", "half-open"].map(|state| {
+                (
+                    format!("source=\"{}\",state=\"{state}\"", escape(name)),
+                    f64::from(u8::from(state == current)),
+                )
+            }))
+        })
+        .flatten()
+        .collect();
+    family(
+        &mut out,
+        "cryptoviz_source_breaker_state",
+        "gauge",
+        "1 for the current state of a producer's circuit breaker.",
+        &breakers,
+    );
+
+    let consumers = status["consumers"].as_object().cloned().unwrap_or_default();
+    let by_group = |key: &str, scale: f64| -> Vec<(String, f64)> {
+        consumers
+            .iter()
+            .filter_map(|(group, c)| {
+                Some((
+                    format!("group=\"{}\"", escape(group)),
+                    c[key].as_f64()? * scale,
+                ))
+            })
+            .collect()
+    };
+    for (key, help) in [
+        ("ticks", "Price ticks decoded and stored."),
+        ("records", "News and sentiment records stored."),
+        (
+            "dead_letters",
+            "Records sent to the DLQ because they did not decode.",
+        ),
+        ("windows", "Window emissions written."),
+        ("anomalies", "Anomaly episode updates written."),
+        ("late_rows", "Ticks that arrived after their window closed."),
+        (
+            "commits",
+            "Offset commits, each after a store acknowledgement.",
+        ),
+        ("store_retries", "Store writes retried."),
+    ] {
+        family(
+            &mut out,
+            &format!("cryptoviz_consumer_{key}_total"),
+            "counter",
+            help,
+            &by_group(key, 1.0),
+        );
+    }
+    family(
+        &mut out,
+        "cryptoviz_consumer_watermark_timestamp_seconds",
+        "gauge",
+        "Event time up to which windows are closed.",
+        &by_group("closed_until_ms", 0.001),
+    );
+    let behind: Vec<(String, f64)> = by_group("closed_until_ms", 0.001)
+        .into_iter()
+        .map(|(l, t)| (l, (now_s - t).max(0.0)))
+        .collect();
+    family(
+        &mut out,
+        "cryptoviz_consumer_watermark_lag_seconds",
+        "gauge",
+        "Wall time minus the event-time watermark: how late closed windows are emitted.",
+        &behind,
+    );
+    let lag: Vec<(String, f64)> = lag
+        .iter()
+        .map(|(g, t, n)| {
+            (
+                format!("group=\"{}\",topic=\"{}\"", escape(g), escape(t)),
+                *n as f64,
+            )
+        })
+        .collect();
+    family(
+        &mut out,
+        "cryptoviz_consumer_lag_records",
+        "gauge",
+        "Records appended to a topic and not yet committed by the group.",
+        &lag,
+    );
+
+    family(
+        &mut out,
+        "cryptoviz_stream_subscribers",
+        "gauge",
+        "Live stream connections (and internal followers).",
+        &[(String::new(), state.hub.subscribers() as f64)],
+    );
+    family(
+        &mut out,
+        "cryptoviz_stream_events_total",
+        "counter",
+        "Events published on the live stream.",
+        &[(String::new(), state.hub.published() as f64)],
+    );
+    family(
+        &mut out,
+        "cryptoviz_alert_rules",
+        "gauge",
+        "Alert rules stored.",
+        &[(String::new(), state.alerts.rules().len() as f64)],
+    );
+    state.http_metrics.render(&mut out);
+    out
+}

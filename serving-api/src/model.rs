@@ -1,0 +1,408 @@
+//! The shapes the API answers with. Each derives `ToSchema`, so the OpenAPI document is the
+//! code; rows read from the store are deserialised into them (`from_row`), so a stored shape
+//! that drifted from the documented one is an error here, not a surprise for clients.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+
+/// A stored row (from [`crate::json::rows`]) as a typed answer.
+pub fn from_row<T: DeserializeOwned>(row: Map<String, Value>) -> ApiResult<T> {
+    serde_json::from_value(Value::Object(row))
+        .map_err(|e| ApiError::Internal(format!("stored row does not match the API shape: {e}")))
+}
+
+/// A list of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    /// Items in this answer.
+    pub count: usize,
+    /// The items.
+    pub data: Vec<T>,
+}
+
+impl<T> List<T> {
+    /// A list of `data`.
+    pub fn new(data: Vec<T>) -> Self {
+        List {
+            count: data.len(),
+            data,
+        }
+    }
+}
+
+/// A page of coins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoinPage {
+    /// Coins in this page.
+    pub count: usize,
+    /// Coins matching the filter, over all pages.
+    pub total: usize,
+    /// Page size asked for.
+    pub limit: usize,
+    /// Coins skipped before this page.
+    pub offset: usize,
+    /// The coins.
+    pub data: Vec<Coin>,
+}
+
+/// The latest snapshot of a coin.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Coin {
+    /// CoinGecko id, e.g. `bitcoin`.
+    pub id: String,
+    /// Ticker, e.g. `BTC`.
+    pub symbol: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Source of this snapshot (`coingecko`, `coinmarketcap`, `simulated`, …).
+    pub source: String,
+    /// Event time of the snapshot.
+    pub updated_at: String,
+    pub price_usd: f64,
+    pub market_cap: Option<f64>,
+    pub volume_24h: Option<f64>,
+    /// Percent change over the last hour, as the source reports it.
+    pub change_1h: Option<f64>,
+    pub change_24h: Option<f64>,
+    pub change_7d: Option<f64>,
+    /// Volatility (percent) of the latest 1-hour window.
+    pub volatility_pct: Option<f64>,
+    pub ath: Option<f64>,
+    pub atl: Option<f64>,
+    pub circulating_supply: Option<f64>,
+    /// Up to 48 half-hourly closes of the last 24 hours, oldest first (`sparkline=true`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sparkline: Option<Vec<f64>>,
+}
+
+/// A stored `crypto_market` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MarketRow {
+    pub crypto_id: String,
+    pub symbol: String,
+    pub source: String,
+    pub time: String,
+    pub name: Option<String>,
+    pub price_usd: f64,
+    pub market_cap: Option<f64>,
+    pub volume_24h: Option<f64>,
+    pub change_1h: Option<f64>,
+    pub change_24h: Option<f64>,
+    pub change_7d: Option<f64>,
+    pub ath: Option<f64>,
+    pub atl: Option<f64>,
+    pub circulating_supply: Option<f64>,
+}
+
+impl MarketRow {
+    /// As a [`Coin`], with the volatility of its latest 1-hour window.
+    pub fn into_coin(self, volatility_pct: Option<f64>) -> Coin {
+        Coin {
+            id: self.crypto_id,
+            symbol: self.symbol,
+            name: self.name,
+            source: self.source,
+            updated_at: self.time,
+            price_usd: self.price_usd,
+            market_cap: self.market_cap,
+            volume_24h: self.volume_24h,
+            change_1h: self.change_1h,
+            change_24h: self.change_24h,
+            change_7d: self.change_7d,
+            volatility_pct,
+            ath: self.ath,
+            atl: self.atl,
+            circulating_supply: self.circulating_supply,
+            sparkline: None,
+        }
+    }
+}
+
+/// A coin with every source's latest snapshot side by side.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoinDetail {
+    /// The newest snapshot across sources.
+    #[serde(flatten)]
+    pub coin: Coin,
+    /// The latest snapshot from each source, newest first.
+    pub sources: Vec<Coin>,
+}
+
+/// One candle.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Candle {
+    /// Bin start.
+    pub time: String,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    /// Traded volume in the bin (sum of the ticks' volumes), when the source gives it.
+    pub volume: Option<f64>,
+    /// Ticks in the bin.
+    pub ticks: i64,
+}
+
+/// A coin's candles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    pub id: String,
+    /// The source the candles come from.
+    pub source: String,
+    /// Candle width (`1m` … `1d`).
+    pub interval: String,
+    pub from: String,
+    pub to: String,
+    pub count: usize,
+    pub candles: Vec<Candle>,
+}
+
+/// Technical indicators of one window.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorPoint {
+    /// Window start.
+    pub time: String,
+    pub close: f64,
+    pub sma_20: Option<f64>,
+    pub sma_50: Option<f64>,
+    pub ema_20: Option<f64>,
+    pub ema_50: Option<f64>,
+    pub rsi_14: Option<f64>,
+    pub macd: Option<f64>,
+    pub macd_signal: Option<f64>,
+    pub macd_hist: Option<f64>,
+    pub bb_upper: Option<f64>,
+    pub bb_middle: Option<f64>,
+    pub bb_lower: Option<f64>,
+}
+
+/// A coin's indicator series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Indicators {
+    pub id: String,
+    pub source: String,
+    /// Window width the indicators were computed over.
+    pub window: String,
+    pub count: usize,
+    pub data: Vec<IndicatorPoint>,
+}
+
+/// Market-wide totals over the latest snapshot of every coin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Global {
+    /// Newest snapshot time, if any coin is known.
+    pub updated_at: Option<String>,
+    /// Coins known.
+    pub coins: usize,
+    pub total_market_cap: f64,
+    pub total_volume_24h: f64,
+    /// Bitcoin's share of the total market cap, percent.
+    pub btc_dominance: Option<f64>,
+    pub eth_dominance: Option<f64>,
+    /// Sources with at least one coin.
+    pub sources: Vec<String>,
+}
+
+/// One window's statistics and indicators (`crypto_analytics`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnalyticsRow {
+    /// Window start.
+    pub time: String,
+    pub crypto_id: String,
+    pub source: String,
+    /// Window width: `1m`, `5m`, `1h`.
+    pub window: String,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    pub stddev: Option<f64>,
+    pub volatility_pct: Option<f64>,
+    pub volume: Option<f64>,
+    pub vwap: Option<f64>,
+    pub sma_20: Option<f64>,
+    pub sma_50: Option<f64>,
+    pub ema_20: Option<f64>,
+    pub ema_50: Option<f64>,
+    pub rsi_14: Option<f64>,
+    pub macd: Option<f64>,
+    pub macd_signal: Option<f64>,
+    pub macd_hist: Option<f64>,
+    pub bb_upper: Option<f64>,
+    pub bb_middle: Option<f64>,
+    pub bb_lower: Option<f64>,
+    /// Ticks in the window.
+    pub count: i64,
+    /// Window end (exclusive).
+    #[serde(serialize_with = "ns_as_rfc3339")]
+    #[schema(value_type = String)]
+    pub window_end: i64,
+    /// `closed`, `partial` (flushed at shutdown) or `open` (still filling).
+    pub status: String,
+}
+
+/// The latest window of a coin, ranked by volatility.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VolatileCoin {
+    pub id: String,
+    pub source: String,
+    /// Window start.
+    pub time: String,
+    pub volatility_pct: f64,
+    pub stddev: Option<f64>,
+    pub close: f64,
+}
+
+/// Answer of `/analytics/top-volatile`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopVolatile {
+    pub window: String,
+    pub count: usize,
+    pub data: Vec<VolatileCoin>,
+}
+
+/// A point of a normalised performance series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComparePoint {
+    pub time: String,
+    pub close: f64,
+    /// Percent change from the first close in the range.
+    pub change_pct: f64,
+}
+
+/// One coin's normalised performance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompareSeries {
+    pub id: String,
+    pub points: Vec<ComparePoint>,
+}
+
+/// Answer of `/analytics/compare`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Compare {
+    pub from: String,
+    pub to: String,
+    pub interval: String,
+    pub series: Vec<CompareSeries>,
+}
+
+/// An anomaly episode (`crypto_anomalies`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnomalyRow {
+    /// Start of the episode.
+    pub time: String,
+    pub crypto_id: String,
+    /// `price_return`, `volume` or `divergence`.
+    pub kind: String,
+    pub source: String,
+    /// End of the episode's latest abnormal candle.
+    #[serde(serialize_with = "ns_as_rfc3339")]
+    #[schema(value_type = String)]
+    pub end_time: i64,
+    /// Start of the candle where the episode peaked.
+    #[serde(serialize_with = "ns_as_rfc3339")]
+    #[schema(value_type = String)]
+    pub peak_time: i64,
+    pub observed: f64,
+    pub baseline: f64,
+    /// Peak score (z-score, or divergence in percent).
+    pub score: f64,
+    /// `low`, `medium` or `high`.
+    pub severity: String,
+    /// `ongoing` or `ended`.
+    pub status: String,
+    pub detail: String,
+}
+
+/// A news article with its sentiment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewsArticle {
+    /// Publication time.
+    pub time: String,
+    /// Publisher (feed name).
+    pub source: String,
+    pub guid: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub link: Option<String>,
+    /// Publication time, epoch milliseconds.
+    pub published_at: Option<i64>,
+    pub sentiment_score: Option<f64>,
+    /// `positive`, `negative` or `neutral`.
+    pub sentiment_label: Option<String>,
+    /// Coin ids the article mentions.
+    #[serde(deserialize_with = "comma_list")]
+    pub coins: Vec<String>,
+}
+
+/// Stored nanoseconds shown like every other time: RFC 3339.
+fn ns_as_rfc3339<S: serde::Serializer>(ns: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::params::rfc3339(*ns))
+}
+
+fn comma_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let raw: Option<String> = Option::deserialize(d)?;
+    Ok(raw
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// A news publisher and how much it has published.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewsSource {
+    pub source: String,
+    /// Articles stored.
+    pub articles: usize,
+    /// Newest article's time.
+    pub latest: Option<String>,
+}
+
+/// One hour of sentiment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SentimentPoint {
+    /// Hour start.
+    pub time: String,
+    /// Mean article score in [-1, 1].
+    pub score: Option<f64>,
+    pub articles: Option<i64>,
+    pub positive: Option<i64>,
+    pub negative: Option<i64>,
+    pub neutral: Option<i64>,
+}
+
+/// Sentiment of a coin (or of the market) over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentimentSeries {
+    /// Coin id, or `market` for the market-wide series.
+    pub coin: String,
+    pub count: usize,
+    pub data: Vec<SentimentPoint>,
+}
+
+/// A Fear & Greed reading.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FearGreedPoint {
+    pub time: String,
+    pub source: String,
+    /// 0 (extreme fear) to 100 (extreme greed).
+    pub value: Option<i64>,
+    pub classification: Option<String>,
+}
+
+/// The latest Fear & Greed reading and its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FearGreed {
+    pub latest: Option<FearGreedPoint>,
+    pub count: usize,
+    pub data: Vec<FearGreedPoint>,
+}

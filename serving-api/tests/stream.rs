@@ -1,0 +1,277 @@
+//! The live stream over a real socket: a tick appended to the log reaches an SSE client within
+//! 100 ms, a client resumes from `Last-Event-ID`, and an alert rule fires onto the stream and
+//! to its webhook (retried after a failure).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cryptoviz_api::{AppState, app, start_live};
+use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig, Log, Record};
+use cryptoviz_schemas::{to_bytes, topics};
+use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+struct Server {
+    base: String,
+    log: Arc<EmbeddedLog>,
+    state: AppState,
+    cancel: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(EmbeddedLogConfig::new(dir.path().join("log"))).unwrap();
+    log.ensure_topic(topics::PRICES, 3).await.unwrap();
+    log.ensure_topic(topics::NEWS, 1).await.unwrap();
+    let store = EmbeddedStore::open(EmbeddedStoreConfig::new(dir.path().join("store"))).unwrap();
+    let state = AppState::new(Arc::new(store))
+        .with_settings(common::settings())
+        .unwrap()
+        .with_log(log.clone(), Vec::new());
+    let cancel = CancellationToken::new();
+    start_live(&state, &cancel);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    Server {
+        base: format!("http://{addr}"),
+        log,
+        state,
+        cancel,
+        _dir: dir,
+    }
+}
+
+async fn publish(log: &EmbeddedLog, coin: &str, price: f64) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let tick = common::tick(coin, "TST", "simulated", price, 1e9, now);
+    log.append(
+        topics::PRICES,
+        vec![Record {
+            key: Some(Bytes::from(coin.to_string())),
+            value: Bytes::from(to_bytes(&tick)),
+            timestamp_ms: now,
+        }],
+    )
+    .await
+    .unwrap();
+}
+
+/// One SSE event: id, event name, data.
+#[derive(Debug)]
+struct Sse {
+    id: Option<String>,
+    event: String,
+    data: String,
+}
+
+struct Reader {
+    response: reqwest::Response,
+    buf: String,
+}
+
+impl Reader {
+    async fn open(base: &str, query: &str, last_id: Option<&str>) -> Reader {
+        let mut request = reqwest::Client::new().get(format!("{base}/api/v1/stream?{query}"));
+        if let Some(id) = last_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Reader {
+            response,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (comments skipped), or None after `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut event = Sse {
+                    id: None,
+                    event: "message".into(),
+                    data: String::new(),
+                };
+                let mut any = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        event.id = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event.event = v.trim().to_string();
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        event.data.push_str(v.trim_start());
+                        any = true;
+                    }
+                }
+                if any {
+                    return Some(event);
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next price event for `coin`.
+    async fn price_of(&mut self, coin: &str, wait: Duration) -> Option<(Sse, Value)> {
+        let deadline = Instant::now() + wait;
+        while let Some(e) = self
+            .next(deadline.saturating_duration_since(Instant::now()))
+            .await
+        {
+            if e.event == "price" {
+                let v: Value = serde_json::from_str(&e.data).unwrap();
+                if v["id"] == coin {
+                    return Some((e, v));
+                }
+            }
+        }
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_reaches_the_stream_within_100_ms_and_a_client_resumes() {
+    let s = server().await;
+    let mut reader = Reader::open(&s.base, "topics=prices", None).await;
+    // Warm up: the feed joins its group and seeks to the end before it forwards anything.
+    let mut warm = false;
+    for _ in 0..100 {
+        publish(&s.log, "warmup", 1.0).await;
+        if reader
+            .price_of("warmup", Duration::from_millis(100))
+            .await
+            .is_some()
+        {
+            warm = true;
+            break;
+        }
+    }
+    assert!(warm, "the stream never delivered a tick");
+
+    let mut worst = Duration::ZERO;
+    let mut last_id = String::new();
+    for i in 0..20 {
+        publish(&s.log, "bitcoin", 100.0 + f64::from(i)).await;
+        let published = Instant::now();
+        let (event, tick) = reader
+            .price_of("bitcoin", Duration::from_secs(2))
+            .await
+            .expect("the tick never arrived");
+        worst = worst.max(published.elapsed());
+        assert_eq!(tick["price_usd"], 100.0 + f64::from(i));
+        last_id = event.id.unwrap();
+    }
+    assert!(
+        worst < Duration::from_millis(100),
+        "slowest tick took {worst:?}"
+    );
+
+    // Disconnect, miss two ticks, resume from the last id seen: exactly those two, in order.
+    drop(reader);
+    publish(&s.log, "bitcoin", 500.0).await;
+    publish(&s.log, "ethereum", 600.0).await;
+    let mut resumed = Reader::open(&s.base, "topics=prices", Some(&last_id)).await;
+    let a = resumed.next(Duration::from_secs(2)).await.unwrap();
+    let b = resumed.next(Duration::from_secs(2)).await.unwrap();
+    let price = |e: &Sse| serde_json::from_str::<Value>(&e.data).unwrap()["price_usd"].clone();
+    assert_eq!((price(&a), price(&b)), (json!(500.0), json!(600.0)));
+    // An id from another run of the server: told to reload.
+    let mut stale = Reader::open(&s.base, "topics=prices", Some("1-5")).await;
+    assert_eq!(
+        stale.next(Duration::from_secs(2)).await.unwrap().event,
+        "reset"
+    );
+    s.cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_fires_on_the_stream_and_to_its_webhook_with_retries() {
+    // A webhook that fails once, then accepts.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(parking_lot::Mutex::new(Vec::<Value>::new()));
+    let hook = {
+        let (hits, received) = (hits.clone(), received.clone());
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::Json<Value>| {
+                let (hits, received) = (hits.clone(), received.clone());
+                async move {
+                    if hits.fetch_add(1, Ordering::SeqCst) == 0 {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        received.lock().push(body.0);
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        )
+    };
+    let hook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = hook_listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(hook_listener, hook).await });
+
+    let s = server().await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/alerts", s.base))
+        .header("x-api-key", "test-key-123")
+        .json(&json!({
+            "kind": "price_above", "coin": "bitcoin", "threshold": 1000.0,
+            "webhook_url": format!("http://{hook_addr}/hook"),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let rule: Value = created.json().await.unwrap();
+
+    let mut reader = Reader::open(&s.base, "topics=alerts", None).await;
+    // Below the threshold: nothing; above: one alert; still above: no second one.
+    let mut fired = None;
+    for _ in 0..50 {
+        publish(&s.log, "bitcoin", 900.0).await;
+        publish(&s.log, "bitcoin", 1200.0).await;
+        publish(&s.log, "bitcoin", 1300.0).await;
+        if let Some(e) = reader.next(Duration::from_millis(200)).await {
+            fired = Some(e);
+            break;
+        }
+    }
+    let fired = fired.expect("the alert never fired");
+    assert_eq!(fired.event, "alert");
+    let alert: Value = serde_json::from_str(&fired.data).unwrap();
+    assert_eq!(alert["rule_id"], rule["id"]);
+    assert_eq!(alert["value"], 1200.0);
+    let listed: Value = reqwest::get(format!("{}/api/v1/alerts/fired", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed["count"].as_u64().unwrap() >= 1);
+    // The webhook got it on the second attempt (after 1 s of backoff).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while received.lock().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(hits.load(Ordering::SeqCst) >= 2);
+    assert_eq!(received.lock()[0]["rule_id"], rule["id"]);
+    assert!(s.state.hub.published() > 0);
+    s.cancel.cancel();
+}
