@@ -136,6 +136,18 @@ try {
         to: Number(e.getAttribute('data-to')),
         interval: Number(e.getAttribute('data-interval')),
       }));
+    // Wait for more than a market hour of candles (a wall minute at speed 60), so that the
+    // 1h range must be visibly shorter than the 24h one.
+    const deadline = Date.now() + 150_000;
+    for (;;) {
+      const h = await server.json('/api/v1/coins/bitcoin/history?range=24h&interval=5m');
+      const c = h?.candles ?? [];
+      if (c.length > 1 && Date.parse(c[c.length - 1].time) - Date.parse(c[0].time) > 3_900_000) break;
+      assert(Date.now() < deadline, `bitcoin has ${c.length} 5-minute candles after 150 s`);
+      await sleep(2000);
+    }
+    await page.reload();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="candle-chart"]')?.getAttribute('data-bars') ?? 0) > 0, null, { timeout: 20_000 });
     await page.click(tid('range-24h'));
     await page.waitForURL(/range=24h/);
     await page.waitForFunction(() => document.querySelector('[data-testid="candle-chart"]')?.getAttribute('data-interval') === '300', null, { timeout: 15_000 });
@@ -147,7 +159,9 @@ try {
     console.log(`  24h: ${JSON.stringify(day)}; 1h: ${JSON.stringify(hour)}`);
     assert(hour.to - hour.from <= 3600, `the 1h range spans ${hour.to - hour.from} s`);
     assert(day.interval === 300 && hour.interval === 60, 'auto interval did not follow the range');
-    if (day.to - day.from > 3600) assert(hour.from > day.from, 'the 1h range starts no later than the 24h one');
+    assert(day.to - day.from > 3600, `the 24h range spans only ${day.to - day.from} s`);
+    assert(hour.from > day.from, 'the 1h range starts no later than the 24h one');
+    assert(hour.bars > 0 && day.bars > 0, 'a range drew no candles');
     await shot(page, 'coin-1h');
   });
 
