@@ -8,7 +8,7 @@ import { StaleBanner } from '../components/StaleBanner';
 import { THEME_SCRIPT } from '../components/ThemeToggle';
 
 export const metadata: Metadata = {
-  title: 'CryptoViz',
+  // Each page renders its own <title> (React hoists it into <head>).
   description: 'Real-time crypto market analytics',
 };
 

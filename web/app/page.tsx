@@ -72,6 +72,7 @@ export default function Overview() {
   const fg = fearGreed.data?.latest;
   return (
     <div className={stale ? 'stale' : undefined} data-testid="overview">
+      <title>Market · CryptoViz</title>
       <h1>Market overview</h1>
       <div className="cards">
         <Card label="Total market cap" value={formatCompactUsd(g?.total_market_cap)} testId="stat-market-cap" />

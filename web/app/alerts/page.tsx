@@ -111,6 +111,7 @@ export default function AlertsPage() {
 
   return (
     <div data-testid="alerts-page">
+      <title>Alerts · CryptoViz</title>
       <h1>Alerts</h1>
       <section className="panel" aria-labelledby="key-h">
         <h2 id="key-h">API key</h2>

@@ -44,6 +44,7 @@ export default function AnomaliesPage() {
 
   return (
     <div className={stale ? 'stale' : undefined} data-testid="anomalies-page">
+      <title>Anomalies · CryptoViz</title>
       <h1>Anomalies</h1>
       <div className="toolbar" role="group" aria-label="Filters">
         <label>

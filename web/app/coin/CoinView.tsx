@@ -124,6 +124,7 @@ export function CoinView() {
 
   return (
     <div className={stale ? 'stale' : undefined} data-testid="coin-page" data-coin={id}>
+      <title>{`${coin?.name ?? id} · CryptoViz`}</title>
       <h1>
         {coin?.name ?? id} <span className="muted">{coin?.symbol?.toUpperCase()}</span>{' '}
         <span data-testid="coin-header-price">{formatUsd(coin?.price_usd)}</span>

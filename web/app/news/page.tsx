@@ -41,6 +41,7 @@ export default function NewsPage() {
   const sourceNames = sources.data?.data.map((s) => s.source) ?? [];
   return (
     <div className={stale ? 'stale' : undefined} data-testid="news-page">
+      <title>News · CryptoViz</title>
       <h1>News</h1>
       <div className="toolbar" role="group" aria-label="Filters">
         <label>

@@ -76,6 +76,7 @@ export default function SentimentPage() {
 
   return (
     <div className={stale ? 'stale' : undefined} data-testid="sentiment-page">
+      <title>Sentiment · CryptoViz</title>
       <h1>Sentiment</h1>
       <div className="toolbar">
         <label>

@@ -65,6 +65,7 @@ export default function StatusPage() {
 
   return (
     <div data-testid="status-page">
+      <title>Status · CryptoViz</title>
       <h1>Pipeline status</h1>
       <p className="muted small">
         Refreshed every 5 s{status.fetchedAt !== null && `, last at ${formatDateTime(status.fetchedAt, true)}`}. Live stream: {state}
