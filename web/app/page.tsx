@@ -34,6 +34,7 @@ export default function Overview() {
   const coinsRes = useApi<List<Coin>>('/coins?sparkline=true&limit=100', 60_000);
   const global = useApi<GlobalStats>('/global', 30_000);
   const fearGreed = useApi<FearGreed>('/fear-greed?limit=1', 60_000);
+  const volatile = useApi<List<{ id: string; volatility_pct: number | null }>>('/analytics/top-volatile?window=1h&limit=3', 60_000);
   const stale = useStale();
 
   // Live coins: the REST answer, then every price event merged in. A new REST answer replaces
@@ -79,6 +80,21 @@ export default function Overview() {
         <Card label="24h volume" value={formatCompactUsd(g?.total_volume_24h)} testId="stat-volume" />
         <Card label="BTC dominance" value={formatPercent(g?.btc_dominance, false)} testId="stat-btc-dominance" />
         <Card label="ETH dominance" value={formatPercent(g?.eth_dominance, false)} testId="stat-eth-dominance" />
+        <Card label="Most volatile (1h)" value={null} testId="stat-volatile">
+          {volatile.error ? (
+            <div className="muted small">Unavailable ({volatile.error.message})</div>
+          ) : (volatile.data?.data ?? []).length === 0 ? (
+            <div className="muted small">No hour of data yet</div>
+          ) : (
+            <ol className="small" style={{ margin: 0, paddingLeft: 18 }}>
+              {volatile.data!.data.map((v) => (
+                <li key={v.id}>
+                  <Link href={`/coin/?id=${encodeURIComponent(v.id)}`}>{v.id}</Link> {formatPercent(v.volatility_pct, false)}
+                </li>
+              ))}
+            </ol>
+          )}
+        </Card>
         <Card label="Fear & Greed" value={null} testId="stat-fear-greed">
           <FearGreedGauge value={fg?.value} classification={fg?.classification} />
         </Card>
