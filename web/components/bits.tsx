@@ -55,7 +55,7 @@ export function FearGreedGauge({ value, classification }: { value: number | null
     return `M ${p.x} ${p.y} A ${r} ${r} 0 0 1 ${q.x} ${q.y}`;
   };
   return (
-    <svg width="180" height="110" viewBox="0 0 180 110" className="gauge" role="img" aria-label={`Fear and Greed index ${value}: ${classification ?? fearGreedBand(value)}`} data-testid="fear-greed-gauge" data-value={value}>
+    <svg viewBox="0 0 180 110" className="gauge" style={{ width: '100%', maxWidth: 180, height: 'auto' }} role="img" aria-label={`Fear and Greed index ${value}: ${classification ?? fearGreedBand(value)}`} data-testid="fear-greed-gauge" data-value={value}>
       {bands.slice(0, -1).map((b, i) => (
         <path key={b} d={arc(b, bands[i + 1] - 0.5)} stroke={fearGreedColor(b)} strokeWidth="12" fill="none" />
       ))}

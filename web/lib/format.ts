@@ -17,7 +17,8 @@ const usd2 = new Intl.NumberFormat('en-US', {
 /** A price in dollars: cents above $1, four significant digits below (a $0.000012 coin). */
 export function formatUsd(n: number | null | undefined): string {
   if (!finite(n)) return DASH;
-  if (n !== 0 && Math.abs(n) < 1) {
+  // Below a dollar, four significant digits, unless that would round up to `$1.000`.
+  if (n !== 0 && Math.abs(n) < 0.9995) {
     const sig = new Intl.NumberFormat('en-US', {
       style: 'currency',
       currency: 'USD',

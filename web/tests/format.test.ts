@@ -18,6 +18,8 @@ describe('money', () => {
     expect(formatUsd(0.5)).toBe('$0.5000');
     expect(formatUsd(0.000012345)).toBe('$0.00001235');
     expect(formatUsd(0)).toBe('$0.00');
+    expect(formatUsd(0.99996)).toBe('$1.00');
+    expect(formatUsd(0.9994)).toBe('$0.9994');
     expect(formatUsd(-2.5)).toBe('-$2.50');
   });
   it('shows a dash for missing numbers', () => {
