@@ -18,9 +18,10 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 # Build tools for librdkafka (built from source by rdkafka-sys) and the bench check.
-if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1 \
+  || ! command -v curl >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y build-essential python3
+  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y build-essential python3 python3-venv curl
 fi
 
 step "test servers: influxd 1.x (Debian) and tansu (a Kafka-protocol broker)"
@@ -41,6 +42,17 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --release --workspace
+
+step "API fuzzing: schemathesis against the served OpenAPI document"
+# No 5xx and no answer outside the documented schema; see the script's header.
+bash scripts/tests/api_schemathesis.sh
+
+step "viewer: type-check, lint, build, Vitest, and Playwright in Chromium against the binary"
+if ! command -v npm >/dev/null 2>&1; then
+  echo "Node.js >= 20.9 with npm is required for the viewer's tests" >&2
+  exit 1
+fi
+bash scripts/web-test.sh
 
 step "grafana dashboards: every panel query against influxd"
 # Uses the binary `cargo test` just built; see the script's docstring.

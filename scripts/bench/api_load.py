@@ -39,17 +39,21 @@ def free_port():
 
 
 def write_history(path, days):
-    """1-minute candles per coin, a seeded random walk, ending at the current minute."""
+    """1-minute candles per coin, seeded random walks, ending at the current minute. Written in
+    time order (every coin's minute, then the next minute), as a live feed arrives: a file
+    sorted by coin would leave each coin's last window open far back in its partition, and the
+    next start would re-read the history after it."""
     rng = random.Random(7)
     end = int(time.time()) // 60 * 60 * 1000
     start = end - days * 86_400_000
+    prices = [c[3] for c in gen.COINS]
     n = 0
     with open(path, "w") as f:
-        for coin, symbol, name, price in gen.COINS:
-            p = price
-            for t in range(start, end, 60_000):
-                o = p
-                p = max(p * (1 + rng.gauss(0, 0.001)), 1e-12)
+        for t in range(start, end, 60_000):
+            for i, (coin, symbol, name, _) in enumerate(gen.COINS):
+                o = prices[i]
+                p = max(o * (1 + rng.gauss(0, 0.001)), 1e-12)
+                prices[i] = p
                 hi, lo = max(o, p) * 1.0005, min(o, p) * 0.9995
                 f.write(json.dumps({
                     "crypto_id": coin, "symbol": symbol, "name": name, "source": "simulated",

@@ -86,9 +86,76 @@ impl<T> TtlCell<T> {
     }
 }
 
+/// Serialised answers by request (path and query), reused for a short time: a burst of
+/// identical requests (a dashboard's refresh, many viewers of one chart) costs one store
+/// query per period, and concurrent misses of one key wait for a single computation.
+#[derive(Default)]
+pub struct ResponseCache {
+    entries: Mutex<HashMap<String, (Instant, Duration, axum::body::Bytes)>>,
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Entries kept before expired ones are dropped (and, if still full, all of them).
+const RESPONSE_CACHE_ENTRIES: usize = 4096;
+
+impl ResponseCache {
+    fn get(&self, key: &str) -> Option<axum::body::Bytes> {
+        let entries = self.entries.lock();
+        let (at, ttl, bytes) = entries.get(key)?;
+        (at.elapsed() < *ttl).then(|| bytes.clone())
+    }
+
+    fn put(&self, key: String, ttl: Duration, bytes: axum::body::Bytes) {
+        let mut entries = self.entries.lock();
+        if entries.len() >= RESPONSE_CACHE_ENTRIES {
+            entries.retain(|_, (at, ttl, _)| at.elapsed() < *ttl);
+            if entries.len() >= RESPONSE_CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), ttl, bytes));
+    }
+
+    /// The answer for `key` if it is younger than `ttl`, else `compute`'s, serialised to JSON
+    /// and kept. Errors are not cached.
+    pub async fn json<T, F>(
+        &self,
+        key: String,
+        ttl: Duration,
+        compute: F,
+    ) -> Result<axum::response::Response, ApiError>
+    where
+        T: serde::Serialize,
+        F: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        use axum::response::IntoResponse;
+        let respond = |bytes: axum::body::Bytes| {
+            ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        };
+        if let Some(hit) = self.get(&key) {
+            return Ok(respond(hit));
+        }
+        let gate = self.inflight.lock().entry(key.clone()).or_default().clone();
+        let _turn = gate.lock().await;
+        if let Some(hit) = self.get(&key) {
+            return Ok(respond(hit));
+        }
+        let result = compute.await;
+        self.inflight.lock().remove(&key);
+        let value = result?;
+        let bytes = axum::body::Bytes::from(
+            serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        self.put(key, ttl, bytes.clone());
+        Ok(respond(bytes))
+    }
+}
+
 /// Answers computed once per period and shared by requests.
 #[derive(Default)]
 pub struct Caches {
+    /// Serialised answers of the market endpoints, by request.
+    pub responses: ResponseCache,
     /// Every coin's latest snapshot (for `/coins` and `/global`).
     pub coins: TtlCell<Vec<Coin>>,
     /// One request at a time recomputes the snapshot; the others wait for it.

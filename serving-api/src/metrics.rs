@@ -3,7 +3,7 @@
 //! Labels are low-cardinality by construction: routes are the matched templates
 //! (`/api/v1/coins/{id}`), never raw paths.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -27,11 +27,15 @@ struct Histogram {
     sum: f64,
 }
 
-/// Request latency per (method, route, status).
+/// Request latency per route, then per (method, status). Looking a series up allocates
+/// nothing once it exists (this runs on every request).
 #[derive(Default)]
 pub struct HttpMetrics {
-    series: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    series: Mutex<HashMap<String, Vec<MethodStatus>>>,
 }
+
+/// One (method, status) series of a route.
+type MethodStatus = (String, u16, Histogram);
 
 impl std::fmt::Debug for HttpMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43,9 +47,21 @@ impl HttpMetrics {
     /// Records one request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut series = self.series.lock();
-        let h = series
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default();
+        if !series.contains_key(route) {
+            series.insert(route.to_string(), Vec::new());
+        }
+        let by_route = series.get_mut(route).expect("inserted above");
+        let i = match by_route
+            .iter()
+            .position(|(m, s, _)| m == method && *s == status)
+        {
+            Some(i) => i,
+            None => {
+                by_route.push((method.to_string(), status, Histogram::default()));
+                by_route.len() - 1
+            }
+        };
+        let h = &mut by_route[i].2;
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.counts[i] += 1;
@@ -56,7 +72,15 @@ impl HttpMetrics {
     }
 
     fn render(&self, out: &mut String) {
-        let series = self.series.lock().clone();
+        let series: BTreeMap<(String, String, u16), Histogram> = self
+            .series
+            .lock()
+            .iter()
+            .flat_map(|(route, v)| {
+                v.iter()
+                    .map(move |(m, s, h)| ((m.clone(), route.clone(), *s), h.clone()))
+            })
+            .collect();
         out.push_str(
             "# HELP cryptoviz_http_request_duration_seconds Time to answer an API request.\n",
         );
@@ -94,15 +118,12 @@ impl HttpMetrics {
 /// Middleware recording each request's latency under its route template.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     state.http_metrics.observe(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

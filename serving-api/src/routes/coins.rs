@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::Uri;
+use axum::response::Response;
 use cryptoviz_consumers::indicators::INDICATOR_FIELDS;
 use cryptoviz_consumers::measurements::{ANALYTICS, MARKET};
 use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
@@ -19,6 +22,8 @@ use crate::model::{
 };
 use crate::params::{self, DAY_NS, INTERVALS, Params, rfc3339};
 
+/// How long candle and indicator answers are reused (the live stream carries what is newer).
+const CHART_TTL: Duration = Duration::from_secs(1);
 /// Most candles one request may ask for.
 const MAX_CANDLES: i64 = 20_000;
 /// `interval=auto` picks the finest interval giving at most this many candles.
@@ -175,8 +180,19 @@ fn sort_coins(coins: &mut [Coin], by: &str, descending: bool) {
     ))]
 pub async fn list(
     State(state): State<AppState>,
+    uri: Uri,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<CoinPage>> {
+) -> ApiResult<Response> {
+    let ttl = state.settings.snapshot_ttl;
+    let answer = list_answer(state.clone(), q);
+    state
+        .cache
+        .responses
+        .json(uri.to_string(), ttl, answer)
+        .await
+}
+
+async fn list_answer(state: AppState, q: Params) -> ApiResult<CoinPage> {
     params::only(
         &q,
         &["ids", "sort", "order", "limit", "offset", "sparkline"],
@@ -213,13 +229,13 @@ pub async fn list(
             coin.sparkline = Some(lines.get(&coin.id).cloned().unwrap_or_default());
         }
     }
-    Ok(Json(CoinPage {
+    Ok(CoinPage {
         count: page.len(),
         total,
         limit,
         offset,
         data: page,
-    }))
+    })
 }
 
 /// One coin: its newest snapshot and every source's latest side by side.
@@ -313,8 +329,19 @@ fn interval_for(q: &Params, span_ns: i64) -> ApiResult<(&'static str, i64)> {
 pub async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<History>> {
+) -> ApiResult<Response> {
+    let ttl = CHART_TTL;
+    let answer = history_answer(state.clone(), id, q);
+    state
+        .cache
+        .responses
+        .json(uri.to_string(), ttl, answer)
+        .await
+}
+
+async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<History> {
     params::only(&q, &["from", "to", "range", "interval", "source"])?;
     let id = params::coin_id(&id, "id")?;
     let span = params::span(&q)?;
@@ -374,7 +401,7 @@ pub async fn history(
         .filter(|r| !r.get("open").is_none_or(|v| v.is_null()))
         .map(from_row::<Candle>)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(History {
+    Ok(History {
         id,
         source,
         interval: label.to_string(),
@@ -382,7 +409,7 @@ pub async fn history(
         to: rfc3339(to),
         count: candles.len(),
         candles,
-    }))
+    })
 }
 
 /// SMA, EMA, RSI, MACD and Bollinger bands of a coin's windows.
@@ -403,8 +430,19 @@ pub async fn history(
 pub async fn indicators(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<Indicators>> {
+) -> ApiResult<Response> {
+    let ttl = CHART_TTL;
+    let answer = indicators_answer(state.clone(), id, q);
+    state
+        .cache
+        .responses
+        .json(uri.to_string(), ttl, answer)
+        .await
+}
+
+async fn indicators_answer(state: AppState, id: String, q: Params) -> ApiResult<Indicators> {
     params::only(&q, &["from", "to", "range", "window", "source"])?;
     let id = params::coin_id(&id, "id")?;
     let span = params::span(&q)?;
@@ -431,13 +469,13 @@ pub async fn indicators(
         .into_iter()
         .map(from_row::<IndicatorPoint>)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(Indicators {
+    Ok(Indicators {
         id,
         source,
         window: window.to_string(),
         count: data.len(),
         data,
-    }))
+    })
 }
 
 /// Total market cap and volume, BTC and ETH dominance.
@@ -445,8 +483,19 @@ pub async fn indicators(
     responses((status = 200, body = Global), (status = 400, body = ErrorBody)))]
 pub async fn global(
     State(state): State<AppState>,
+    uri: Uri,
     QueryParams(q): QueryParams<Params>,
-) -> ApiResult<Json<Global>> {
+) -> ApiResult<Response> {
+    let ttl = state.settings.snapshot_ttl;
+    let answer = global_answer(state.clone(), q);
+    state
+        .cache
+        .responses
+        .json(uri.to_string(), ttl, answer)
+        .await
+}
+
+async fn global_answer(state: AppState, q: Params) -> ApiResult<Global> {
     params::only(&q, &[])?;
     let coins = snapshot(&state).await?;
     let total_market_cap: f64 = coins.iter().filter_map(|c| c.market_cap).sum();
@@ -458,7 +507,7 @@ pub async fn global(
     let mut sources: Vec<String> = coins.iter().map(|c| c.source.clone()).collect();
     sources.sort();
     sources.dedup();
-    Ok(Json(Global {
+    Ok(Global {
         updated_at: coins.iter().map(|c| c.updated_at.clone()).max(),
         coins: coins.len(),
         total_market_cap,
@@ -466,5 +515,5 @@ pub async fn global(
         btc_dominance: dominance("bitcoin"),
         eth_dominance: dominance("ethereum"),
         sources,
-    }))
+    })
 }
