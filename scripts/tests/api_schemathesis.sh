@@ -37,8 +37,11 @@ curl -sf "http://127.0.0.1:$port/api/v1/ready" >/dev/null || { cat "$work/server
 # A few market minutes of data, so that history, analytics and anomalies have rows.
 sleep 5
 
-# The live stream never ends: it has its own tests (serving-api/tests/stream.rs).
-"$VENV/bin/st" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+# The live stream never ends: it has its own tests (serving-api/tests/stream.rs). Run from the
+# temporary directory, where schemathesis keeps its example database.
+st="$(cd "$VENV" && pwd)/bin/st"
+cd "$work"
+"$st" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --checks not_a_server_error,response_schema_conformance \
   --exclude-path /api/v1/stream \
   --header "x-api-key: $key" \
