@@ -334,12 +334,20 @@ impl PricePipeline {
         batches.extend(anomalies::batch(&self.anomalies)?);
         let windows = self.emitted.len() as u64;
         let anomalies = self.anomalies.len() as u64;
+        let now_ms = cryptoviz_schemas::now_ms();
+        let closed_lags: Vec<f64> = self
+            .emitted
+            .iter()
+            .filter(|w| w.status == WindowStatus::Closed)
+            .map(|w| (now_ms - w.end_ms) as f64 / 1000.0)
+            .collect();
         self.emitted.clear();
         self.anomalies.clear();
         if !batches.is_empty() {
             write_with_retry(self.store.as_ref(), &self.stats, batches).await?;
         }
         self.stats.add_windows(windows);
+        self.stats.observe_emit_latency(closed_lags);
         self.stats.add_anomalies(anomalies);
         self.commit().await?;
         self.dirty = false;

@@ -19,6 +19,37 @@ pub struct ConsumerStats {
     closed_until_ms: AtomicI64,
     commits: AtomicU64,
     store_retries: AtomicU64,
+    emit_latency: Mutex<LatencyHistogram>,
+}
+
+/// Upper bounds (seconds) of [`StatsSnapshot::window_emit_latency`]'s buckets.
+pub const EMIT_LATENCY_BUCKETS: [f64; 10] =
+    [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0];
+
+/// A cumulative histogram (Prometheus style: each bucket counts values ≤ its bound).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LatencyHistogram {
+    /// Counts per bound of [`EMIT_LATENCY_BUCKETS`], cumulative.
+    pub buckets: Vec<u64>,
+    /// Observations.
+    pub count: u64,
+    /// Their sum, seconds.
+    pub sum_seconds: f64,
+}
+
+impl LatencyHistogram {
+    fn observe(&mut self, seconds: f64) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; EMIT_LATENCY_BUCKETS.len()];
+        }
+        for (count, bound) in self.buckets.iter_mut().zip(EMIT_LATENCY_BUCKETS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_seconds += seconds;
+    }
 }
 
 /// A copy of the counters.
@@ -43,6 +74,10 @@ pub struct StatsSnapshot {
     pub commits: u64,
     /// Store writes retried after a retryable failure.
     pub store_retries: u64,
+    /// Wall time from a window's end to its closed row being written (seconds). Meaningful
+    /// for live sources, whose event time is wall time; history imports and the simulated
+    /// market at a speed-up skew it.
+    pub window_emit_latency: LatencyHistogram,
 }
 
 impl ConsumerStats {
@@ -74,6 +109,12 @@ impl ConsumerStats {
     pub(crate) fn add_store_retry(&self) {
         self.store_retries.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn observe_emit_latency(&self, seconds: impl IntoIterator<Item = f64>) {
+        let mut h = self.emit_latency.lock();
+        for s in seconds {
+            h.observe(s.max(0.0));
+        }
+    }
 
     /// Ticks decoded so far.
     pub fn ticks(&self) -> u64 {
@@ -94,6 +135,7 @@ impl ConsumerStats {
             closed_until_ms: (closed != 0).then_some(closed),
             commits: self.commits.load(Ordering::Relaxed),
             store_retries: self.store_retries.load(Ordering::Relaxed),
+            window_emit_latency: self.emit_latency.lock().clone(),
         }
     }
 }

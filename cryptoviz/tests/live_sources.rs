@@ -153,7 +153,7 @@ timeout = "1s"
         .unwrap();
     assert_eq!(rally["sentiment_label"], "positive", "{rally}");
     assert!(rally["sentiment_score"].as_f64() > Some(0.0), "{rally}");
-    assert_eq!(rally["coins"], "bitcoin", "{rally}");
+    assert_eq!(rally["coins"], serde_json::json!(["bitcoin"]), "{rally}");
 
     let (_, fng) = wait_for(Duration::from_secs(20), || {
         get_json(&client, &format!("{base}/api/v1/fear-greed"))

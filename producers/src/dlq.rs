@@ -230,3 +230,29 @@ pub async fn replay(log: &dyn Log, publisher: &Publisher) -> Result<ReplayReport
     }
     Ok(report)
 }
+
+/// A dead letter as JSON for people and the API: id (`partition:offset`), time, original topic,
+/// source, reason and payload size, and with `with_payload` the payload (as text when it is
+/// UTF-8).
+pub fn summary(id: &str, letter: &DlqRecord, with_payload: bool) -> serde_json::Value {
+    let time = chrono::DateTime::from_timestamp_millis(letter.timestamp_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| letter.timestamp_ms.to_string());
+    let mut value = serde_json::json!({
+        "id": id,
+        "time": time,
+        "original_topic": letter.original_topic,
+        "source": letter.source,
+        "reason": letter.reason,
+        "payload_bytes": letter.payload.len(),
+    });
+    if with_payload {
+        value["payload"] = match std::str::from_utf8(&letter.payload) {
+            Ok(text) => serde_json::Value::from(text),
+            Err(_) => {
+                serde_json::Value::from(format!("<{} bytes, not UTF-8>", letter.payload.len()))
+            }
+        };
+    }
+    value
+}

@@ -272,6 +272,44 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         "Wall time minus the event-time watermark: how late closed windows are emitted.",
         &behind,
     );
+    let mut emit = String::new();
+    for (group, c) in &consumers {
+        let h = &c["window_emit_latency"];
+        let (Some(buckets), Some(count), Some(sum)) = (
+            h["buckets"].as_array(),
+            h["count"].as_u64(),
+            h["sum_seconds"].as_f64(),
+        ) else {
+            continue;
+        };
+        let g = escape(group);
+        for (bound, n) in cryptoviz_consumers::stats::EMIT_LATENCY_BUCKETS
+            .iter()
+            .zip(buckets)
+        {
+            let _ = writeln!(
+                emit,
+                "cryptoviz_window_emit_latency_seconds_bucket{{group=\"{g}\",le=\"{bound}\"}} {}",
+                n.as_u64().unwrap_or(0)
+            );
+        }
+        let _ = writeln!(
+            emit,
+            "cryptoviz_window_emit_latency_seconds_bucket{{group=\"{g}\",le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            emit,
+            "cryptoviz_window_emit_latency_seconds_sum{{group=\"{g}\"}} {sum}"
+        );
+        let _ = writeln!(
+            emit,
+            "cryptoviz_window_emit_latency_seconds_count{{group=\"{g}\"}} {count}"
+        );
+    }
+    if !emit.is_empty() {
+        out.push_str("# HELP cryptoviz_window_emit_latency_seconds Wall time from a window's end to its closed row being stored.\n# TYPE cryptoviz_window_emit_latency_seconds histogram\n");
+        out.push_str(&emit);
+    }
     let lag: Vec<(String, f64)> = lag
         .iter()
         .map(|(g, t, n)| {

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{alerts, analytics, anomalies, coins, health, news, sql, stream};
+use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, sql, stream};
 
 /// The document served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -18,6 +18,7 @@ use crate::routes::{alerts, analytics, anomalies, coins, health, news, sql, stre
         analytics::list, analytics::top_volatile, analytics::compare, anomalies::list,
         news::list, news::sources, news::sentiment, news::fear_greed,
         health::health, health::ready, health::status, health::sources,
+        dlq::list, dlq::show, dlq::replay,
         stream::stream,
         alerts::list, alerts::create, alerts::delete, alerts::fired,
         sql::sql,

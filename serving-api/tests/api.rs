@@ -296,6 +296,17 @@ async fn bad_parameters_are_400s_naming_them_and_unknown_coins_404() {
     let (status, body) = get(&s, "/api/v1/coins/dogecoin/history").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+    // No log in this process: the dead letters cannot be read, and it says so.
+    let (status, body) = get(&s, "/api/v1/dlq").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_IMPLEMENTED, Some("unsupported"))
+    );
+    let (status, body) = get(&s, "/api/v1/dlq/not-an-id").await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
     let (status, body) = get(&s, "/api/v1/nothing-here").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -331,6 +342,9 @@ async fn the_openapi_document_covers_every_route_and_docs_render() {
         "/api/v1/sql",
         "/api/v1/health",
         "/api/v1/ready",
+        "/api/v1/dlq",
+        "/api/v1/dlq/{id}",
+        "/api/v1/dlq/replay",
     ] {
         assert!(
             paths.contains_key(path),

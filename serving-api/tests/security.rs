@@ -32,6 +32,7 @@ async fn protected_endpoints_refuse_a_missing_or_wrong_key() {
         for request in [
             post("/api/v1/alerts", key, &rule),
             post("/api/v1/sql", key, &sql("SELECT 1")),
+            post("/api/v1/dlq/replay", key, &json!({})),
         ] {
             let (status, body) = send(&s, request).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");

@@ -273,5 +273,21 @@ async fn an_alert_fires_on_the_stream_and_to_its_webhook_with_retries() {
     assert!(hits.load(Ordering::SeqCst) >= 2);
     assert_eq!(received.lock()[0]["rule_id"], rule["id"]);
     assert!(s.state.hub.published() > 0);
+    // The dead letters are readable and replayable (with the key) through the same process.
+    let letters: Value = reqwest::get(format!("{}/api/v1/dlq", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(letters["count"], 0);
+    let replay = reqwest::Client::new()
+        .post(format!("{}/api/v1/dlq/replay", s.base))
+        .header("x-api-key", "test-key-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    assert_eq!(replay.json::<Value>().await.unwrap()["scanned"], 0);
     s.cancel.cancel();
 }

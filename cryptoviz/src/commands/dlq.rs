@@ -6,7 +6,6 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use cryptoviz_producers::{Publisher, SourceStatus, dlq};
-use cryptoviz_schemas::DlqRecord;
 
 use crate::backends;
 use crate::config::Config;
@@ -51,11 +50,13 @@ pub async fn dlq(config: Config, args: DlqArgs) -> anyhow::Result<()> {
             for (partition, offset, letter) in letters {
                 let id = format!("{partition}:{offset}");
                 if json {
-                    println!("{}", summary_json(&id, &letter, false));
+                    println!("{}", dlq::summary(&id, &letter, false));
                 } else {
                     println!(
                         "{id:<10} {} {:<24} {:<14} {}",
-                        time(letter.timestamp_ms),
+                        dlq::summary(&id, &letter, false)["time"]
+                            .as_str()
+                            .unwrap_or_default(),
                         letter.original_topic,
                         letter.source,
                         letter.reason
@@ -70,7 +71,7 @@ pub async fn dlq(config: Config, args: DlqArgs) -> anyhow::Result<()> {
                 );
             }
             match dlq::show(log.as_ref(), &id).await? {
-                Some(letter) => println!("{:#}", summary_json(&id, &letter, true)),
+                Some(letter) => println!("{:#}", dlq::summary(&id, &letter, true)),
                 None => bail!("no dead letter with id {id}"),
             }
         }
@@ -88,30 +89,4 @@ pub async fn dlq(config: Config, args: DlqArgs) -> anyhow::Result<()> {
     }
     log.flush().await?;
     Ok(())
-}
-
-fn summary_json(id: &str, letter: &DlqRecord, with_payload: bool) -> serde_json::Value {
-    let mut value = serde_json::json!({
-        "id": id,
-        "time": time(letter.timestamp_ms),
-        "original_topic": letter.original_topic,
-        "source": letter.source,
-        "reason": letter.reason,
-        "payload_bytes": letter.payload.len(),
-    });
-    if with_payload {
-        value["payload"] = match std::str::from_utf8(&letter.payload) {
-            Ok(text) => serde_json::Value::from(text),
-            Err(_) => {
-                serde_json::Value::from(format!("<{} bytes, not UTF-8>", letter.payload.len()))
-            }
-        };
-    }
-    value
-}
-
-fn time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_else(|| ms.to_string())
 }

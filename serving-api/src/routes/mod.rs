@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod anomalies;
 pub mod coins;
+pub mod dlq;
 pub mod docs;
 pub mod health;
 pub mod news;
@@ -57,6 +58,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/v1/alerts/{id}",
             delete(alerts::delete).route_layer(key.clone()),
         )
+        .route("/api/v1/dlq", get(dlq::list))
+        .route(
+            "/api/v1/dlq/replay",
+            post(dlq::replay).route_layer(key.clone()),
+        )
+        .route("/api/v1/dlq/{id}", get(dlq::show))
         .route("/api/v1/sql", post(sql::sql).route_layer(key))
         .route_layer(from_fn_with_state(state.clone(), protect::time_limit));
     Router::new()
