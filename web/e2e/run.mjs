@@ -165,7 +165,7 @@ try {
     await shot(page, 'coin-1h');
   });
 
-  await check('an anomaly appears as a marker on the chart', async () => {
+  await check('an injected anomaly appears as a marker on the chart', async () => {
     let anomaly = null;
     const deadline = Date.now() + 180_000;
     while (!anomaly && Date.now() < deadline) {

@@ -35,6 +35,10 @@ export class Server {
         ...process.env,
         CRYPTOVIZ__API__WEB_DIR: webDir,
         CRYPTOVIZ__API__KEYS: apiKey,
+        // Inject anomalies: 120 price jumps (3-8 %) per coin per market day instead of 1, so
+        // that at speed 60 a jump lands every few seconds and the anomaly marker test does not
+        // wait on chance.
+        CRYPTOVIZ__SIMULATOR__JUMPS_PER_DAY: '120',
         RUST_LOG: process.env.RUST_LOG ?? 'info',
       },
       stdio: ['ignore', log, log],
