@@ -161,12 +161,9 @@ pub struct History {
     pub candles: Vec<Candle>,
 }
 
-/// Technical indicators of one window.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct IndicatorPoint {
-    /// Window start.
-    pub time: String,
-    pub close: f64,
+/// Technical indicators of a series up to one window (null until enough windows).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorSet {
     pub sma_20: Option<f64>,
     pub sma_50: Option<f64>,
     pub ema_20: Option<f64>,
@@ -178,6 +175,16 @@ pub struct IndicatorPoint {
     pub bb_upper: Option<f64>,
     pub bb_middle: Option<f64>,
     pub bb_lower: Option<f64>,
+}
+
+/// Technical indicators of one window.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorPoint {
+    /// Window start.
+    pub time: String,
+    pub close: f64,
+    #[serde(flatten)]
+    pub indicators: IndicatorSet,
 }
 
 /// A coin's indicator series.
@@ -227,17 +234,8 @@ pub struct AnalyticsRow {
     pub volatility_pct: Option<f64>,
     pub volume: Option<f64>,
     pub vwap: Option<f64>,
-    pub sma_20: Option<f64>,
-    pub sma_50: Option<f64>,
-    pub ema_20: Option<f64>,
-    pub ema_50: Option<f64>,
-    pub rsi_14: Option<f64>,
-    pub macd: Option<f64>,
-    pub macd_signal: Option<f64>,
-    pub macd_hist: Option<f64>,
-    pub bb_upper: Option<f64>,
-    pub bb_middle: Option<f64>,
-    pub bb_lower: Option<f64>,
+    #[serde(flatten)]
+    pub indicators: IndicatorSet,
     /// Ticks in the window.
     pub count: i64,
     /// Window end (exclusive).
@@ -405,4 +403,107 @@ pub struct FearGreed {
     pub latest: Option<FearGreedPoint>,
     pub count: usize,
     pub data: Vec<FearGreedPoint>,
+}
+
+/// Values of the enumerated query parameters, for the OpenAPI document (handlers parse and
+/// validate the strings themselves, naming the parameter in a 400).
+pub mod param_values {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// `sort=` of `/coins`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CoinSort {
+        MarketCap,
+        Price,
+        Volume,
+        #[serde(rename = "change_1h")]
+        Change1h,
+        #[serde(rename = "change_24h")]
+        Change24h,
+        #[serde(rename = "change_7d")]
+        Change7d,
+        Volatility,
+    }
+
+    /// `order=`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Order {
+        Desc,
+        Asc,
+    }
+
+    /// `interval=`.
+    #[derive(Serialize, ToSchema)]
+    pub enum Interval {
+        #[serde(rename = "1m")]
+        M1,
+        #[serde(rename = "5m")]
+        M5,
+        #[serde(rename = "15m")]
+        M15,
+        #[serde(rename = "1h")]
+        H1,
+        #[serde(rename = "4h")]
+        H4,
+        #[serde(rename = "1d")]
+        D1,
+        #[serde(rename = "auto")]
+        Auto,
+    }
+
+    /// `window=` (window width of the consumers' analytics).
+    #[derive(Serialize, ToSchema)]
+    pub enum Window {
+        #[serde(rename = "1m")]
+        M1,
+        #[serde(rename = "5m")]
+        M5,
+        #[serde(rename = "1h")]
+        H1,
+    }
+
+    /// `range=`.
+    #[derive(Serialize, ToSchema)]
+    pub enum Range {
+        #[serde(rename = "1h")]
+        H1,
+        #[serde(rename = "24h")]
+        H24,
+        #[serde(rename = "7d")]
+        D7,
+        #[serde(rename = "30d")]
+        D30,
+        #[serde(rename = "1y")]
+        Y1,
+    }
+
+    /// `kind=` of `/anomalies`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AnomalyKind {
+        PriceReturn,
+        Volume,
+        Divergence,
+    }
+
+    /// `severity=`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Severity {
+        Low,
+        Medium,
+        High,
+    }
+
+    /// `sentiment=` of `/news`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SentimentLabel {
+        Positive,
+        Negative,
+        Neutral,
+    }
 }

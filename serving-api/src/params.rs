@@ -82,6 +82,26 @@ pub fn interval(
         })
 }
 
+/// `interval=` as [`interval`] does, or `auto` (also when absent): the finest interval giving
+/// at most [`AUTO_POINTS`] bins over `span_ns`.
+pub fn interval_or_auto(
+    params: &Params,
+    name: &'static str,
+    span_ns: i64,
+) -> ApiResult<(&'static str, i64)> {
+    if params.get(name).is_none_or(|v| v == "auto") {
+        return Ok(INTERVALS
+            .iter()
+            .find(|(_, ns)| span_ns / ns <= AUTO_POINTS)
+            .copied()
+            .unwrap_or(INTERVALS[INTERVALS.len() - 1]));
+    }
+    interval(params, name, "1m")
+}
+
+/// Most bins `interval=auto` gives.
+pub const AUTO_POINTS: i64 = 500;
+
 /// A coin id: CoinGecko ids are lowercase letters, digits and dashes.
 pub fn coin_id(raw: &str, name: &'static str) -> ApiResult<String> {
     let valid = !raw.is_empty()

@@ -11,10 +11,11 @@ use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::rows;
+use crate::model::param_values::{Interval, Range, Window};
 use crate::model::{
     AnalyticsRow, Compare, ComparePoint, CompareSeries, List, TopVolatile, VolatileCoin, from_row,
 };
-use crate::params::{self, DAY_NS, INTERVALS, Params, rfc3339};
+use crate::params::{self, DAY_NS, Params, rfc3339};
 
 const WINDOWS: [&str; 3] = ["1m", "5m", "1h"];
 
@@ -23,7 +24,7 @@ const WINDOWS: [&str; 3] = ["1m", "5m", "1h"];
 #[utoipa::path(get, path = "/api/v1/analytics", tag = "analytics",
     params(
         ("coin" = Option<String>, Query, description = "Coin id"),
-        ("window" = Option<String>, Query, description = "1m (default), 5m, 1h"),
+        ("window" = Option<Window>, Query, description = "1m (default), 5m, 1h"),
         ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
         ("to" = Option<String>, Query, description = "End (exclusive)"),
         ("limit" = Option<usize>, Query, description = "1-10000 (1000)"),
@@ -70,7 +71,7 @@ pub async fn list(
 /// The coins whose latest window is the most volatile.
 #[utoipa::path(get, path = "/api/v1/analytics/top-volatile", tag = "analytics",
     params(
-        ("window" = Option<String>, Query, description = "1m, 5m, 1h (default)"),
+        ("window" = Option<Window>, Query, description = "1m, 5m, 1h (default)"),
         ("limit" = Option<usize>, Query, description = "1-250 (10)"),
     ),
     responses((status = 200, body = TopVolatile), (status = 400, body = ErrorBody)))]
@@ -125,10 +126,10 @@ pub async fn top_volatile(
 #[utoipa::path(get, path = "/api/v1/analytics/compare", tag = "analytics",
     params(
         ("ids" = String, Query, description = "2 to 10 comma-separated coin ids"),
-        ("range" = Option<String>, Query, description = "1h, 24h (default), 7d, 30d, 1y"),
+        ("range" = Option<Range>, Query, description = "1h, 24h (default), 7d, 30d, 1y"),
         ("from" = Option<String>, Query, description = "Start instead of `range`"),
         ("to" = Option<String>, Query, description = "End (exclusive); default: now"),
-        ("interval" = Option<String>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
+        ("interval" = Option<Interval>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
     ),
     responses((status = 200, body = Compare), (status = 400, body = ErrorBody)))]
 pub async fn compare(
@@ -145,14 +146,7 @@ pub async fn compare(
     let span = params::span(&q)?;
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
     let (from, to) = span.resolve(now, DAY_NS);
-    let (label, every_ns) = match q.get("interval").map(String::as_str) {
-        None | Some("auto") => INTERVALS
-            .iter()
-            .find(|(_, ns)| (to - from) / ns <= 500)
-            .copied()
-            .unwrap_or(INTERVALS[INTERVALS.len() - 1]),
-        Some(_) => params::interval(&q, "interval", "1h")?,
-    };
+    let (label, every_ns) = params::interval_or_auto(&q, "interval", to - from)?;
     if (to - from) / every_ns > 20_000 {
         return Err(ApiError::bad(
             "interval",

@@ -8,6 +8,7 @@ use cryptoviz_store::{Query, TimeRange};
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::rows;
+use crate::model::param_values::{AnomalyKind, Range, Severity};
 use crate::model::{AnomalyRow, List, from_row};
 use crate::params::{self, Params};
 
@@ -18,11 +19,11 @@ const SCAN_CAP: usize = 50_000;
 #[utoipa::path(get, path = "/api/v1/anomalies", tag = "analytics",
     params(
         ("coin" = Option<String>, Query, description = "Coin id"),
-        ("kind" = Option<String>, Query, description = "price_return, volume or divergence"),
-        ("severity" = Option<String>, Query, description = "low, medium or high"),
+        ("kind" = Option<AnomalyKind>, Query, description = "price_return, volume or divergence"),
+        ("severity" = Option<Severity>, Query, description = "low, medium or high"),
         ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
         ("to" = Option<String>, Query, description = "End (exclusive)"),
-        ("range" = Option<String>, Query, description = "1h, 24h, 7d, 30d, 1y before `to` (or now)"),
+        ("range" = Option<Range>, Query, description = "1h, 24h, 7d, 30d, 1y before `to` (or now)"),
         ("limit" = Option<usize>, Query, description = "1-1000 (100)"),
     ),
     responses((status = 200, body = List<AnomalyRow>), (status = 400, body = ErrorBody)))]

@@ -16,18 +16,17 @@ use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::rows;
+use crate::model::param_values::{CoinSort, Interval, Order, Range, Window};
 use crate::model::{
     AnalyticsRow, Candle, Coin, CoinDetail, CoinPage, Global, History, IndicatorPoint, Indicators,
     MarketRow, from_row,
 };
-use crate::params::{self, DAY_NS, INTERVALS, Params, rfc3339};
+use crate::params::{self, DAY_NS, Params, rfc3339};
 
 /// How long candle and indicator answers are reused (the live stream carries what is newer).
 const CHART_TTL: Duration = Duration::from_secs(1);
 /// Most candles one request may ask for.
 const MAX_CANDLES: i64 = 20_000;
-/// `interval=auto` picks the finest interval giving at most this many candles.
-const AUTO_CANDLES: i64 = 500;
 const SORTS: [&str; 7] = [
     "market_cap",
     "price",
@@ -168,8 +167,8 @@ fn sort_coins(coins: &mut [Coin], by: &str, descending: bool) {
 #[utoipa::path(get, path = "/api/v1/coins", tag = "market",
     params(
         ("ids" = Option<String>, Query, description = "Comma-separated coin ids to keep (at most 250)"),
-        ("sort" = Option<String>, Query, description = "market_cap (default), price, volume, change_1h, change_24h, change_7d, volatility"),
-        ("order" = Option<String>, Query, description = "desc (default) or asc"),
+        ("sort" = Option<CoinSort>, Query, description = "market_cap (default), price, volume, change_1h, change_24h, change_7d, volatility"),
+        ("order" = Option<Order>, Query, description = "desc (default) or asc"),
         ("limit" = Option<usize>, Query, description = "Page size, 1-250 (100)"),
         ("offset" = Option<usize>, Query, description = "Coins to skip (0)"),
         ("sparkline" = Option<bool>, Query, description = "Add the last 24 hours' half-hourly closes"),
@@ -298,27 +297,14 @@ pub(crate) fn source_param(q: &Params) -> ApiResult<Option<String>> {
         .transpose()
 }
 
-/// `interval=` or `auto` (the finest giving at most [`AUTO_CANDLES`] over `span_ns`).
-fn interval_for(q: &Params, span_ns: i64) -> ApiResult<(&'static str, i64)> {
-    if q.get("interval").is_none_or(|v| v == "auto") {
-        let (label, ns) = INTERVALS
-            .iter()
-            .find(|(_, ns)| span_ns / ns <= AUTO_CANDLES)
-            .copied()
-            .unwrap_or(INTERVALS[INTERVALS.len() - 1]);
-        return Ok((label, ns));
-    }
-    params::interval(q, "interval", "1m")
-}
-
 /// Candles of a coin with volume, from the consumers' windows.
 #[utoipa::path(get, path = "/api/v1/coins/{id}/history", tag = "market",
     params(
         ("id" = String, Path, description = "Coin id"),
         ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
         ("to" = Option<String>, Query, description = "End (exclusive): RFC 3339 or epoch ms; default: the newest data"),
-        ("range" = Option<String>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
-        ("interval" = Option<String>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
+        ("range" = Option<Range>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
+        ("interval" = Option<Interval>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
         ("source" = Option<String>, Query, description = "Source; default: the one of the newest snapshot"),
     ),
     responses(
@@ -354,7 +340,7 @@ async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<His
     let (newest_ns, source) = newest(&state, &id, source.as_deref()).await?;
     // Resolve with a provisional span to pick `auto`, then align to the interval.
     let (from0, to0) = span.resolve(newest_ns + 1, DAY_NS);
-    let (label, every_ns) = interval_for(&q, to0 - from0)?;
+    let (label, every_ns) = params::interval_or_auto(&q, "interval", to0 - from0)?;
     let to = if span.to.is_some() {
         to0
     } else {
@@ -418,8 +404,8 @@ async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<His
         ("id" = String, Path, description = "Coin id"),
         ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
         ("to" = Option<String>, Query, description = "End (exclusive); default: the newest data"),
-        ("range" = Option<String>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
-        ("window" = Option<String>, Query, description = "Window the indicators are computed over: 1m, 5m (default), 1h"),
+        ("range" = Option<Range>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
+        ("window" = Option<Window>, Query, description = "Window the indicators are computed over: 1m, 5m (default), 1h"),
         ("source" = Option<String>, Query, description = "Source; default: the one of the newest snapshot"),
     ),
     responses(

@@ -11,6 +11,7 @@ use cryptoviz_store::{Query, TimeRange};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::rows;
+use crate::model::param_values::{Range, SentimentLabel};
 use crate::model::{
     FearGreed, FearGreedPoint, List, NewsArticle, NewsSource, SentimentPoint, SentimentSeries,
     from_row,
@@ -25,7 +26,7 @@ const SCAN_CAP: usize = 50_000;
     params(
         ("coin" = Option<String>, Query, description = "Only articles mentioning this coin id"),
         ("source" = Option<String>, Query, description = "Publisher (feed name)"),
-        ("sentiment" = Option<String>, Query, description = "positive, negative or neutral"),
+        ("sentiment" = Option<SentimentLabel>, Query, description = "positive, negative or neutral"),
         ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
         ("to" = Option<String>, Query, description = "End (exclusive)"),
         ("limit" = Option<usize>, Query, description = "1-1000 (50)"),
@@ -132,7 +133,7 @@ pub async fn sources(
         ("coin" = Option<String>, Query, description = "Coin id, or `market` (default) for the market-wide series"),
         ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
         ("to" = Option<String>, Query, description = "End (exclusive); default: now"),
-        ("range" = Option<String>, Query, description = "1h, 24h, 7d (default), 30d, 1y before `to`"),
+        ("range" = Option<Range>, Query, description = "1h, 24h, 7d (default), 30d, 1y before `to`"),
     ),
     responses((status = 200, body = SentimentSeries), (status = 400, body = ErrorBody)))]
 pub async fn sentiment(
