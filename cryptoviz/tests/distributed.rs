@@ -301,7 +301,17 @@ fn kill_9_and_a_30_s_influxd_outage_lose_and_double_nothing() {
     running.0.kill().unwrap();
     running.0.wait().unwrap();
     drop(running);
-    let before = influx.count(DB, "crypto_market", "price_usd");
+    // A write the killed process sent may still be landing: wait until the count is stable,
+    // so that "more than before" below can only come from the restarted consumer.
+    let mut before = influx.count(DB, "crypto_market", "price_usd");
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = influx.count(DB, "crypto_market", "price_usd");
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     assert!(
         before < 200_000,
         "the kill must land mid-stream ({before} stored)"
