@@ -38,6 +38,7 @@ pub mod embedded;
 pub mod error;
 pub mod influx;
 pub mod query;
+pub mod sql;
 
 pub use batch::{TIME_COLUMN, WriteBatch, time_data_type};
 pub use datafusion::arrow::record_batch::RecordBatch;

@@ -739,3 +739,71 @@ async fn influxdb_v2_write_request_shape() {
         )
     );
 }
+
+#[tokio::test]
+async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
+    let Some(server) = start_influxd().await else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(InfluxStore::new(config(&server.url)).unwrap());
+    store.write(sample()).await.unwrap();
+    // InfluxDB has no SQL of its own here: the trait says so, the generic path answers.
+    assert!(matches!(
+        store.query_sql("SELECT 1", 10).await,
+        Err(cryptoviz_store::Error::Unsupported(_))
+    ));
+    let count = |batches: &[RecordBatch]| -> i64 {
+        batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .unwrap()
+            .value(0)
+    };
+    let all: usize = store
+        .query(&Query::new("crypto_market"))
+        .await
+        .unwrap()
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum();
+    let sql = cryptoviz_store::sql::sql_over_store;
+    let n = count(
+        &sql(store.clone(), "SELECT count(*) FROM crypto_market", 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(n as usize, all);
+    // A time bound narrows the read and the answer alike.
+    let bounded: usize = store
+        .query(&Query::new("crypto_market").range(T0 + MIN, i64::MAX))
+        .await
+        .unwrap()
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum();
+    let q = format!(
+        "SELECT count(*) FROM crypto_market WHERE time >= to_timestamp_nanos({})",
+        T0 + MIN
+    );
+    let n = count(&sql(store.clone(), &q, 10).await.unwrap());
+    assert_eq!(n as usize, bounded);
+    assert!(
+        bounded < all,
+        "the bound must exclude something ({bounded} of {all})"
+    );
+    // Writes are refused.
+    assert!(
+        sql(store.clone(), "DELETE FROM crypto_market", 10)
+            .await
+            .is_err()
+    );
+    // The row limit holds.
+    let rows: usize = sql(store, "SELECT * FROM crypto_market", 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum();
+    assert_eq!(rows, 1);
+}

@@ -65,7 +65,6 @@ pub struct SqlResult {
         (status = 400, body = ErrorBody, description = "Not a read-only query, or it does not plan"),
         (status = 401, body = ErrorBody),
         (status = 408, body = ErrorBody, description = "Stopped after the time limit"),
-        (status = 501, body = ErrorBody, description = "The store backend has no SQL"),
     ))]
 pub async fn sql(
     State(state): State<AppState>,
@@ -115,8 +114,16 @@ pub async fn sql(
         }
     };
     let timeout = state.settings.sql_timeout;
-    let batches = match tokio::time::timeout(timeout, state.store.query_sql(text, limit + 1)).await
-    {
+    let run = async {
+        match state.store.query_sql(text, limit + 1).await {
+            // A backend without SQL of its own (InfluxDB): DataFusion over its queries.
+            Err(cryptoviz_store::Error::Unsupported(_)) => {
+                cryptoviz_store::sql::sql_over_store(state.store.clone(), text, limit + 1).await
+            }
+            other => other,
+        }
+    };
+    let batches = match tokio::time::timeout(timeout, run).await {
         Err(_) => {
             return Err(ApiError::Timeout(format!(
                 "the query was stopped after {} s",
