@@ -99,6 +99,12 @@ pub fn interval_or_auto(
     interval(params, name, "1m")
 }
 
+/// The consumers' window width that bins of `every_ns` are built from: hourly and coarser
+/// bins from the 1-hour windows (60 times fewer rows), finer ones from the 1-minute windows.
+pub fn source_window(every_ns: i64) -> &'static str {
+    if every_ns >= HOUR_NS { "1h" } else { "1m" }
+}
+
 /// Most bins `interval=auto` gives.
 pub const AUTO_POINTS: i64 = 500;
 

@@ -48,15 +48,14 @@ pub async fn dlq(config: Config, args: DlqArgs) -> anyhow::Result<()> {
                 println!("the dead-letter topic is empty");
             }
             for (partition, offset, letter) in letters {
-                let id = format!("{partition}:{offset}");
+                let summary = dlq::summary(&format!("{partition}:{offset}"), &letter, false);
                 if json {
-                    println!("{}", dlq::summary(&id, &letter, false));
+                    println!("{summary}");
                 } else {
                     println!(
-                        "{id:<10} {} {:<24} {:<14} {}",
-                        dlq::summary(&id, &letter, false)["time"]
-                            .as_str()
-                            .unwrap_or_default(),
+                        "{:<10} {} {:<24} {:<14} {}",
+                        summary["id"].as_str().unwrap_or_default(),
+                        summary["time"].as_str().unwrap_or_default(),
                         letter.original_topic,
                         letter.source,
                         letter.reason

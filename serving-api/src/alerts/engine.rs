@@ -179,7 +179,7 @@ pub async fn run(book: Arc<RuleBook>, hub: Arc<Hub>, cancel: CancellationToken) 
         let Ok(data) = serde_json::from_str::<Value>(&event.data) else {
             continue;
         };
-        for rule in &rules {
+        for rule in rules.iter() {
             let verdict = judge(rule, event.kind, &data);
             if !armed.fires(rule, &verdict) {
                 continue;

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -143,7 +144,8 @@ impl NewRule {
 }
 
 struct Book {
-    rules: Vec<Rule>,
+    /// Shared with readers; replaced (copy on write) when a rule is added or deleted.
+    rules: Arc<Vec<Rule>>,
     fired: VecDeque<Fired>,
 }
 
@@ -169,7 +171,7 @@ impl RuleBook {
         RuleBook {
             path: None,
             book: Mutex::new(Book {
-                rules: Vec::new(),
+                rules: Arc::default(),
                 fired: VecDeque::new(),
             }),
             write: Mutex::new(()),
@@ -191,15 +193,15 @@ impl RuleBook {
         Ok(RuleBook {
             path: Some(path.to_path_buf()),
             book: Mutex::new(Book {
-                rules,
+                rules: Arc::new(rules),
                 fired: VecDeque::new(),
             }),
             write: Mutex::new(()),
         })
     }
 
-    /// Every rule, oldest first.
-    pub fn rules(&self) -> Vec<Rule> {
+    /// Every rule, oldest first (shared, not copied: the alert engine asks on every event).
+    pub fn rules(&self) -> Arc<Vec<Rule>> {
         self.book.lock().rules.clone()
     }
 
@@ -219,7 +221,7 @@ impl RuleBook {
             if book.rules.len() >= MAX_RULES {
                 return Err(ApiError::bad("kind", format!("at most {MAX_RULES} rules")));
             }
-            book.rules.push(rule.clone());
+            Arc::make_mut(&mut book.rules).push(rule.clone());
         }
         self.save()?;
         Ok(rule)
@@ -230,7 +232,7 @@ impl RuleBook {
         let removed = {
             let mut book = self.book.lock();
             let before = book.rules.len();
-            book.rules.retain(|r| r.id != id);
+            Arc::make_mut(&mut book.rules).retain(|r| r.id != id);
             book.rules.len() != before
         };
         if removed {
@@ -258,7 +260,7 @@ impl RuleBook {
             return Ok(());
         };
         let _w = self.write.lock();
-        let text = serde_json::to_vec_pretty(&self.book.lock().rules)
+        let text = serde_json::to_vec_pretty(&*self.book.lock().rules)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let io = |e: std::io::Error| {
             ApiError::Internal(format!(
@@ -370,7 +372,7 @@ mod tests {
         assert!(book.delete(&a.id).unwrap());
         assert!(!book.delete(&a.id).unwrap());
         let reopened = RuleBook::open(&path).unwrap();
-        let ids: Vec<String> = reopened.rules().into_iter().map(|r| r.id).collect();
+        let ids: Vec<String> = reopened.rules().iter().map(|r| r.id.clone()).collect();
         assert_eq!(ids, vec![b.id]);
     }
 }

@@ -19,7 +19,7 @@ pub async fn list(
     QueryParams(q): QueryParams<Params>,
 ) -> ApiResult<Json<List<Rule>>> {
     params::only(&q, &[])?;
-    Ok(Json(List::new(state.alerts.rules())))
+    Ok(Json(List::new(state.alerts.rules().to_vec())))
 }
 
 /// Creates a rule (API key required).

@@ -153,11 +153,7 @@ pub async fn compare(
             "at most 20000 points per series: use a coarser `interval`",
         ));
     }
-    let window = if every_ns >= 60 * 60_000_000_000 {
-        "1h"
-    } else {
-        "1m"
-    };
+    let window = params::source_window(every_ns);
     let mut series = Vec::with_capacity(ids.len());
     for id in ids {
         let query = Query {

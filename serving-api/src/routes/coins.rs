@@ -355,12 +355,7 @@ async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<His
             ),
         ));
     }
-    // Hourly and coarser candles come from the 1-hour windows: 60 times fewer rows.
-    let window = if every_ns >= 60 * 60_000_000_000 {
-        "1h"
-    } else {
-        "1m"
-    };
+    let window = params::source_window(every_ns);
     let query = Query {
         measurement: ANALYTICS.to_string(),
         range: TimeRange::new(from, to),
