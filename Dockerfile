@@ -32,6 +32,6 @@ COPY --from=build /src/target/release/cryptoviz /usr/local/bin/cryptoviz
 USER cryptoviz
 WORKDIR /var/lib/cryptoviz
 ENV CRYPTOVIZ_LOG=info
-EXPOSE 8080
+EXPOSE 8080 9464
 ENTRYPOINT ["/usr/local/bin/cryptoviz"]
 CMD ["run"]

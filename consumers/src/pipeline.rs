@@ -273,6 +273,15 @@ impl PricePipeline {
         Ok(())
     }
 
+    /// Stops without emitting open windows (a cancelled replay must not overwrite complete
+    /// stored windows with the part of them it had read): writes what is buffered — raw
+    /// ticks, closed windows, anomalies — and commits.
+    pub async fn abandon(mut self) -> Result<()> {
+        self.flush().await?;
+        tracing::info!(consumer = %self.name, open = self.windows.open_count(), "consumer stopped; open windows dropped");
+        Ok(())
+    }
+
     fn process(&mut self, records: &[ConsumedRecord], now: Instant) {
         let now_ms = cryptoviz_schemas::now_ms();
         let mut ticks = 0;

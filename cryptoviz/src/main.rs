@@ -11,6 +11,7 @@
 mod backends;
 mod commands;
 mod config;
+mod exporter;
 mod shutdown;
 mod stages;
 

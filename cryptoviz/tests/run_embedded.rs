@@ -106,3 +106,83 @@ fn a_malformed_config_value_stops_start_up_naming_the_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("consumer.allowed_lateness"), "{stderr}");
 }
+
+/// The value of the first sample of `metric` whose labels contain `labels`.
+fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && l.contains(labels))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn produce_and_consume_serve_their_own_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::blocking::Client::new();
+    let scrape = |port: u16| -> Option<String> {
+        let response = client
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .ok()?;
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        response.text().ok()
+    };
+
+    // The producers' process: its sources' counters.
+    let port = free_port();
+    let child = cryptoviz(dir.path())
+        .args(["produce", "--simulate", "--speed", "60"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .unwrap();
+    let producer = Running(child);
+    let text = wait_for(Duration::from_secs(30), || {
+        scrape(port).filter(|t| {
+            sample(
+                t,
+                "cryptoviz_source_published_total",
+                "source=\"simulated\"",
+            )
+            .is_some_and(|n| n > 0.0)
+        })
+    })
+    .expect("the producer's /metrics never counted a published record");
+    assert!(text.contains("cryptoviz_source_rejected_total{source=\"simulated\"} 0"));
+    assert!(
+        !text.contains("cryptoviz_consumer_"),
+        "no consumer runs here"
+    );
+    let (status, health) = get_json(&client, &format!("http://127.0.0.1:{port}/health")).unwrap();
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    assert!(producer.terminate(Duration::from_secs(20)).success());
+
+    // The consumers' process, on what the producer left in the log: their counters and lag.
+    let port = free_port();
+    let child = cryptoviz(dir.path())
+        .args(["consume", "--exit-when-idle", "5s"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .unwrap();
+    let mut consumer = Running(child);
+    let text = wait_for(Duration::from_secs(30), || {
+        scrape(port).filter(|t| {
+            sample(t, "cryptoviz_consumer_ticks_total", "group=\"prices\"").is_some_and(|n| n > 0.0)
+                && sample(
+                    t,
+                    "cryptoviz_consumer_lag_records",
+                    "topic=\"crypto-prices\"",
+                )
+                .is_some()
+        })
+    })
+    .expect("the consumer's /metrics never showed its ticks and its group's lag");
+    assert!(text.contains("# TYPE cryptoviz_consumer_lag_records gauge"));
+    assert!(!text.contains("cryptoviz_source_"), "no producer runs here");
+    let status = wait_for(Duration::from_secs(30), || consumer.0.try_wait().unwrap());
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "consume did not exit when idle"
+    );
+}

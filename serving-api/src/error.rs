@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The method is not served on this path: 405.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The request conflicts with work in progress (a replay already running): 409.
+    #[error("{0}")]
+    Conflict(String),
     /// The request (or the query it ran) took too long: 408.
     #[error("{0}")]
     Timeout(String),
@@ -58,7 +61,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: `invalid_parameter`, `unauthorized`, `not_found`,
-    /// `method_not_allowed`, `timeout`, `payload_too_large`, `rate_limited`, `unsupported`,
+    /// `method_not_allowed`, `conflict`, `timeout`, `payload_too_large`, `rate_limited`, `unsupported`,
     /// `unavailable`, `store_unavailable`, `internal`.
     pub code: &'static str,
     /// Human-readable explanation.
@@ -95,6 +98,7 @@ impl ApiError {
                 m.clone(),
                 None,
             ),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone(), None),
             ApiError::Timeout(m) => (StatusCode::REQUEST_TIMEOUT, "timeout", m.clone(), None),
             ApiError::PayloadTooLarge(m) => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -13,8 +13,8 @@
 //! `/api/v1/stream` and the [`alerts`] engine → stream + webhooks.
 //!
 //! Layout: [`routes`], [`model`] (answer types), [`params`] (parameter parsing), [`body`]
-//! (JSON bodies), [`json`] (Arrow rows to JSON), [`live`], [`alerts`], [`protect`],
-//! [`metrics`], [`openapi`], [`settings`], [`error`].
+//! (JSON bodies), [`json`] (Arrow rows to JSON), [`live`], [`alerts`], [`replays`] (replay
+//! jobs), [`protect`], [`metrics`], [`openapi`], [`settings`], [`error`].
 
 pub mod alerts;
 pub mod body;
@@ -26,6 +26,7 @@ pub mod model;
 pub mod openapi;
 pub mod params;
 pub mod protect;
+pub mod replays;
 pub mod routes;
 pub mod settings;
 
@@ -185,6 +186,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub http_metrics: Arc<HttpMetrics>,
     pub cache: Arc<Caches>,
+    /// Replay jobs (`None`: replays are not offered by this process).
+    pub replays: Option<Arc<replays::Replays>>,
 }
 
 impl AppState {
@@ -207,6 +210,7 @@ impl AppState {
             alerts: Arc::new(RuleBook::in_memory()),
             http_metrics: Arc::new(HttpMetrics::default()),
             cache: Arc::new(Caches::default()),
+            replays: None,
         }
     }
 
@@ -227,6 +231,13 @@ impl AppState {
     pub fn with_log(mut self, log: Arc<dyn Log>, lag_groups: Vec<(String, Vec<String>)>) -> Self {
         self.log = Some(log);
         self.lag_groups = lag_groups;
+        self
+    }
+
+    /// Offers replay jobs (`/api/v1/replays`) run with the consumers configured by
+    /// `consumer`; they need the log too ([`AppState::with_log`]).
+    pub fn with_replays(mut self, consumer: cryptoviz_consumers::ConsumerConfig) -> Self {
+        self.replays = Some(Arc::new(replays::Replays::new(consumer)));
         self
     }
 

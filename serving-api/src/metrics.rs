@@ -5,15 +5,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cryptoviz_log::Log;
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::AppState;
+use crate::{AppState, StatusFn};
 
 /// Upper bounds (seconds) of the latency buckets.
 const BUCKETS: [f64; 14] = [
@@ -155,10 +160,62 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
 /// Consumer lag: per group and topic, records appended but not yet committed.
 pub type Lag = Vec<(String, String, u64)>;
 
-/// The whole exposition: pipeline counters from `status`, consumer lag, the live stream and
-/// alerts, and request latencies.
+/// Records appended but not committed, per consumer group and topic (a group or topic the
+/// log does not answer for within a second is left out).
+pub async fn consumer_lag(log: &dyn Log, groups: &[(String, Vec<String>)]) -> Lag {
+    let mut lag = Vec::new();
+    for (group, group_topics) in groups {
+        for topic in group_topics {
+            let (Ok(Ok(ends)), Ok(Ok(committed))) = (
+                tokio::time::timeout(Duration::from_secs(1), log.offsets(topic)).await,
+                tokio::time::timeout(Duration::from_secs(1), log.group_offsets(group, topic)).await,
+            ) else {
+                continue;
+            };
+            let behind: u64 = ends
+                .iter()
+                .zip(committed.iter().chain(std::iter::repeat(&None)))
+                .map(|((start, end), c)| end - c.as_ref().map_or(*start, |c| c.offset).min(*end))
+                .sum();
+            lag.push((group.clone(), topic.clone(), behind));
+        }
+    }
+    lag
+}
+
+/// The whole exposition of the API process: pipeline counters from `status`, consumer lag,
+/// the live stream and alerts, and request latencies.
 pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
     let mut out = String::new();
+    render_pipeline(&mut out, status, lag);
+    family(
+        &mut out,
+        "cryptoviz_stream_subscribers",
+        "gauge",
+        "Live stream connections (and internal followers).",
+        &[(String::new(), state.hub.subscribers() as f64)],
+    );
+    family(
+        &mut out,
+        "cryptoviz_stream_events_total",
+        "counter",
+        "Events published on the live stream.",
+        &[(String::new(), state.hub.published() as f64)],
+    );
+    family(
+        &mut out,
+        "cryptoviz_alert_rules",
+        "gauge",
+        "Alert rules stored.",
+        &[(String::new(), state.alerts.rules().len() as f64)],
+    );
+    state.http_metrics.render(&mut out);
+    out
+}
+
+/// The pipeline's families: the producers' and consumers' counters in `status`
+/// (`{sources: [...], consumers: {group: stats}}`, either may be absent) and consumer lag.
+pub fn render_pipeline(out: &mut String, status: &Value, lag: &Lag) {
     let now_s = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
 
     let sources = status["sources"].as_array().cloned().unwrap_or_default();
@@ -172,14 +229,14 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
             .collect()
     };
     family(
-        &mut out,
+        out,
         "cryptoviz_source_published_total",
         "counter",
         "Records a producer appended to its topic.",
         &by_source("published"),
     );
     family(
-        &mut out,
+        out,
         "cryptoviz_source_rejected_total",
         "counter",
         "Records a producer sent to the DLQ because they failed validation.",
@@ -190,7 +247,7 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         .map(|(l, ms)| (l, ms / 1000.0))
         .collect();
     family(
-        &mut out,
+        out,
         "cryptoviz_source_last_success_timestamp_seconds",
         "gauge",
         "When a producer last published.",
@@ -211,7 +268,7 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         .flatten()
         .collect();
     family(
-        &mut out,
+        out,
         "cryptoviz_source_breaker_state",
         "gauge",
         "1 for the current state of a producer's circuit breaker.",
@@ -247,7 +304,7 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         ("store_retries", "Store writes retried."),
     ] {
         family(
-            &mut out,
+            out,
             &format!("cryptoviz_consumer_{key}_total"),
             "counter",
             help,
@@ -255,7 +312,7 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         );
     }
     family(
-        &mut out,
+        out,
         "cryptoviz_consumer_watermark_timestamp_seconds",
         "gauge",
         "Event time up to which windows are closed.",
@@ -266,7 +323,7 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         .map(|(l, t)| (l, (now_s - t).max(0.0)))
         .collect();
     family(
-        &mut out,
+        out,
         "cryptoviz_consumer_watermark_lag_seconds",
         "gauge",
         "Wall time minus the event-time watermark: how late closed windows are emitted.",
@@ -320,34 +377,58 @@ pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
         })
         .collect();
     family(
-        &mut out,
+        out,
         "cryptoviz_consumer_lag_records",
         "gauge",
         "Records appended to a topic and not yet committed by the group.",
         &lag,
     );
+}
 
-    family(
-        &mut out,
-        "cryptoviz_stream_subscribers",
-        "gauge",
-        "Live stream connections (and internal followers).",
-        &[(String::new(), state.hub.subscribers() as f64)],
-    );
-    family(
-        &mut out,
-        "cryptoviz_stream_events_total",
-        "counter",
-        "Events published on the live stream.",
-        &[(String::new(), state.hub.published() as f64)],
-    );
-    family(
-        &mut out,
-        "cryptoviz_alert_rules",
-        "gauge",
-        "Alert rules stored.",
-        &[(String::new(), state.alerts.rules().len() as f64)],
-    );
-    state.http_metrics.render(&mut out);
-    out
+/// A body in the text exposition format.
+pub fn exposition(body: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Consumer groups (with their topics) whose lag a process reports, and the log to ask.
+pub type LagSource = (Arc<dyn Log>, Vec<(String, Vec<String>)>);
+
+/// `/metrics` and `/health` of a process that runs pipeline stages without the API
+/// (`cryptoviz produce` and `cryptoviz consume` with `--metrics-listen`): in the distributed
+/// mode Prometheus scrapes each process for what it runs, as it scrapes the API for the rest.
+pub fn exporter(status: StatusFn, lag: Option<LagSource>) -> Router {
+    let started = Instant::now();
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let status = status.clone();
+                let lag = lag.clone();
+                async move {
+                    let lag = match &lag {
+                        Some((log, groups)) => consumer_lag(log.as_ref(), groups).await,
+                        None => Vec::new(),
+                    };
+                    let mut out = String::new();
+                    render_pipeline(&mut out, &status(), &lag);
+                    exposition(out)
+                }
+            }),
+        )
+        .route(
+            "/health",
+            get(move || async move {
+                axum::Json(serde_json::json!({
+                    "status": "ok",
+                    "uptime_seconds": started.elapsed().as_secs_f64(),
+                }))
+            }),
+        )
 }

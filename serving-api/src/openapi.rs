@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, sql, stream};
+use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, replays, sql, stream};
 
 /// The document served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, sql,
         news::list, news::sources, news::sentiment, news::fear_greed,
         health::health, health::ready, health::status, health::sources,
         dlq::list, dlq::show, dlq::replay,
+        replays::start, replays::list, replays::show, replays::cancel,
         stream::stream,
         alerts::list, alerts::create, alerts::delete, alerts::fired,
         sql::sql,
@@ -31,7 +32,7 @@ use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, sql,
         (name = "live", description = "Server-Sent Events"),
         (name = "alerts", description = "Alert rules and fired alerts"),
         (name = "sql", description = "Read-only SQL over the stored measurements"),
-        (name = "operations", description = "Health, readiness, status"),
+        (name = "operations", description = "Health, readiness, status, dead letters, replays"),
     )
 )]
 pub struct ApiDoc;

@@ -345,6 +345,8 @@ async fn the_openapi_document_covers_every_route_and_docs_render() {
         "/api/v1/dlq",
         "/api/v1/dlq/{id}",
         "/api/v1/dlq/replay",
+        "/api/v1/replays",
+        "/api/v1/replays/{id}",
     ] {
         assert!(
             paths.contains_key(path),

@@ -33,18 +33,32 @@ async fn protected_endpoints_refuse_a_missing_or_wrong_key() {
             post("/api/v1/alerts", key, &rule),
             post("/api/v1/sql", key, &sql("SELECT 1")),
             post("/api/v1/dlq/replay", key, &json!({})),
+            post("/api/v1/replays", key, &json!({"from": "beginning"})),
         ] {
             let (status, body) = send(&s, request).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");
             assert_eq!(body["error"]["code"], "unauthorized");
         }
-        let mut r = Request::delete("/api/v1/alerts/r1");
-        if let Some(k) = key {
-            r = r.header("x-api-key", k);
+        for uri in ["/api/v1/alerts/r1", "/api/v1/replays/1"] {
+            let mut r = Request::delete(uri);
+            if let Some(k) = key {
+                r = r.header("x-api-key", k);
+            }
+            let (status, _) = send(&s, r.body(Body::empty()).unwrap()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
         }
-        let (status, _) = send(&s, r.body(Body::empty()).unwrap()).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
+    // With the key, a process without a log says replays are not offered here.
+    let (status, body) = send(
+        &s,
+        post(
+            "/api/v1/replays",
+            Some("test-key-123"),
+            &json!({"from": "beginning"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
     // Reading the rules needs no key.
     let (status, _) = get(&s, "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK);

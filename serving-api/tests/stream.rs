@@ -34,7 +34,8 @@ async fn server() -> Server {
     let state = AppState::new(Arc::new(store))
         .with_settings(common::settings())
         .unwrap()
-        .with_log(log.clone(), Vec::new());
+        .with_log(log.clone(), Vec::new())
+        .with_replays(cryptoviz_consumers::ConsumerConfig::default());
     let cancel = CancellationToken::new();
     start_live(&state, &cancel);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -289,5 +290,187 @@ async fn an_alert_fires_on_the_stream_and_to_its_webhook_with_retries() {
         .unwrap();
     assert_eq!(replay.status(), 200);
     assert_eq!(replay.json::<Value>().await.unwrap()["scanned"], 0);
+    s.cancel.cancel();
+}
+
+/// Appends `minutes` minutes of one tick per second for bitcoin, from `T0`.
+async fn publish_history(log: &EmbeddedLog, minutes: i64) -> u64 {
+    let mut records = Vec::new();
+    for s in 0..minutes * 60 {
+        let ts = common::T0 + s * 1_000;
+        let tick = common::tick(
+            "bitcoin",
+            "BTC",
+            "simulated",
+            95_000.0 + (s % 7) as f64,
+            1.9e12,
+            ts,
+        );
+        records.push(Record {
+            key: Some(Bytes::from_static(b"bitcoin")),
+            value: Bytes::from(to_bytes(&tick)),
+            timestamp_ms: ts,
+        });
+    }
+    let n = records.len() as u64;
+    log.append(topics::PRICES, records).await.unwrap();
+    n
+}
+
+async fn replay_request(
+    s: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", s.base))
+        .header("x-api-key", "test-key-123");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls a replay job until it is no longer running.
+async fn finished_job(s: &Server, id: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, job) = replay_request(
+            s,
+            reqwest::Method::GET,
+            &format!("/api/v1/replays/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{job}");
+        if job["state"] != "running" {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replay {id} still running: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_run_as_jobs_that_report_progress_and_can_be_cancelled() {
+    let s = server().await;
+    let ticks = publish_history(&s.log, 10).await;
+    let post = reqwest::Method::POST;
+
+    // Without the key: refused. Bad bounds and topics: 400 naming them.
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/api/v1/replays", s.base))
+        .json(&json!({"from": "beginning"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    for (body, param) in [
+        (json!({"from": "yesterday"}), "from"),
+        (json!({"from": "beginning", "to": "beginning"}), "to"),
+        (json!({"from": "beginning", "topics": ["prices"]}), "topics"),
+        (
+            json!({"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}),
+            "to",
+        ),
+        (json!({"from": "beginning", "extra": 1}), "body"),
+    ] {
+        let (status, error) = replay_request(&s, post.clone(), "/api/v1/replays", Some(body)).await;
+        assert_eq!(
+            (status, error["error"]["param"].as_str()),
+            (400, Some(param)),
+            "{error}"
+        );
+    }
+
+    // A replay starting after the last tick reads nothing until it gives up (2 s of quiet):
+    // meanwhile a second one is refused, and a cancel stops it.
+    let (status, idle) = replay_request(
+        &s,
+        post.clone(),
+        "/api/v1/replays",
+        Some(json!({"from": "2030-01-01T00:00:00Z", "topics": ["crypto-prices"]})),
+    )
+    .await;
+    assert_eq!(status, 202, "{idle}");
+    assert_eq!(idle["state"], "running");
+    let (status, conflict) = replay_request(
+        &s,
+        post.clone(),
+        "/api/v1/replays",
+        Some(json!({"from": "beginning"})),
+    )
+    .await;
+    assert_eq!(
+        (status, conflict["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let idle_id = idle["id"].as_u64().unwrap();
+    let (status, cancelling) = replay_request(
+        &s,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/replays/{idle_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(cancelling["cancel_requested"], true);
+    let cancelled = finished_job(&s, idle_id).await;
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled["progress"]["ticks"], 0);
+
+    // A full replay: every tick read and stored, the windows rebuilt.
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/replays", s.base))
+        .header("x-api-key", "test-key-123")
+        .json(&json!({"from": "beginning", "topics": ["crypto-prices"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/replays/{}", job["id"]));
+    let done = finished_job(&s, job["id"].as_u64().unwrap()).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["topics"], json!(["crypto-prices"]));
+    assert_eq!(done["progress"]["kept"], ticks);
+    assert_eq!(done["progress"]["ticks"], ticks);
+    assert!(done["finished_at"].is_string());
+    // Ten 1-minute windows (the last emitted on finishing), two 5-minute ones, one hour.
+    let minutes = s
+        .state
+        .store
+        .query(
+            &cryptoviz_store::Query::new("crypto_analytics")
+                .tag("crypto_id", "bitcoin")
+                .tag("window", "1m"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(minutes.iter().map(|b| b.num_rows()).sum::<usize>(), 10);
+    assert!(
+        done["progress"]["windows"].as_u64().unwrap() >= 13,
+        "{done}"
+    );
+
+    // Listed newest first; unknown and malformed ids.
+    let (status, list) = replay_request(&s, reqwest::Method::GET, "/api/v1/replays", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["count"], 2);
+    assert_eq!(list["data"][0]["id"], job["id"]);
+    let (status, _) = replay_request(&s, reqwest::Method::GET, "/api/v1/replays/999", None).await;
+    assert_eq!(status, 404);
+    let (status, error) = replay_request(&s, reqwest::Method::GET, "/api/v1/replays/x", None).await;
+    assert_eq!(
+        (status, error["error"]["param"].as_str()),
+        (400, Some("id"))
+    );
     s.cancel.cancel();
 }

@@ -1,5 +1,6 @@
 //! `cryptoviz consume`: the consumers alone.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -7,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::{backends, shutdown, stages};
+use crate::{backends, exporter, shutdown, stages};
 
 /// Flags of `cryptoviz consume`.
 #[derive(Debug, Args)]
@@ -16,6 +17,10 @@ pub struct ConsumeArgs {
     /// for backfills and tests. Without it, consume until Ctrl-C/SIGTERM.
     #[arg(long, value_parser = humantime_serde::re::humantime::parse_duration)]
     pub exit_when_idle: Option<Duration>,
+    /// Serve Prometheus `/metrics` (the consumers' counters, window emit latency and the
+    /// groups' lag) and `/health` on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Runs both consumer groups until a signal (or until idle with `--exit-when-idle`).
@@ -23,6 +28,17 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
     let store = backends::open_store(&config).await?;
     let log = backends::open_log(&config).await?;
     let consumers = stages::consumers(&config, &log, store.clone()).await?;
+    let metrics_stop = CancellationToken::new();
+    let metrics = match args.metrics_listen {
+        Some(addr) => {
+            let handles = consumers.handles.clone();
+            let status: cryptoviz_api::StatusFn =
+                Arc::new(move || serde_json::json!({ "consumers": handles.json() }));
+            let lag = (log.clone(), stages::lag_groups(&config));
+            Some(exporter::serve(addr, status, Some(lag), metrics_stop.clone()).await?)
+        }
+        None => None,
+    };
     let handles = match args.exit_when_idle {
         Some(idle) => {
             let stages::Consumers {
@@ -62,6 +78,10 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
     };
     log.flush().await?;
     store.flush().await?;
+    metrics_stop.cancel();
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     let s = handles.prices.snapshot();
     tracing::info!(
         ticks = s.ticks,

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::{backends, shutdown, stages};
+use crate::{backends, exporter, shutdown, stages};
 
 /// Flags of `cryptoviz produce`.
 #[derive(Debug, Args)]
@@ -26,6 +26,10 @@ pub struct ProduceArgs {
     /// Market time per wall time for the live simulated market.
     #[arg(long)]
     pub speed: Option<f64>,
+    /// Serve Prometheus `/metrics` (the sources' counters and breaker states) and `/health`
+    /// on this address while running live.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Runs the producers (the live agents, or the simulated market with `--simulate`) until
@@ -52,10 +56,23 @@ pub async fn produce(mut config: Config, args: ProduceArgs) -> anyhow::Result<()
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
     let statuses = stages::spawn_sources(&config, &log, args.simulate, &token, &tasks)?;
+    let metrics = match args.metrics_listen {
+        Some(addr) => {
+            let statuses = statuses.clone();
+            let status: cryptoviz_api::StatusFn = std::sync::Arc::new(
+                move || serde_json::json!({ "sources": stages::sources_json(&statuses) }),
+            );
+            Some(exporter::serve(addr, status, None, token.clone()).await?)
+        }
+        None => None,
+    };
     shutdown::signal().await;
     token.cancel();
     tasks.close();
     tasks.wait().await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     log.flush().await?;
     for status in statuses {
         let s = status.snapshot();

@@ -64,6 +64,7 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
         .with_settings(config.api.settings(&config.data_dir.0))
         .context("api: cannot open the alert rules")?
         .with_log(log.clone(), stages::lag_groups(&config))
+        .with_replays(config.consumer.clone())
         .with_status(Arc::new(move || {
             serde_json::json!({
                 "sources": stages::sources_json(&status_sources),
@@ -72,6 +73,7 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
         }))
         .with_sources(Arc::new(move || stages::sources_json(&statuses)));
     let live = cryptoviz_api::start_live(&state, &api);
+    let replays = state.replays.clone();
     let api_token = api.clone();
     let server = tokio::spawn(async move {
         axum::serve(
@@ -83,14 +85,17 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
     });
 
     shutdown::signal().await;
-    // Stop sources first, then drain the consumers (open windows are flushed as partial),
-    // then flush the log and the store, and stop the API last.
+    // Stop sources first, then drain the consumers (open windows are flushed as partial) and
+    // stop a running replay job, then flush the log and the store, and stop the API last.
     sources.cancel();
     source_tasks.close();
     source_tasks.wait().await;
     consumers.cancel();
     consumer_tasks.close();
     consumer_tasks.wait().await;
+    if let Some(replays) = replays {
+        replays.shutdown().await;
+    }
     log.flush().await?;
     store.flush().await?;
     api.cancel();

@@ -40,10 +40,13 @@ pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     // anomalies, sentiment).
     if config.log.backend == LogBackend::Kafka {
         let log = backends::open_log(&config).await?;
-        state = state.with_log(log, stages::lag_groups(&config));
+        state = state
+            .with_log(log, stages::lag_groups(&config))
+            .with_replays(config.consumer.clone());
     }
     let live_token = CancellationToken::new();
     let live = cryptoviz_api::start_live(&state, &live_token);
+    let replays = state.replays.clone();
     axum::serve(
         listener,
         cryptoviz_api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -54,6 +57,9 @@ pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     live_token.cancel();
     for task in live {
         let _ = task.await;
+    }
+    if let Some(replays) = replays {
+        replays.shutdown().await;
     }
     store.flush().await?;
     tracing::info!("cryptoviz API stopped");

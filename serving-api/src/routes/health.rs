@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, Uri};
+use axum::response::Response;
 use cryptoviz_schemas::topics;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -75,11 +75,24 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiErro
     }))
 }
 
-/// Live counters of the pipeline's stages (producers and consumers in this process).
+/// Live counters of the pipeline's stages (producers and consumers in this process), and the
+/// consumer groups' lag (records appended but not committed) when this process has the log.
 #[utoipa::path(get, path = "/api/v1/status", tag = "operations",
-    responses((status = 200, body = serde_json::Value, description = "`{sources: [...], consumers: {prices, records}}`")))]
+    responses((status = 200, body = serde_json::Value, description = "`{sources: [...], consumers: {prices, records}, lag: [{group, topic, records}]}`")))]
 pub async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json((state.status)())
+    let mut status = (state.status)();
+    if let Some(object) = status.as_object_mut() {
+        let lag = lag(&state).await;
+        object.insert(
+            "lag".into(),
+            lag.into_iter()
+                .map(|(group, topic, records)| {
+                    serde_json::json!({"group": group, "topic": topic, "records": records})
+                })
+                .collect(),
+        );
+    }
+    Json(status)
 }
 
 /// Every producer agent's last success, last error, breaker state and counts.
@@ -96,37 +109,15 @@ pub async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
 /// Prometheus metrics (text exposition format).
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let status = (state.status)();
-    let mut lag = Vec::new();
-    if let Some(log) = &state.log {
-        for (group, group_topics) in &state.lag_groups {
-            for topic in group_topics {
-                let (Ok(Ok(ends)), Ok(Ok(committed))) = (
-                    tokio::time::timeout(Duration::from_secs(1), log.offsets(topic)).await,
-                    tokio::time::timeout(Duration::from_secs(1), log.group_offsets(group, topic))
-                        .await,
-                ) else {
-                    continue;
-                };
-                let behind: u64 = ends
-                    .iter()
-                    .zip(committed.iter().chain(std::iter::repeat(&None)))
-                    .map(|((start, end), c)| {
-                        end - c.as_ref().map_or(*start, |c| c.offset).min(*end)
-                    })
-                    .sum();
-                lag.push((group.clone(), topic.clone(), behind));
-            }
-        }
+    let lag = lag(&state).await;
+    crate::metrics::exposition(crate::metrics::render(&state, &status, &lag))
+}
+
+async fn lag(state: &AppState) -> crate::metrics::Lag {
+    match &state.log {
+        Some(log) => crate::metrics::consumer_lag(log.as_ref(), &state.lag_groups).await,
+        None => Vec::new(),
     }
-    let body = crate::metrics::render(&state, &status, &lag);
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
 }
 
 /// Any other path under the API: a JSON 404.

@@ -8,6 +8,7 @@ pub mod dlq;
 pub mod docs;
 pub mod health;
 pub mod news;
+pub mod replays;
 pub mod sql;
 pub mod stream;
 pub mod web;
@@ -64,6 +65,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(dlq::replay).route_layer(key.clone()),
         )
         .route("/api/v1/dlq/{id}", get(dlq::show))
+        .route(
+            "/api/v1/replays",
+            post(replays::start)
+                .route_layer(key.clone())
+                .get(replays::list),
+        )
+        .route(
+            "/api/v1/replays/{id}",
+            delete(replays::cancel)
+                .route_layer(key.clone())
+                .get(replays::show),
+        )
         .route("/api/v1/sql", post(sql::sql).route_layer(key))
         .route_layer(from_fn_with_state(state.clone(), protect::time_limit));
     Router::new()

@@ -1,23 +1,4 @@
-//! Bounds of a replay: a re-run of a consumer over part of the log's history
-//! (`cryptoviz replay`), to recompute analytics after a fix or fill a new store.
-//!
-//! A replay reads every partition of its topics from a start point to an end point fixed when
-//! it begins, so it terminates even while producers keep appending:
-//!
-//! * **From** the beginning, an offset (the same on every partition), or an event time. A time
-//!   is aligned down to a whole hour (the widest window), so the first windows rebuilt are
-//!   complete and overwrite stored ones with equal or better values; reading starts
-//!   `allowed_lateness` earlier, because ticks that arrived late sit before the first tick
-//!   of that hour in the log. Indicator histories and anomaly baselines are warmed up from
-//!   the candles stored before that hour, so they continue exactly.
-//! * **To** the log's end when the replay starts, an offset (exclusive, per partition), or an
-//!   event time, aligned up to a whole hour; windows ending by then are closed normally.
-//!
-//! Offsets have no relation to window edges: a replay bounded by offsets rebuilds its first
-//! and last windows from the ticks in range only. Prefer time bounds to recompute.
-//!
-//! Stored points are identified by (measurement, tags, time), so writing a window again
-//! replaces it: running the same replay twice leaves the store identical.
+//! Where a replay starts and stops, and which records it keeps.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +27,51 @@ pub enum ReplayTo {
     Offset(u64),
     /// This event time (Unix ms), aligned up to the hour.
     Time(i64),
+}
+
+impl std::str::FromStr for ReplayFrom {
+    type Err = String;
+
+    /// `beginning`, an offset or an RFC 3339 time.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "beginning" {
+            return Ok(ReplayFrom::Beginning);
+        }
+        parse_point(s)
+            .map(|p| match p {
+                Point::Offset(o) => ReplayFrom::Offset(o),
+                Point::Time(t) => ReplayFrom::Time(t),
+            })
+            .map_err(|e| format!("{e}, or `beginning`"))
+    }
+}
+
+impl std::str::FromStr for ReplayTo {
+    type Err = String;
+
+    /// An offset or an RFC 3339 time.
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_point(s).map(|p| match p {
+            Point::Offset(o) => ReplayTo::Offset(o),
+            Point::Time(t) => ReplayTo::Time(t),
+        })
+    }
+}
+
+enum Point {
+    Offset(u64),
+    Time(i64),
+}
+
+fn parse_point(s: &str) -> Result<Point, String> {
+    if let Ok(offset) = s.parse::<u64>() {
+        return Ok(Point::Offset(offset));
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| Point::Time(t.timestamp_millis()))
+        .map_err(|_| {
+            format!("`{s}` is neither an offset nor an RFC 3339 time (e.g. 2026-11-20T00:00:00Z)")
+        })
 }
 
 /// What a replay reads, and how far it has got.
@@ -248,6 +274,22 @@ mod tests {
             "appended after the replay started"
         );
         assert_eq!((b.kept, b.skipped), (2, 3));
+    }
+
+    #[test]
+    fn bounds_parse_from_text() {
+        assert_eq!("beginning".parse(), Ok(ReplayFrom::Beginning));
+        assert_eq!("42".parse(), Ok(ReplayFrom::Offset(42)));
+        assert_eq!(
+            "2026-01-01T01:00:00Z".parse(),
+            Ok(ReplayTo::Time(1_767_229_200_000))
+        );
+        let err = "yesterday".parse::<ReplayFrom>().unwrap_err();
+        assert!(
+            err.contains("`yesterday`") && err.contains("beginning"),
+            "{err}"
+        );
+        assert!("beginning".parse::<ReplayTo>().is_err());
     }
 
     #[test]

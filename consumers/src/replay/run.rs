@@ -1,0 +1,311 @@
+//! Running a replay: both consumer groups over their bounds until every partition has been
+//! read to its end, with progress others can watch and a cancellation that leaves the store
+//! consistent.
+//!
+//! The replay reads in groups of its own (`<consumer.group>-replay` and
+//! `<consumer.group>-records-replay`), so the live consumers' offsets and checkpoints are
+//! untouched and both run at once. One replay at a time per deployment: two replays would
+//! share these groups and split the partitions between them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cryptoviz_log::Log;
+use cryptoviz_schemas::topics;
+use cryptoviz_store::Store;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::{ReplayBounds, ReplayFrom, ReplayTo};
+use crate::records::TOPICS as RECORD_TOPICS;
+use crate::{ConsumerConfig, ConsumerStats, PricePipeline, RecordsPipeline, Result};
+
+/// Topics a replay can read.
+pub const TOPICS: [&str; 3] = [topics::PRICES, topics::NEWS, topics::SENTIMENT];
+
+/// An invalid replay request; [`SpecError::param`] names the argument at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    /// Not one of [`TOPICS`].
+    #[error(
+        "unknown topic `{0}` (expected one of crypto-prices, crypto-news, crypto-market-sentiment)"
+    )]
+    UnknownTopic(String),
+    /// A time range whose end is not after its start.
+    #[error("the end must be after the start")]
+    EmptyRange,
+}
+
+impl SpecError {
+    /// The argument at fault: `topic` or `to`.
+    pub fn param(&self) -> &'static str {
+        match self {
+            SpecError::UnknownTopic(_) => "topic",
+            SpecError::EmptyRange => "to",
+        }
+    }
+}
+
+/// What to replay: topics and range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplaySpec {
+    topics: Vec<&'static str>,
+    /// Start.
+    pub from: ReplayFrom,
+    /// End (exclusive); `None`: the log's end when the replay starts.
+    pub to: Option<ReplayTo>,
+}
+
+impl ReplaySpec {
+    /// A replay of `topics` (all three when empty; repeats ignored) over `from..to`.
+    pub fn new<S: AsRef<str>>(
+        topics: &[S],
+        from: ReplayFrom,
+        to: Option<ReplayTo>,
+    ) -> Result<Self, SpecError> {
+        let mut chosen: Vec<&'static str> = Vec::new();
+        for t in topics {
+            let t = t.as_ref();
+            match TOPICS.iter().find(|k| **k == t) {
+                Some(k) if !chosen.contains(k) => chosen.push(k),
+                Some(_) => {}
+                None => return Err(SpecError::UnknownTopic(t.to_string())),
+            }
+        }
+        if chosen.is_empty() {
+            chosen = TOPICS.to_vec();
+        }
+        if let (ReplayFrom::Time(from), Some(ReplayTo::Time(to))) = (from, to)
+            && to <= from
+        {
+            return Err(SpecError::EmptyRange);
+        }
+        Ok(Self {
+            topics: chosen,
+            from,
+            to,
+        })
+    }
+
+    /// The topics, in the order first given.
+    pub fn topics(&self) -> &[&'static str] {
+        &self.topics
+    }
+
+    fn record_topics(&self) -> Vec<&'static str> {
+        RECORD_TOPICS
+            .into_iter()
+            .filter(|t| self.topics.contains(t))
+            .collect()
+    }
+}
+
+/// A running replay's progress, updated as it reads.
+#[derive(Debug, Default)]
+pub struct ReplayProgress {
+    total: AtomicU64,
+    kept: AtomicU64,
+    skipped: AtomicU64,
+    /// The price group's counters.
+    pub prices: Arc<ConsumerStats>,
+    /// The news and sentiment group's counters.
+    pub records: Arc<ConsumerStats>,
+}
+
+/// A copy of a replay's progress.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProgressSnapshot {
+    /// Records between the start and end offsets (for a time start, an upper bound).
+    pub total: u64,
+    /// Records read in range.
+    pub kept: u64,
+    /// Records read outside the range.
+    pub skipped: u64,
+    /// Price ticks stored.
+    pub ticks: u64,
+    /// Window points written.
+    pub windows: u64,
+    /// Anomaly episode updates written.
+    pub anomalies: u64,
+    /// Ticks whose window had closed.
+    pub late_rows: u64,
+    /// News and sentiment records written.
+    pub records: u64,
+    /// Records that did not decode (sent to the DLQ).
+    pub dead_letters: u64,
+}
+
+impl ReplayProgress {
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let p = self.prices.snapshot();
+        let r = self.records.snapshot();
+        ProgressSnapshot {
+            total: self.total.load(Ordering::Relaxed),
+            kept: self.kept.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
+            ticks: p.ticks,
+            windows: p.windows,
+            anomalies: p.anomalies,
+            late_rows: p.late_rows,
+            records: r.records,
+            dead_letters: p.dead_letters + r.dead_letters,
+        }
+    }
+
+    fn set_read(&self, prices: Option<&PricePipeline>, records: Option<&RecordsPipeline>) {
+        let (kept, skipped) = [
+            prices.and_then(PricePipeline::replay_bounds),
+            records.and_then(RecordsPipeline::replay_bounds),
+        ]
+        .into_iter()
+        .flatten()
+        .fold((0, 0), |(k, s), b| (k + b.kept, s + b.skipped));
+        self.kept.store(kept, Ordering::Relaxed);
+        self.skipped.store(skipped, Ordering::Relaxed);
+    }
+}
+
+/// How a replay ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayEnd {
+    /// Every partition was read to its end; the last windows were emitted.
+    Completed,
+    /// Cancelled: what was read and closed is stored, open windows were dropped (the stored
+    /// ones stay as they were).
+    Cancelled,
+}
+
+/// A partition whose start lies past its end (a time after its last record) never delivers:
+/// a replay quiet this long is done.
+const QUIET: Duration = Duration::from_secs(2);
+
+/// Replays `spec` from `log` into `store` with the consumers configured by `consumer`,
+/// updating `progress`, until done or `cancel` fires. The store is flushed either way.
+pub async fn run(
+    log: Arc<dyn Log>,
+    store: Arc<dyn Store>,
+    consumer: &ConsumerConfig,
+    spec: &ReplaySpec,
+    progress: &ReplayProgress,
+    cancel: &CancellationToken,
+) -> Result<ReplayEnd> {
+    let lateness = consumer.allowed_lateness.as_millis() as i64;
+    let mut prices = if spec.topics.contains(&topics::PRICES) {
+        let bounds = ReplayBounds::new(
+            log.as_ref(),
+            &[topics::PRICES],
+            spec.from,
+            spec.to,
+            lateness,
+        )
+        .await?;
+        let mut config = consumer.clone();
+        config.group = format!("{}-replay", consumer.group);
+        Some(
+            PricePipeline::replay(
+                log.clone(),
+                store.clone(),
+                config,
+                progress.prices.clone(),
+                bounds,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let record_topics = spec.record_topics();
+    let mut records = if record_topics.is_empty() {
+        None
+    } else {
+        let bounds =
+            ReplayBounds::new(log.as_ref(), &record_topics, spec.from, spec.to, lateness).await?;
+        Some(
+            RecordsPipeline::replay(
+                log.clone(),
+                store.clone(),
+                &format!("{}-records-replay", consumer.group),
+                &record_topics,
+                consumer.poll_max,
+                progress.records.clone(),
+                bounds,
+            )
+            .await?,
+        )
+    };
+    let total = [
+        prices.as_ref().and_then(PricePipeline::replay_bounds),
+        records.as_ref().and_then(RecordsPipeline::replay_bounds),
+    ]
+    .into_iter()
+    .flatten()
+    .map(ReplayBounds::total)
+    .sum();
+    progress.total.store(total, Ordering::Relaxed);
+
+    let mut quiet_since = Instant::now();
+    let end = loop {
+        if cancel.is_cancelled() {
+            break ReplayEnd::Cancelled;
+        }
+        // A pipeline that has read its whole range is not polled again (a poll of an idle
+        // low-rate topic waits for its timeout).
+        let p_done = prices
+            .as_ref()
+            .is_none_or(|p| p.replay_bounds().is_some_and(ReplayBounds::complete));
+        let r_done = records
+            .as_ref()
+            .is_none_or(|r| r.replay_bounds().is_some_and(ReplayBounds::complete));
+        if p_done && r_done {
+            break ReplayEnd::Completed;
+        }
+        let mut read = 0;
+        if let Some(p) = prices.as_mut().filter(|_| !p_done) {
+            read += p.step().await?;
+        }
+        if let Some(r) = records.as_mut().filter(|_| !r_done) {
+            read += r.step().await?;
+        }
+        progress.set_read(prices.as_ref(), records.as_ref());
+        if read > 0 {
+            quiet_since = Instant::now();
+        } else if quiet_since.elapsed() >= QUIET {
+            break ReplayEnd::Completed;
+        }
+    };
+    if let Some(p) = prices {
+        match end {
+            ReplayEnd::Completed => p.finish().await?,
+            ReplayEnd::Cancelled => p.abandon().await?,
+        }
+    }
+    drop(records);
+    store.flush().await?;
+    log.flush().await?;
+    Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_names_what_is_wrong() {
+        let all = ReplaySpec::new::<&str>(&[], ReplayFrom::Beginning, None).unwrap();
+        assert_eq!(all.topics(), TOPICS);
+        let news =
+            ReplaySpec::new(&["crypto-news", "crypto-news"], ReplayFrom::Offset(3), None).unwrap();
+        assert_eq!(news.topics(), ["crypto-news"]);
+        assert!(news.record_topics() == ["crypto-news"]);
+        let err = ReplaySpec::new(&["prices"], ReplayFrom::Beginning, None).unwrap_err();
+        assert_eq!(err.param(), "topic");
+        assert!(err.to_string().contains("`prices`"));
+        let err =
+            ReplaySpec::new::<&str>(&[], ReplayFrom::Time(2_000), Some(ReplayTo::Time(1_000)))
+                .unwrap_err();
+        assert_eq!(err, SpecError::EmptyRange);
+        assert_eq!(err.param(), "to");
+    }
+}

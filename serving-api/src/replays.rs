@@ -1,0 +1,236 @@
+//! Replay jobs started through the API (`POST /api/v1/replays`): the same replay as
+//! `cryptoviz replay` ([`cryptoviz_consumers::replay::run`]), run as a background task of the
+//! API process, watched with `GET /api/v1/replays/{id}` and cancelled with `DELETE`.
+//!
+//! A replay takes minutes to hours, so a request starts it and returns at once (202); the
+//! job's progress is read from its counters. One replay runs at a time: replays share their
+//! consumer groups, and two at once would split the partitions between them. The last
+//! [`KEPT`] finished jobs are remembered (in memory: a restart forgets them, while what they
+//! wrote stays in the store).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cryptoviz_consumers::ConsumerConfig;
+use cryptoviz_consumers::replay::{ProgressSnapshot, ReplayEnd, ReplayProgress, ReplaySpec};
+use cryptoviz_log::Log;
+use cryptoviz_store::Store;
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::params::rfc3339;
+
+/// Finished jobs remembered.
+pub const KEPT: usize = 20;
+
+/// Where a job is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum JobState {
+    Running,
+    Completed,
+    Cancelled,
+    Failed(String),
+}
+
+/// One replay job.
+pub struct Job {
+    id: u64,
+    spec: ReplaySpec,
+    /// `from` and `to` as the request gave them.
+    from: String,
+    to: Option<String>,
+    started_ms: i64,
+    finished_ms: AtomicU64,
+    progress: ReplayProgress,
+    cancel: CancellationToken,
+    state: Mutex<JobState>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayJob {
+    pub id: u64,
+    /// `running`, `completed`, `cancelled` or `failed`.
+    pub state: &'static str,
+    /// Whether a cancellation was asked for (a running job stops at its next poll).
+    pub cancel_requested: bool,
+    pub topics: Vec<String>,
+    /// As given: `beginning`, an offset or an RFC 3339 time (aligned down to the hour).
+    pub from: String,
+    /// As given; absent: the log's end when the job started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Why a failed job failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `{total, kept, skipped, ticks, windows, anomalies, late_rows, records, dead_letters}`:
+    /// records in the range's offsets (an upper bound for a time start), read in and out of
+    /// range, and what was written.
+    #[schema(value_type = Object)]
+    pub progress: ProgressSnapshot,
+}
+
+impl Job {
+    /// The job as the API shows it.
+    pub fn view(&self) -> ReplayJob {
+        let state = self.state.lock().clone();
+        let finished = self.finished_ms.load(Ordering::Relaxed);
+        ReplayJob {
+            id: self.id,
+            state: match state {
+                JobState::Running => "running",
+                JobState::Completed => "completed",
+                JobState::Cancelled => "cancelled",
+                JobState::Failed(_) => "failed",
+            },
+            cancel_requested: self.cancel.is_cancelled(),
+            topics: self.spec.topics().iter().map(|t| t.to_string()).collect(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            started_at: rfc3339(self.started_ms * 1_000_000),
+            finished_at: (finished > 0).then(|| rfc3339(finished as i64 * 1_000_000)),
+            error: match state {
+                JobState::Failed(e) => Some(e),
+                _ => None,
+            },
+            progress: self.progress.snapshot(),
+        }
+    }
+
+    fn running(&self) -> bool {
+        *self.state.lock() == JobState::Running
+    }
+}
+
+/// The API's replay jobs.
+pub struct Replays {
+    consumer: ConsumerConfig,
+    jobs: Mutex<VecDeque<Arc<Job>>>,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Replays {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replays")
+            .field("jobs", &self.jobs.lock().len())
+            .finish()
+    }
+}
+
+impl Replays {
+    /// Jobs run with the consumers configured by `consumer` (its group names the replay
+    /// groups; lateness, flushing and detectors as configured).
+    pub fn new(consumer: ConsumerConfig) -> Self {
+        Self {
+            consumer,
+            jobs: Mutex::new(VecDeque::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Starts a job replaying `spec` from `log` into `store`; 409 while another runs.
+    pub fn start(
+        self: &Arc<Self>,
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        spec: ReplaySpec,
+        from: String,
+        to: Option<String>,
+    ) -> Result<Arc<Job>, ApiError> {
+        let job = {
+            let mut jobs = self.jobs.lock();
+            if let Some(running) = jobs.iter().find(|j| j.running()) {
+                return Err(ApiError::Conflict(format!(
+                    "replay {} is still running; cancel it or wait for it to finish",
+                    running.id
+                )));
+            }
+            let job = Arc::new(Job {
+                id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                spec,
+                from,
+                to,
+                started_ms: cryptoviz_schemas::now_ms(),
+                finished_ms: AtomicU64::new(0),
+                progress: ReplayProgress::default(),
+                cancel: CancellationToken::new(),
+                state: Mutex::new(JobState::Running),
+                task: Mutex::new(None),
+            });
+            jobs.push_front(job.clone());
+            while jobs.len() > KEPT + 1 {
+                jobs.pop_back();
+            }
+            job
+        };
+        let running = job.clone();
+        let consumer = self.consumer.clone();
+        let task = tokio::spawn(async move {
+            let job = running;
+            let result = cryptoviz_consumers::replay::run(
+                log,
+                store,
+                &consumer,
+                &job.spec,
+                &job.progress,
+                &job.cancel,
+            )
+            .await;
+            let state = match result {
+                Ok(ReplayEnd::Completed) => JobState::Completed,
+                Ok(ReplayEnd::Cancelled) => JobState::Cancelled,
+                Err(e) => {
+                    tracing::error!(job = job.id, error = %e, "replay job failed");
+                    JobState::Failed(e.to_string())
+                }
+            };
+            tracing::info!(job = job.id, state = ?state, progress = ?job.progress.snapshot(), "replay job finished");
+            job.finished_ms
+                .store(cryptoviz_schemas::now_ms().max(0) as u64, Ordering::Relaxed);
+            *job.state.lock() = state;
+        });
+        *job.task.lock() = Some(task);
+        tracing::info!(job = job.id, topics = ?job.spec.topics(), from = %job.from, "replay job started");
+        Ok(job)
+    }
+
+    /// Every remembered job, newest first.
+    pub fn list(&self) -> Vec<Arc<Job>> {
+        self.jobs.lock().iter().cloned().collect()
+    }
+
+    /// Job `id`.
+    pub fn get(&self, id: u64) -> Option<Arc<Job>> {
+        self.jobs.lock().iter().find(|j| j.id == id).cloned()
+    }
+
+    /// Asks job `id` to stop; `None` for an unknown job.
+    pub fn cancel(&self, id: u64) -> Option<Arc<Job>> {
+        let job = self.get(id)?;
+        if job.running() {
+            job.cancel.cancel();
+        }
+        Some(job)
+    }
+
+    /// Cancels the running job, if any, and waits for it to store what it read (at shutdown).
+    pub async fn shutdown(&self) {
+        let running: Vec<Arc<Job>> = self.list().into_iter().filter(|j| j.running()).collect();
+        for job in running {
+            job.cancel.cancel();
+            let task = job.task.lock().take();
+            if let Some(task) = task {
+                let _ = task.await;
+            }
+        }
+    }
+}
