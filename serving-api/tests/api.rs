@@ -6,6 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{assert_snapshot, get, state};
+use serde_json::Value;
 
 #[tokio::test]
 async fn health_answers() {
@@ -354,6 +355,29 @@ async fn the_openapi_document_covers_every_route_and_docs_render() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    // Every schema reference resolves (a dangling one makes clients skip that part).
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 20);
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling reference {r}"
+        );
+    }
     let (status, page) = get(&s, "/docs").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.as_str().unwrap().contains("/api/v1/openapi.json"));
