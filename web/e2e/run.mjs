@@ -207,10 +207,13 @@ try {
     await shot(page, 'sentiment');
   });
 
-  await check('the status page lists the producers', async () => {
+  await check('the status page lists the producers, the consumers and their lag', async () => {
     await page.goto(`${base}/status/`);
     await page.waitForSelector(tid('source-row'), { timeout: 15_000 });
     await page.waitForSelector(tid('consumer-card'), { timeout: 15_000 });
+    await page.waitForSelector(`${tid('consumer-lag')} td`, { timeout: 15_000 });
+    const topics = await page.$$eval(`${tid('consumer-lag')} tbody tr td:nth-child(2)`, (cells) => cells.map((c) => c.textContent));
+    assert(topics.includes('crypto-prices'), `no lag row for crypto-prices: ${topics.join(', ')}`);
     await shot(page, 'status');
   });
 

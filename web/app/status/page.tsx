@@ -22,6 +22,13 @@ interface SourceStatus {
 
 type Counters = Record<string, unknown>;
 
+/** One consumer group's lag on one topic, as `/status` reports it. */
+interface Lag {
+  group: string;
+  topic: string;
+  records: number;
+}
+
 function lastError(e: SourceStatus['last_error']): { at: number | null; message: string } | null {
   if (!e) return null;
   if (Array.isArray(e)) return { at: e[0], message: e[1] };
@@ -53,12 +60,13 @@ function Value({ v, name = '' }: { v: unknown; name?: string }) {
 
 export default function StatusPage() {
   const sources = useApi<List<SourceStatus>>('/sources', 5000);
-  const status = useApi<{ sources?: unknown; consumers?: Record<string, Counters>; [k: string]: unknown }>('/status', 5000);
+  const status = useApi<{ sources?: unknown; consumers?: Record<string, Counters>; lag?: Lag[]; [k: string]: unknown }>('/status', 5000);
   const { state, lagged } = useLive();
   const now = useNow(5000);
 
   const consumers = status.data?.consumers ?? {};
-  const others = Object.entries(status.data ?? {}).filter(([k]) => k !== 'sources' && k !== 'consumers');
+  const lag = Array.isArray(status.data?.lag) ? status.data.lag : [];
+  const others = Object.entries(status.data ?? {}).filter(([k]) => k !== 'sources' && k !== 'consumers' && k !== 'lag');
   const deadLetters = Object.values(consumers).reduce((n, c) => n + (typeof c.dead_letters === 'number' ? c.dead_letters : 0), 0);
   const lateRows = Object.values(consumers).reduce((n, c) => n + (typeof c.late_rows === 'number' ? c.late_rows : 0), 0);
   const rejected = (sources.data?.data ?? []).reduce((n, s) => n + (s.rejected ?? 0), 0);
@@ -133,6 +141,34 @@ export default function StatusPage() {
       </div>
       <h2>Consumers</h2>
       <ErrorBox error={status.error} what="Consumer status" />
+      {lag.length > 0 && (
+        <div className="table-wrap">
+          <table data-testid="consumer-lag">
+            <caption className="muted small">
+              Lag: records appended to a topic and not yet committed by the group. The price group commits no further than the first tick of its
+              oldest open window (up to an hour of ticks), so part of its lag is read and waiting for its window to close.
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">Topic</th>
+                <th scope="col" className="num">
+                  Lag (records)
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {lag.map((l) => (
+                <tr key={`${l.group}/${l.topic}`}>
+                  <td>{l.group}</td>
+                  <td>{l.topic}</td>
+                  <td className="num">{formatNumber(l.records, 0)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       <div className="cards">
         {Object.entries(consumers).map(([name, c]) => (
           <div key={name} className="card" data-testid="consumer-card">
