@@ -425,10 +425,10 @@ pub fn exporter(status: StatusFn, lag: Option<LagSource>) -> Router {
         .route(
             "/health",
             get(move || async move {
-                axum::Json(serde_json::json!({
-                    "status": "ok",
-                    "uptime_seconds": started.elapsed().as_secs_f64(),
-                }))
+                axum::Json(crate::routes::health::Health {
+                    status: "ok".into(),
+                    uptime_seconds: started.elapsed().as_secs_f64(),
+                })
             }),
         )
 }

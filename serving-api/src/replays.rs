@@ -28,13 +28,14 @@ use crate::params::rfc3339;
 /// Finished jobs remembered.
 pub const KEPT: usize = 20;
 
-/// Where a job is.
+/// Where a job is: running, or finished at a time with an end or an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum JobState {
     Running,
-    Completed,
-    Cancelled,
-    Failed(String),
+    Finished {
+        at_ms: i64,
+        outcome: Result<ReplayEnd, String>,
+    },
 }
 
 /// One replay job.
@@ -45,7 +46,6 @@ pub struct Job {
     from: String,
     to: Option<String>,
     started_ms: i64,
-    finished_ms: AtomicU64,
     progress: ReplayProgress,
     cancel: CancellationToken,
     state: Mutex<JobState>,
@@ -83,25 +83,25 @@ impl Job {
     /// The job as the API shows it.
     pub fn view(&self) -> ReplayJob {
         let state = self.state.lock().clone();
-        let finished = self.finished_ms.load(Ordering::Relaxed);
+        let (finished_ms, outcome) = match state {
+            JobState::Running => (None, None),
+            JobState::Finished { at_ms, outcome } => (Some(at_ms), Some(outcome)),
+        };
         ReplayJob {
             id: self.id,
-            state: match state {
-                JobState::Running => "running",
-                JobState::Completed => "completed",
-                JobState::Cancelled => "cancelled",
-                JobState::Failed(_) => "failed",
+            state: match &outcome {
+                None => "running",
+                Some(Ok(ReplayEnd::Completed)) => "completed",
+                Some(Ok(ReplayEnd::Cancelled)) => "cancelled",
+                Some(Err(_)) => "failed",
             },
             cancel_requested: self.cancel.is_cancelled(),
             topics: self.spec.topics().iter().map(|t| t.to_string()).collect(),
             from: self.from.clone(),
             to: self.to.clone(),
             started_at: rfc3339(self.started_ms * 1_000_000),
-            finished_at: (finished > 0).then(|| rfc3339(finished as i64 * 1_000_000)),
-            error: match state {
-                JobState::Failed(e) => Some(e),
-                _ => None,
-            },
+            finished_at: finished_ms.map(|ms| rfc3339(ms * 1_000_000)),
+            error: outcome.and_then(Result::err),
             progress: self.progress.snapshot(),
         }
     }
@@ -160,7 +160,6 @@ impl Replays {
                 from,
                 to,
                 started_ms: cryptoviz_schemas::now_ms(),
-                finished_ms: AtomicU64::new(0),
                 progress: ReplayProgress::default(),
                 cancel: CancellationToken::new(),
                 state: Mutex::new(JobState::Running),
@@ -185,18 +184,15 @@ impl Replays {
                 &job.cancel,
             )
             .await;
-            let state = match result {
-                Ok(ReplayEnd::Completed) => JobState::Completed,
-                Ok(ReplayEnd::Cancelled) => JobState::Cancelled,
-                Err(e) => {
-                    tracing::error!(job = job.id, error = %e, "replay job failed");
-                    JobState::Failed(e.to_string())
-                }
+            let outcome = result.map_err(|e| {
+                tracing::error!(job = job.id, error = %e, "replay job failed");
+                e.to_string()
+            });
+            tracing::info!(job = job.id, outcome = ?outcome, progress = ?job.progress.snapshot(), "replay job finished");
+            *job.state.lock() = JobState::Finished {
+                at_ms: cryptoviz_schemas::now_ms(),
+                outcome,
             };
-            tracing::info!(job = job.id, state = ?state, progress = ?job.progress.snapshot(), "replay job finished");
-            job.finished_ms
-                .store(cryptoviz_schemas::now_ms().max(0) as u64, Ordering::Relaxed);
-            *job.state.lock() = state;
         });
         *job.task.lock() = Some(task);
         tracing::info!(job = job.id, topics = ?job.spec.topics(), from = %job.from, "replay job started");

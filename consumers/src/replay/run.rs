@@ -155,16 +155,24 @@ impl ReplayProgress {
     }
 
     fn set_read(&self, prices: Option<&PricePipeline>, records: Option<&RecordsPipeline>) {
-        let (kept, skipped) = [
-            prices.and_then(PricePipeline::replay_bounds),
-            records.and_then(RecordsPipeline::replay_bounds),
-        ]
-        .into_iter()
-        .flatten()
-        .fold((0, 0), |(k, s), b| (k + b.kept, s + b.skipped));
+        let (kept, skipped) =
+            bounds(prices, records).fold((0, 0), |(k, s), b| (k + b.kept, s + b.skipped));
         self.kept.store(kept, Ordering::Relaxed);
         self.skipped.store(skipped, Ordering::Relaxed);
     }
+}
+
+/// The bounds of the pipelines a replay runs.
+fn bounds<'a>(
+    prices: Option<&'a PricePipeline>,
+    records: Option<&'a RecordsPipeline>,
+) -> impl Iterator<Item = &'a ReplayBounds> {
+    [
+        prices.and_then(PricePipeline::replay_bounds),
+        records.and_then(RecordsPipeline::replay_bounds),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// How a replay ended.
@@ -235,14 +243,9 @@ pub async fn run(
             .await?,
         )
     };
-    let total = [
-        prices.as_ref().and_then(PricePipeline::replay_bounds),
-        records.as_ref().and_then(RecordsPipeline::replay_bounds),
-    ]
-    .into_iter()
-    .flatten()
-    .map(ReplayBounds::total)
-    .sum();
+    let total = bounds(prices.as_ref(), records.as_ref())
+        .map(ReplayBounds::total)
+        .sum();
     progress.total.store(total, Ordering::Relaxed);
 
     let mut quiet_since = Instant::now();

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cryptoviz_consumers::replay::{ReplayFrom, ReplaySpec, ReplayTo};
+use cryptoviz_log::Log;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -51,8 +52,9 @@ pub struct NewReplay {
     pub to: Option<Bound>,
 }
 
-fn replays(state: &AppState) -> ApiResult<&Arc<Replays>> {
-    state.replays.as_ref().filter(|_| state.log.is_some()).ok_or_else(|| {
+/// The jobs, and the log they replay; 501 when this process offers no replays.
+fn replays(state: &AppState) -> ApiResult<(&Arc<Replays>, &Arc<dyn Log>)> {
+    state.replays.as_ref().zip(state.log.as_ref()).ok_or_else(|| {
         ApiError::Unsupported(
             "replays are not offered by this process: it has no log (over the embedded log, they run in the process running the stages, or with `cryptoviz replay`)".into(),
         )
@@ -81,7 +83,7 @@ pub async fn start(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewReplay>,
 ) -> ApiResult<Response> {
-    let replays = replays(&state)?;
+    let (replays, log) = replays(&state)?;
     let from: ReplayFrom = request
         .from
         .text()
@@ -100,9 +102,8 @@ pub async fn start(
         };
         ApiError::bad(param, format!("`{param}`: {e}"))
     })?;
-    let log = state.log.clone().expect("checked by replays()");
     let job = replays.start(
-        log,
+        log.clone(),
         state.store.clone(),
         spec,
         request.from.text(),
@@ -129,7 +130,7 @@ pub async fn list(
     QueryParams(q): QueryParams<Params>,
 ) -> ApiResult<Json<List<ReplayJob>>> {
     params::only(&q, &[])?;
-    let jobs = replays(&state)?.list();
+    let jobs = replays(&state)?.0.list();
     Ok(Json(List::new(jobs.iter().map(|j| j.view()).collect())))
 }
 
@@ -147,7 +148,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ReplayJob>> {
     let id = job_id(&id)?;
-    found(replays(&state)?.get(id), id)
+    found(replays(&state)?.0.get(id), id)
 }
 
 /// Cancels a running replay (API key required): what it read and closed is stored, its open
@@ -167,7 +168,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ReplayJob>> {
     let id = job_id(&id)?;
-    found(replays(&state)?.cancel(id), id)
+    found(replays(&state)?.0.cancel(id), id)
 }
 
 fn found(job: Option<Arc<Job>>, id: u64) -> ApiResult<Json<ReplayJob>> {
