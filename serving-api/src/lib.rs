@@ -201,9 +201,15 @@ pub struct Caches {
     pub sparklines: TtlCell<HashMap<String, Vec<f64>>>,
 }
 
-/// What every handler can reach.
+/// What every handler can reach. Cheap to clone (one reference count): axum clones the state
+/// for every middleware and extractor of every request, so the fields live behind one `Arc`
+/// ([`Shared`], reached through `Deref`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The fields of [`AppState`].
+#[derive(Clone)]
+pub struct Shared {
     /// The time-series store the consumers write.
     pub store: Arc<dyn Store>,
     /// The log, for the live stream, readiness and consumer lag (`None`: store only).
@@ -226,11 +232,19 @@ pub struct AppState {
     pub replays: Option<Arc<replays::Replays>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State over `store` with default settings, no log and alert rules in memory.
     pub fn new(store: Arc<dyn Store>) -> Self {
         let settings = ApiSettings::default();
-        Self {
+        AppState(Arc::new(Shared {
             store,
             log: None,
             lag_groups: Vec::new(),
@@ -247,45 +261,52 @@ impl AppState {
             http_metrics: Arc::new(HttpMetrics::default()),
             cache: Arc::new(Caches::default()),
             replays: None,
-        }
+        }))
+    }
+
+    /// The fields, to set while building (copied first if a clone shares them).
+    fn shared(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Applies `settings`, opening the alert rule book at `settings.alerts_file`.
     pub fn with_settings(mut self, settings: ApiSettings) -> std::io::Result<Self> {
+        let shared = self.shared();
         if let Some(path) = &settings.alerts_file {
-            self.alerts = Arc::new(RuleBook::open(path)?);
+            shared.alerts = Arc::new(RuleBook::open(path)?);
         }
-        self.limiter = Arc::new(RateLimiter::new(
+        shared.limiter = Arc::new(RateLimiter::new(
             settings.rate_limit_per_second,
             settings.rate_limit_burst,
         ));
-        self.settings = Arc::new(settings);
+        shared.settings = Arc::new(settings);
         Ok(self)
     }
 
     /// Sets the log, and the consumer groups (with their topics) whose lag `/metrics` reports.
     pub fn with_log(mut self, log: Arc<dyn Log>, lag_groups: Vec<(String, Vec<String>)>) -> Self {
-        self.log = Some(log);
-        self.lag_groups = lag_groups;
+        let shared = self.shared();
+        shared.log = Some(log);
+        shared.lag_groups = lag_groups;
         self
     }
 
     /// Offers replay jobs (`/api/v1/replays`) run with the consumers configured by
     /// `consumer`; they need the log too ([`AppState::with_log`]).
     pub fn with_replays(mut self, consumer: cryptoviz_consumers::ConsumerConfig) -> Self {
-        self.replays = Some(Arc::new(replays::Replays::new(consumer)));
+        self.shared().replays = Some(Arc::new(replays::Replays::new(consumer)));
         self
     }
 
     /// Sets the function listing the producers' status.
     pub fn with_sources(mut self, sources: StatusFn) -> Self {
-        self.sources = sources;
+        self.shared().sources = sources;
         self
     }
 
     /// Sets the status function.
     pub fn with_status(mut self, status: StatusFn) -> Self {
-        self.status = status;
+        self.shared().status = status;
         self
     }
 }
