@@ -7,6 +7,7 @@
 
 mod compaction;
 mod config;
+mod executor;
 mod files;
 mod latest;
 mod scan;
@@ -24,6 +25,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::task::JoinHandle;
 
 pub use self::config::{Compression, EmbeddedStoreConfig};
+use self::executor::QueryExecutor;
 use self::files::{DataFile, FileKind, FileRef, FileWriter, Manifest, file_name, fsync_dir};
 use self::latest::LatestCache;
 use self::scan::Snapshot;
@@ -45,6 +47,8 @@ pub struct EmbeddedStore {
 pub(crate) struct Inner {
     config: EmbeddedStoreConfig,
     session_config: SessionConfig,
+    /// Where query plans run (never on the caller's async workers).
+    queries: QueryExecutor,
     measurements: RwLock<BTreeMap<String, Arc<Measurement>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -142,6 +146,7 @@ impl EmbeddedStore {
             inner: Arc::new(Inner {
                 config,
                 session_config,
+                queries: QueryExecutor::new(partitions)?,
                 measurements: RwLock::new(measurements),
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -173,19 +178,25 @@ impl EmbeddedStore {
             .filter_map(|m| Some((m.name.clone(), Arc::new(m.snapshot()?))))
             .collect();
         let ctx = self.inner.context();
-        scan::register_views(&ctx, &snaps).await?;
-        // Read-only: no DDL (CREATE EXTERNAL TABLE), DML (COPY, INSERT) or SET.
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let mut frame = ctx.sql_with_options(sql, options).await?;
-        if let Some(n) = max_rows {
-            frame = frame.limit(0, Some(n))?;
-        }
-        let out = frame.collect().await?;
-        drop(snaps);
-        Ok(out)
+        let sql = sql.to_string();
+        self.inner
+            .queries
+            .run(async move {
+                scan::register_views(&ctx, &snaps).await?;
+                // Read-only: no DDL (CREATE EXTERNAL TABLE), DML (COPY, INSERT) or SET.
+                let options = SQLOptions::new()
+                    .with_allow_ddl(false)
+                    .with_allow_dml(false)
+                    .with_allow_statements(false);
+                let mut frame = ctx.sql_with_options(&sql, options).await?;
+                if let Some(n) = max_rows {
+                    frame = frame.limit(0, Some(n))?;
+                }
+                let out = frame.collect().await?;
+                drop(snaps);
+                Ok(out)
+            })
+            .await
     }
 
     /// Compacts every measurement that has at least two small files, waiting for it;
@@ -450,7 +461,12 @@ impl Store for EmbeddedStore {
         let Some(snap) = self.handle(&q.measurement).and_then(|m| m.snapshot()) else {
             return Ok(Vec::new());
         };
-        scan::run_query(&self.inner.context(), &snap, q).await
+        let ctx = self.inner.context();
+        let q = q.clone();
+        self.inner
+            .queries
+            .run(async move { scan::run_query(&ctx, &snap, &q).await })
+            .await
     }
 
     async fn last(&self, measurement: &str, tags: &[(String, String)]) -> Result<Vec<RecordBatch>> {
