@@ -339,6 +339,29 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state).layer(TraceLayer::new_for_http())
 }
 
+/// Serves [`app`] on `listener` until `shutdown` completes: with `TCP_NODELAY` on every
+/// connection (so the last small segment of a response is not held back until the client
+/// acknowledges the previous one, which a delayed ACK can stretch to 40 ms), and with each
+/// client's address for the per-client rate limit.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
 /// Starts the live side: the log tail (when there is a log), the store watch and the alert
 /// engine; they stop with `cancel`.
 pub fn start_live(state: &AppState, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {

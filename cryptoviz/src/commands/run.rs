@@ -1,6 +1,5 @@
 //! `cryptoviz run`: the whole pipeline in one process.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -75,14 +74,9 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
     let live = cryptoviz_api::start_live(&state, &api);
     let replays = state.replays.clone();
     let api_token = api.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            cryptoviz_api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { api_token.cancelled().await })
-        .await
-    });
+    let server = tokio::spawn(cryptoviz_api::serve(listener, state, async move {
+        api_token.cancelled().await
+    }));
 
     shutdown::signal().await;
     // Stop sources first, then drain the consumers (open windows are flushed as partial) and

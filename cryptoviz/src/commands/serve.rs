@@ -4,8 +4,6 @@ use anyhow::Context;
 use clap::Args;
 use cryptoviz_api::AppState;
 
-use std::net::SocketAddr;
-
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, LogBackend};
@@ -47,13 +45,9 @@ pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let live_token = CancellationToken::new();
     let live = cryptoviz_api::start_live(&state, &live_token);
     let replays = state.replays.clone();
-    axum::serve(
-        listener,
-        cryptoviz_api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown::signal())
-    .await
-    .context("the API server failed")?;
+    cryptoviz_api::serve(listener, state, shutdown::signal())
+        .await
+        .context("the API server failed")?;
     live_token.cancel();
     for task in live {
         let _ = task.await;
