@@ -16,17 +16,19 @@
 //!
 //! The [`pipeline`] buffers both outputs, writes them to the store, and only then commits the
 //! log offsets — and not past the first record of a window still open, with the watermark
-//! stored as commit metadata — so a crash at any point replays exactly what is needed and the
+//! state stored as commit metadata and in the store ([`checkpoint`]) — so a crash at any point replays exactly what is needed and the
 //! idempotent store rewrites the same points (see `docs/architecture.md`).
 //!
 //! Layout: [`decode`] (bytes → records or dead letters), [`windows`] (accumulators,
 //! watermarks, the tumbling operator), [`sinks`] (Arrow batches per measurement),
-//! [`pipeline`] (poll → process → write → commit), [`replay`] (bounds of a re-run over the
+//! [`pipeline`] (poll → process → write → commit), [`checkpoint`] (the window state of a
+//! commit), [`replay`] (bounds of a re-run over the
 //! log's history), [`stats`] (what the API exposes),
 //! [`verify`] (an independent DataFusion computation of the windows, for tests and the bench).
 
 pub mod anomalies;
 pub mod candles;
+pub mod checkpoint;
 pub mod decode;
 mod error;
 pub mod indicators;

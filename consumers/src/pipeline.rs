@@ -3,7 +3,8 @@
 //! Delivery: a batch of outputs is written to the store, and only once the store has
 //! acknowledged it are offsets committed. The committed offset of a partition is the smaller
 //! of the next unread offset and the first offset of any tick still in an open window, and its
-//! metadata carries the watermark state. After a crash the consumer restarts from there with
+//! metadata (and the store, for brokers that drop metadata) carries the watermark state
+//! ([`crate::checkpoint`]). After a crash the consumer restarts from there with
 //! that state: ticks of windows that had already closed are skipped, open windows are rebuilt
 //! from all their ticks, and every re-emitted point has the same key as before, so the store
 //! ends up exactly as if nothing had happened.
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::anomalies::{Anomaly, AnomalyConfig};
 use crate::candles::CandleAnalytics;
+use crate::checkpoint::{self, Checkpoint};
 use crate::decode::decode;
 use crate::replay::ReplayBounds;
 use crate::sinks::{analytics, anomalies, market::MarketBuilder};
@@ -93,18 +95,6 @@ impl ConsumerConfig {
 
 /// The 1-minute window, the finest of [`RESOLUTIONS`] (the bench and the tests verify it).
 pub const WINDOW_1M: (&str, i64) = RESOLUTIONS[0];
-
-/// State stored with each committed offset.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-struct Checkpoint {
-    /// Largest event time read from the partition (for diagnostics; a restart rebuilds the
-    /// watermark from the ticks it re-reads).
-    max_ts: Option<i64>,
-    /// Windows ending at or before this event time were closed.
-    closed_until: Option<i64>,
-    /// Next offset that had been read when the checkpoint was taken.
-    read_to: u64,
-}
 
 /// The consumer of `crypto-prices`.
 pub struct PricePipeline {
@@ -382,6 +372,7 @@ impl PricePipeline {
             .map(|tp| tp.partition)
             .collect();
         let mut offsets = Vec::with_capacity(self.positions.len());
+        let mut saved = Vec::with_capacity(self.positions.len());
         for (&partition, &position) in &self.positions {
             if !assigned.contains(&partition) {
                 continue;
@@ -404,6 +395,7 @@ impl PricePipeline {
                 read_to,
             };
             let metadata = serde_json::to_string(&checkpoint).unwrap_or_default();
+            saved.push((partition, safe, checkpoint));
             offsets.push((
                 TopicPartition {
                     topic: topics::PRICES.to_string(),
@@ -414,6 +406,18 @@ impl PricePipeline {
                     metadata,
                 },
             ));
+        }
+        // The store's copy first (its outputs are acknowledged already), then the commit; a
+        // replay restarts from its bounds and keeps none.
+        if self.replay.is_none()
+            && let Some(batch) = checkpoint::batch(
+                &self.config.group,
+                topics::PRICES,
+                &saved,
+                cryptoviz_schemas::now_ms(),
+            )?
+        {
+            write_with_retry(self.store.as_ref(), &self.stats, vec![batch]).await?;
         }
         self.consumer.commit(&offsets).await?;
         self.stats.add_commit();
@@ -450,17 +454,14 @@ impl PricePipeline {
         }
         for tp in self.consumer.assignment() {
             let committed = self.consumer.committed(&tp).await?;
-            let checkpoint =
-                match committed.as_ref().filter(|c| !c.metadata.is_empty()) {
-                    Some(c) => Some(serde_json::from_str::<Checkpoint>(&c.metadata).map_err(
-                        |e| Error::Checkpoint {
-                            topic: tp.topic.clone(),
-                            partition: tp.partition,
-                            reason: e.to_string(),
-                        },
-                    )?),
-                    None => None,
-                };
+            let checkpoint = checkpoint::restore(
+                self.store.as_ref(),
+                &self.config.group,
+                &tp.topic,
+                tp.partition,
+                committed.as_ref(),
+            )
+            .await?;
             // The partition's watermark restarts from what is actually re-read, not from the
             // checkpoint's `max_ts`: with the old maximum, the watermark could pass windows of
             // this partition whose ticks are still to be replayed, and those ticks would then be

@@ -5,7 +5,9 @@
 //!   every window, with the values a single embedded run computes.
 //! - Killing `consume` (SIGKILL) mid-stream and starting it again, and stopping influxd for
 //!   30 s while ingesting, lose and double nothing in InfluxDB: offsets are committed only
-//!   after acknowledged writes, and writes back off and resume.
+//!   after acknowledged writes, and writes back off and resume. Once with the embedded log,
+//!   once on tansu, which drops commit metadata: there the window state comes back from the
+//!   store's copy of each checkpoint.
 
 mod common;
 mod servers;
@@ -288,34 +290,7 @@ fn kill_9_and_a_30_s_influxd_outage_lose_and_double_nothing() {
     // 1. kill -9 once the first points are in InfluxDB.
     let mut cmd = cryptoviz(dir.path());
     with_influx(&mut cmd, &influx);
-    let child = slow(&mut cmd).arg("consume").spawn().unwrap();
-    let mut running = Running(child);
-    let started = wait_for(Duration::from_secs(60), || {
-        (influx.count(DB, "crypto_market", "price_usd") > 0).then_some(())
-    });
-    assert!(started.is_some(), "nothing reached InfluxDB");
-    assert!(
-        running.0.try_wait().unwrap().is_none(),
-        "consume must still be running"
-    );
-    running.0.kill().unwrap();
-    running.0.wait().unwrap();
-    drop(running);
-    // A write the killed process sent may still be landing: wait until the count is stable,
-    // so that "more than before" below can only come from the restarted consumer.
-    let mut before = influx.count(DB, "crypto_market", "price_usd");
-    loop {
-        std::thread::sleep(Duration::from_millis(500));
-        let now = influx.count(DB, "crypto_market", "price_usd");
-        if now == before {
-            break;
-        }
-        before = now;
-    }
-    assert!(
-        before < 200_000,
-        "the kill must land mid-stream ({before} stored)"
-    );
+    let before = kill_9_mid_stream(cmd, &influx, 0, 200_000);
 
     // 2. Restart (running until SIGTERM, so it cannot exit on its own during the outage);
     //    once it writes again, stop influxd for 30 s, then bring it back.
@@ -356,5 +331,85 @@ fn kill_9_and_a_30_s_influxd_outage_lose_and_double_nothing() {
     let status = consume.terminate(Duration::from_secs(60));
     assert!(status.success());
     assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 200_000);
+    assert_windows_equal(&expected, &stored(&influx));
+}
+
+/// Kills `consume` with SIGKILL once more than `after` points are in InfluxDB, then waits
+/// until the killed process's last writes have landed; returns the points stored by then.
+fn kill_9_mid_stream(mut cmd: Command, influx: &Influxd, after: u64, total: u64) -> u64 {
+    let mut running = Running(slow(&mut cmd).arg("consume").spawn().unwrap());
+    let started = wait_for(Duration::from_secs(90), || {
+        (influx.count(DB, "crypto_market", "price_usd") > after).then_some(())
+    });
+    assert!(started.is_some(), "nothing reached InfluxDB");
+    assert!(
+        running.0.try_wait().unwrap().is_none(),
+        "consume must still be running"
+    );
+    running.0.kill().unwrap();
+    running.0.wait().unwrap();
+    drop(running);
+    let mut before = influx.count(DB, "crypto_market", "price_usd");
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = influx.count(DB, "crypto_market", "price_usd");
+        if now == before {
+            break;
+        }
+        before = now;
+    }
+    assert!(
+        before < total,
+        "the kill must land mid-stream ({before} stored)"
+    );
+    before
+}
+
+#[test]
+fn kill_9_on_kafka_loses_and_doubles_nothing() {
+    let (Some(tansu), Some(influx)) = (Tansu::start(), Influxd::start()) else {
+        return;
+    };
+    const TICKS: &str = "100000";
+    let expected = reference(TICKS);
+    let producer = tempfile::tempdir().unwrap();
+    let mut cmd = cryptoviz(producer.path());
+    with_kafka(&mut cmd, &tansu);
+    succeed(cmd.args(["produce", "--simulate", "--ticks", TICKS]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let consume = || {
+        let mut cmd = cryptoviz(dir.path());
+        with_kafka(&mut cmd, &tansu);
+        with_influx(&mut cmd, &influx);
+        cmd
+    };
+    // Late enough that offsets were committed (a kill before the first commit would only
+    // restart from the beginning).
+    kill_9_mid_stream(consume(), &influx, 20_000, 100_000);
+
+    // The restarted member waits out the killed one's session, takes the partitions back from
+    // their committed offsets, and exits once the topic is drained.
+    let log = dir.path().join("restart.log");
+    let mut cmd = consume();
+    let status = slow(&mut cmd)
+        .env("CRYPTOVIZ_LOG", "info")
+        .args(["consume", "--exit-when-idle", "25s"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    let mut text = String::new();
+    std::fs::File::open(&log)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let text = strip_ansi(&text);
+    assert!(status.success(), "consume failed:\n{text}");
+    assert!(
+        text.contains("window state restored from the store"),
+        "tansu keeps no commit metadata, so the restart must use the store's checkpoints:\n{text}"
+    );
+    assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 100_000);
     assert_windows_equal(&expected, &stored(&influx));
 }
