@@ -17,7 +17,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::files::{
-    DataFile, FileKind, FileRef, FileWriter, ManifestEntry, file_name, fsync_dir, writer_properties,
+    DataFile, FileKind, FileRef, FileWriter, Manifest, ManifestEntry, file_name, fsync_dir,
+    writer_properties,
 };
 use super::scan::Snapshot;
 use super::{Inner, Measurement};
@@ -177,20 +178,25 @@ pub(crate) async fn compact_measurement(
             min_time: f.min_time,
             max_time: f.max_time,
         }));
-    manifest
-        .tombstones
-        .retain(|s| m.dir.join(file_name(FileKind::Write, *s)).exists());
-    manifest.tombstones.extend(
-        snap.files
-            .iter()
-            .filter(|f| f.kind == FileKind::Write)
-            .map(|f| f.seq),
-    );
+    let new_tombstones: Vec<u64> = snap
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Write)
+        .map(|f| f.seq)
+        .collect();
+    // Filesystem work (the tombstones' `stat`s, the manifest's write and fsync) stays off the
+    // async workers, which serve requests meanwhile.
     let store_dir = m.dir.clone();
-    let committed = manifest.clone();
-    tokio::task::spawn_blocking(move || committed.store(&store_dir))
-        .await
-        .map_err(|e| Error::Task(e.to_string()))??;
+    let manifest = tokio::task::spawn_blocking(move || -> Result<Manifest> {
+        manifest
+            .tombstones
+            .retain(|s| store_dir.join(file_name(FileKind::Write, *s)).exists());
+        manifest.tombstones.extend(new_tombstones);
+        manifest.store(&store_dir)?;
+        Ok(manifest)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))??;
 
     let outputs: Vec<FileRef> = outputs.into_iter().map(Arc::new).collect();
     {
@@ -207,9 +213,14 @@ pub(crate) async fn compact_measurement(
     for f in &snap.files {
         f.mark_obsolete();
     }
+    // The inputs are deleted when their last reference goes (here, unless a query still
+    // reads them): unlinking large files is blocking work too.
+    let inputs = snap.files.len();
+    let dropped = tokio::task::spawn_blocking(move || drop(snap));
+    let _ = dropped.await;
     tracing::info!(
         measurement = %m.name,
-        inputs = snap.files.len(),
+        inputs,
         outputs = outputs.len(),
         rows = total,
         elapsed_ms = started.elapsed().as_millis() as u64,
