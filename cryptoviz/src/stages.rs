@@ -23,6 +23,7 @@ pub fn spawn_sources(
     simulate: bool,
     shutdown: &CancellationToken,
     tracker: &TaskTracker,
+    runtime: &tokio::runtime::Handle,
 ) -> anyhow::Result<Vec<Arc<SourceStatus>>> {
     let sources: Vec<Box<dyn Source>> = if simulate {
         vec![Box::new(SimulatedSource::new(
@@ -45,11 +46,14 @@ pub fn spawn_sources(
             publisher: Publisher::new(log.clone(), &name, status),
         };
         tracing::info!(source = %name, simulate, "source started");
-        tracker.spawn(async move {
-            if let Err(e) = source.run(context).await {
-                tracing::error!(source = %name, error = %e, "source stopped");
-            }
-        });
+        tracker.spawn_on(
+            async move {
+                if let Err(e) = source.run(context).await {
+                    tracing::error!(source = %name, error = %e, "source stopped");
+                }
+            },
+            runtime,
+        );
     }
     Ok(statuses)
 }
@@ -138,20 +142,32 @@ pub async fn consumers(
 }
 
 impl Consumers {
-    /// Runs both groups on `tracker` until `shutdown`; each drains before its task ends.
-    pub fn spawn(self, shutdown: &CancellationToken, tracker: &TaskTracker) -> ConsumerHandles {
+    /// Runs both groups on `runtime`, tracked by `tracker`, until `shutdown`; each drains
+    /// before its task ends.
+    pub fn spawn(
+        self,
+        shutdown: &CancellationToken,
+        tracker: &TaskTracker,
+        runtime: &tokio::runtime::Handle,
+    ) -> ConsumerHandles {
         let token = shutdown.clone();
-        tracker.spawn(async move {
-            if let Err(e) = self.prices.run(token).await {
-                tracing::error!(error = %e, "price consumer stopped; its uncommitted input will be replayed at the next start");
-            }
-        });
+        tracker.spawn_on(
+            async move {
+                if let Err(e) = self.prices.run(token).await {
+                    tracing::error!(error = %e, "price consumer stopped; its uncommitted input will be replayed at the next start");
+                }
+            },
+            runtime,
+        );
         let token = shutdown.clone();
-        tracker.spawn(async move {
-            if let Err(e) = self.records.run(token).await {
-                tracing::error!(error = %e, "news consumer stopped; its uncommitted input will be replayed at the next start");
-            }
-        });
+        tracker.spawn_on(
+            async move {
+                if let Err(e) = self.records.run(token).await {
+                    tracing::error!(error = %e, "news consumer stopped; its uncommitted input will be replayed at the next start");
+                }
+            },
+            runtime,
+        );
         self.handles
     }
 }

@@ -68,7 +68,7 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
         None => {
             let token = CancellationToken::new();
             let tasks = TaskTracker::new();
-            let handles = consumers.spawn(&token, &tasks);
+            let handles = consumers.spawn(&token, &tasks, &tokio::runtime::Handle::current());
             shutdown::signal().await;
             token.cancel();
             tasks.close();

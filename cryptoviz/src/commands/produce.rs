@@ -55,7 +55,14 @@ pub async fn produce(mut config: Config, args: ProduceArgs) -> anyhow::Result<()
     }
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let statuses = stages::spawn_sources(&config, &log, args.simulate, &token, &tasks)?;
+    let statuses = stages::spawn_sources(
+        &config,
+        &log,
+        args.simulate,
+        &token,
+        &tasks,
+        &tokio::runtime::Handle::current(),
+    )?;
     let metrics = match args.metrics_listen {
         Some(addr) => {
             let statuses = statuses.clone();

@@ -53,10 +53,21 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
     let source_tasks = TaskTracker::new();
     let consumer_tasks = TaskTracker::new();
 
-    let statuses = stages::spawn_sources(&config, &log, args.simulate, &sources, &source_tasks)?;
+    // Sources and consumers run on a runtime of their own: a burst of pipeline work (decoding,
+    // windows, Arrow batches) is then time-sliced with the API's workers by the OS instead of
+    // queueing requests behind it on a shared worker.
+    let pipeline = pipeline_runtime()?;
+    let statuses = stages::spawn_sources(
+        &config,
+        &log,
+        args.simulate,
+        &sources,
+        &source_tasks,
+        pipeline.handle(),
+    )?;
     let handles = stages::consumers(&config, &log, store.clone())
         .await?
-        .spawn(&consumers, &consumer_tasks);
+        .spawn(&consumers, &consumer_tasks, pipeline.handle());
 
     let status_sources = statuses.clone();
     let state = AppState::new(store.clone())
@@ -97,6 +108,38 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
     for task in live {
         let _ = task.await;
     }
+    // Last: the store's flush above awaited compactions that ran on the pipeline's runtime.
+    drop(pipeline);
     tracing::info!("cryptoviz stopped cleanly");
     Ok(())
+}
+
+/// The pipeline's runtime: half the cores (at least one) as `cryptoviz-pipeline` threads.
+fn pipeline_runtime() -> anyhow::Result<PipelineRuntime> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads((cores / 2).max(1))
+        .thread_name("cryptoviz-pipeline")
+        .enable_all()
+        .build()
+        .context("cannot start the pipeline's runtime")?;
+    Ok(PipelineRuntime(Some(runtime)))
+}
+
+/// A runtime shut down without blocking when dropped (a drop happens on an async worker, on
+/// an early error return too).
+struct PipelineRuntime(Option<tokio::runtime::Runtime>);
+
+impl PipelineRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("present until dropped").handle()
+    }
+}
+
+impl Drop for PipelineRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
