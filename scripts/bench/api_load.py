@@ -71,9 +71,9 @@ def write_history(path, days):
     return n
 
 
-def wrk(url, args):
+def wrk(url, args, connections):
     out = subprocess.run(
-        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url],
+        ["wrk", f"-t{args.threads}", f"-c{connections}", f"-d{args.duration}s", "--latency", url],
         check=True, capture_output=True, text=True,
     ).stdout
     def ms(label):
@@ -143,10 +143,9 @@ def main():
         result = {
             "history_rows": rows, "import_seconds": round(imported_s, 1),
             "coins": coins, "history_candles": candles,
-            "coins_endpoint_capacity": wrk(base + "/api/v1/coins", args),
-            "coins_endpoint": wrk(base + "/api/v1/coins",
-                                  argparse.Namespace(**{**vars(args), "connections": args.target_connections})),
-            "history_endpoint": wrk(history_url, args),
+            "coins_endpoint_capacity": wrk(base + "/api/v1/coins", args, args.connections),
+            "coins_endpoint": wrk(base + "/api/v1/coins", args, args.target_connections),
+            "history_endpoint": wrk(history_url, args, args.connections),
             "ticks_ingested_during_run": json.load(urllib.request.urlopen(base + "/api/v1/status"))["consumers"]["prices"]["ticks"],
         }
         if args.oha:
