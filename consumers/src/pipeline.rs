@@ -25,6 +25,7 @@ use crate::candles::CandleAnalytics;
 use crate::checkpoint::{self, Checkpoint};
 use crate::decode::decode;
 use crate::replay::ReplayBounds;
+use crate::sinks::coin_info::CoinInfoBuilder;
 use crate::sinks::{analytics, anomalies, market::MarketBuilder};
 use crate::stats::ConsumerStats;
 use crate::windows::{
@@ -106,6 +107,7 @@ pub struct PricePipeline {
     windows: Resolutions,
     marks: Watermarks,
     market: MarketBuilder,
+    coin_info: CoinInfoBuilder,
     emitted: Vec<EmittedWindow>,
     candles: CandleAnalytics,
     anomalies: Vec<Anomaly>,
@@ -173,6 +175,7 @@ impl PricePipeline {
             config,
             stats,
             market: MarketBuilder::default(),
+            coin_info: CoinInfoBuilder::default(),
             emitted: Vec::new(),
             dead: Vec::new(),
             positions: BTreeMap::new(),
@@ -294,6 +297,7 @@ impl PricePipeline {
             self.marks
                 .observe(record.partition, price.timestamp_ms, now);
             self.market.push(&price);
+            self.coin_info.push(&price);
             let replayed = self
                 .replay_until
                 .get(&record.partition)
@@ -327,8 +331,9 @@ impl PricePipeline {
             self.stats.add_dead_letters(dead.len() as u64);
         }
         self.candles.process(&mut self.emitted, &mut self.anomalies);
-        let mut batches = Vec::with_capacity(3);
+        let mut batches = Vec::with_capacity(4);
         batches.extend(self.market.finish()?);
+        batches.extend(self.coin_info.finish()?);
         batches.extend(analytics::batch(&self.emitted)?);
         batches.extend(anomalies::batch(&self.anomalies)?);
         let windows = self.emitted.len() as u64;
@@ -442,8 +447,14 @@ impl PricePipeline {
                 self.consumer.seek(&tp, bounds.seek_to()).await?;
             }
             match bounds.from_ms() {
-                Some(from) => self.candles.warm_up(self.store.as_ref(), from).await?,
-                None => self.candles.clear(),
+                Some(from) => {
+                    self.candles.warm_up(self.store.as_ref(), from).await?;
+                    self.coin_info.warm_up(self.store.as_ref(), from).await?;
+                }
+                None => {
+                    self.candles.clear();
+                    self.coin_info.clear();
+                }
             }
             tracing::info!(
                 consumer = %self.name,
@@ -485,9 +496,16 @@ impl PricePipeline {
         }
         // Indicator histories and anomaly detectors restart from the candles closed before
         // the checkpoint, exactly as they stood then.
+        // So do the coin fundamentals the ticks are compared with.
         match self.windows.closed_until() {
-            Some(closed) => self.candles.warm_up(self.store.as_ref(), closed).await?,
-            None => self.candles.clear(),
+            Some(closed) => {
+                self.candles.warm_up(self.store.as_ref(), closed).await?;
+                self.coin_info.warm_up(self.store.as_ref(), closed).await?;
+            }
+            None => {
+                self.candles.clear();
+                self.coin_info.clear();
+            }
         }
         tracing::info!(
             consumer = %self.name,

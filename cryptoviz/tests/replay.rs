@@ -14,10 +14,11 @@ use datafusion::arrow::compute::concat_batches;
 /// 10,000 s of history for 20 coins: 2 h 47 min from 2026-01-01T00:00:00Z.
 const TICKS: &str = "200000";
 
-const TABLES: [&str; 3] = [
+const TABLES: [&str; 4] = [
     "SELECT * FROM crypto_market ORDER BY crypto_id, source, time",
     "SELECT * FROM crypto_analytics ORDER BY crypto_id, source, \"window\", time",
     "SELECT * FROM crypto_anomalies ORDER BY crypto_id, kind, source, time",
+    "SELECT * FROM crypto_coin_info ORDER BY crypto_id, source, time",
 ];
 
 fn run(dir: &Path, args: &[&str]) -> Output {
@@ -107,6 +108,9 @@ fn replay_rebuilds_the_store_and_is_idempotent() {
     );
     let after = snapshot(dir.path());
     assert_same(&live[..2], &after[..2], "time-bounded replay");
+    // The coin fundamentals resume from those stored before the bounds: no point is added.
+    assert!(!live[3].is_empty(), "fundamentals stored");
+    assert_eq!(live[3], after[3], "time-bounded replay: crypto_coin_info");
 }
 
 #[test]

@@ -99,6 +99,17 @@ pub struct MarketRow {
 }
 
 impl MarketRow {
+    /// Takes the series' newest fundamentals from `crypto_coin_info` (rows written before they
+    /// moved there keep their own).
+    pub fn fill_info(&mut self, info: &CoinInfoRow) {
+        if info.name.as_deref().is_some_and(|n| !n.is_empty()) {
+            self.name.clone_from(&info.name);
+        }
+        self.ath = info.ath.or(self.ath);
+        self.atl = info.atl.or(self.atl);
+        self.circulating_supply = info.circulating_supply.or(self.circulating_supply);
+    }
+
     /// As a [`Coin`], with the volatility of its latest 1-hour window.
     pub fn into_coin(self, volatility_pct: Option<f64>) -> Coin {
         Coin {
@@ -120,6 +131,17 @@ impl MarketRow {
             sparkline: None,
         }
     }
+}
+
+/// A stored `crypto_coin_info` row: a series' fundamentals.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CoinInfoRow {
+    pub crypto_id: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub ath: Option<f64>,
+    pub atl: Option<f64>,
+    pub circulating_supply: Option<f64>,
 }
 
 /// A coin with every source's latest snapshot side by side.

@@ -38,7 +38,12 @@ async fn coins_lists_the_latest_snapshot_largest_first() {
         btc["volatility_pct"].as_f64().unwrap() > 0.0,
         "from the 1-hour window"
     );
+    // Name, ATH and supply come from the series' newest `crypto_coin_info` point.
+    assert_eq!(btc["name"], "bitcoin");
+    assert_eq!(btc["ath"], 99_500.0);
+    assert_eq!(btc["circulating_supply"], 19.9e6);
     assert_eq!(body["data"][1]["id"], "ethereum");
+    assert!(body["data"][1]["ath"].is_null());
     assert_snapshot("coins", &body);
 }
 

@@ -1,4 +1,7 @@
 //! Raw ingest: every price tick as a point of `crypto_market`.
+//!
+//! A tick's slowly changing fundamentals (name, ATH, ATL, circulating supply) are not repeated
+//! here: [`super::coin_info`] writes them to `crypto_coin_info` when they change.
 
 use std::sync::{Arc, LazyLock};
 
@@ -14,16 +17,13 @@ use super::{ms_to_ns, time_field};
 use crate::Result;
 use crate::measurements::{MARKET, MARKET_TAGS};
 
-const NUMBERS: [&str; 13] = [
+const NUMBERS: [&str; 10] = [
     "price_usd",
     "market_cap",
     "volume_24h",
     "change_1h",
     "change_24h",
     "change_7d",
-    "ath",
-    "atl",
-    "circulating_supply",
     "volume",
     "open_usd",
     "high_usd",
@@ -37,7 +37,6 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
             .iter()
             .map(|t| Field::new(*t, DataType::Utf8, false)),
     );
-    fields.push(Field::new("name", DataType::Utf8, true));
     fields.push(Field::new("price_usd", DataType::Float64, false));
     fields.extend(
         NUMBERS[1..]
@@ -53,7 +52,6 @@ pub struct MarketBuilder {
     crypto_id: StringBuilder,
     symbol: StringBuilder,
     source: StringBuilder,
-    name: StringBuilder,
     numbers: [Float64Builder; NUMBERS.len()],
     len: usize,
 }
@@ -65,7 +63,6 @@ impl Default for MarketBuilder {
             crypto_id: StringBuilder::new(),
             symbol: StringBuilder::new(),
             source: StringBuilder::new(),
-            name: StringBuilder::new(),
             numbers: std::array::from_fn(|_| Float64Builder::new()),
             len: 0,
         }
@@ -89,7 +86,6 @@ impl MarketBuilder {
         self.crypto_id.append_value(&p.crypto_id);
         self.symbol.append_value(&p.symbol);
         self.source.append_value(&p.source);
-        self.name.append_value(&p.name);
         let values = [
             Some(p.price_usd),
             p.market_cap,
@@ -97,9 +93,6 @@ impl MarketBuilder {
             p.change_1h,
             p.change_24h,
             p.change_7d,
-            p.ath,
-            p.atl,
-            p.circulating_supply,
             p.volume,
             p.open_usd,
             p.high_usd,
@@ -122,7 +115,6 @@ impl MarketBuilder {
             Arc::new(self.crypto_id.finish()),
             Arc::new(self.symbol.finish()),
             Arc::new(self.source.finish()),
-            Arc::new(self.name.finish()),
         ];
         columns.extend(
             self.numbers

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod anomalies;
+pub mod coin_info;
 pub mod market;
 pub mod news;
 pub mod sentiment;

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::Uri;
 use axum::response::Response;
 use cryptoviz_consumers::indicators::INDICATOR_FIELDS;
-use cryptoviz_consumers::measurements::{ANALYTICS, MARKET};
+use cryptoviz_consumers::measurements::{ANALYTICS, COIN_INFO, MARKET};
 use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
 
 use crate::AppState;
@@ -18,8 +18,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::rows;
 use crate::model::param_values::{CoinSort, Interval, Order, Range, Window};
 use crate::model::{
-    AnalyticsRow, Candle, Coin, CoinDetail, CoinPage, Global, History, IndicatorPoint, Indicators,
-    MarketRow, from_row,
+    AnalyticsRow, Candle, Coin, CoinDetail, CoinInfoRow, CoinPage, Global, History, IndicatorPoint,
+    Indicators, MarketRow, from_row,
 };
 use crate::params::{self, DAY_NS, Params, rfc3339};
 
@@ -49,7 +49,7 @@ pub(crate) async fn snapshot(state: &AppState) -> ApiResult<Arc<Vec<Coin>>> {
     if let Some(hit) = state.cache.coins.get(ttl) {
         return Ok(hit);
     }
-    let markets = latest_rows(state, None).await?;
+    let markets = latest_snapshots(state, None).await?;
     let volatility = latest_volatility(state, None).await?;
     let mut by_coin: HashMap<String, Coin> = HashMap::new();
     for row in markets {
@@ -79,6 +79,26 @@ async fn latest_rows(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<Mark
         .collect::<ApiResult<Vec<_>>>()?;
     out.sort_by(|a, b| b.time.cmp(&a.time));
     Ok(out)
+}
+
+/// [`latest_rows`] with each series' newest fundamentals (name, ATH, ATL, supply) from
+/// `crypto_coin_info`.
+async fn latest_snapshots(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<MarketRow>> {
+    let mut markets = latest_rows(state, coin).await?;
+    let tags: Vec<(String, String)> = coin
+        .map(|c| vec![("crypto_id".to_string(), c.to_string())])
+        .unwrap_or_default();
+    let mut info = HashMap::new();
+    for row in rows(&state.store.last(COIN_INFO, &tags).await?) {
+        let row: CoinInfoRow = from_row(row)?;
+        info.insert((row.crypto_id.clone(), row.source.clone()), row);
+    }
+    for m in &mut markets {
+        if let Some(i) = info.get(&(m.crypto_id.clone(), m.source.clone())) {
+            m.fill_info(i);
+        }
+    }
+    Ok(markets)
 }
 
 /// Volatility of the latest 1-hour window per (coin, source).
@@ -252,7 +272,7 @@ pub async fn detail(
 ) -> ApiResult<Json<CoinDetail>> {
     params::only(&q, &[])?;
     let id = params::coin_id(&id, "id")?;
-    let snapshots = latest_rows(&state, Some(&id)).await?;
+    let snapshots = latest_snapshots(&state, Some(&id)).await?;
     if snapshots.is_empty() {
         return Err(ApiError::NotFound(format!("unknown coin `{id}`")));
     }

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cryptoviz_api::{ApiSettings, AppState, app};
 use cryptoviz_consumers::anomalies::{Anomaly, AnomalyKind, EpisodeStatus, Severity};
+use cryptoviz_consumers::sinks::coin_info::CoinInfoBuilder;
 use cryptoviz_consumers::sinks::{analytics, anomalies, market::MarketBuilder, news, sentiment};
 use cryptoviz_consumers::windows::{TumblingWindows, WindowStatus};
 use cryptoviz_schemas::{CryptoNews, CryptoPrice, MarketSentiment};
@@ -77,6 +78,7 @@ fn anomaly(id: &str, kind: AnomalyKind, minute: i64, score: f64, severity: Sever
 /// Writes the fixture into `store`.
 pub async fn fill(store: &EmbeddedStore) {
     let mut market = MarketBuilder::default();
+    let mut info = CoinInfoBuilder::default();
     let mut minutes = TumblingWindows::new("1m", 60_000, 0);
     let mut hours = TumblingWindows::new("1h", 3_600_000, 0);
     for s in 0..600 {
@@ -86,26 +88,38 @@ pub async fn fill(store: &EmbeddedStore) {
             ("ethereum", "ETH", 3_300.0, 4e11),
         ] {
             let p = base + (s % 60) as f64;
-            market.push(&tick(id, sym, "simulated", p, cap, ts));
+            let mut t = tick(id, sym, "simulated", p, cap, ts);
+            if id == "bitcoin" {
+                // Fundamentals change rarely: a new ATH halfway through.
+                t.ath = Some(if s < 300 { 99_000.0 } else { 99_500.0 });
+                t.circulating_supply = Some(19.9e6);
+            }
+            market.push(&t);
+            info.push(&t);
             minutes.add(id, "simulated", ts, p, 0, s as u64);
             hours.add(id, "simulated", ts, p, 0, s as u64);
         }
     }
     // A second source for bitcoin, older than the simulated one.
-    market.push(&tick(
+    let cmc = tick(
         "bitcoin",
         "BTC",
         "coinmarketcap",
         95_100.0,
         1.91e12,
         T0 + 300_000,
-    ));
+    );
+    market.push(&cmc);
+    info.push(&cmc);
     let mut emitted = Vec::new();
     // The watermark at the last tick (00:09:59): minute 9 is still open, emitted as partial.
     minutes.advance(Some(T0 + 599_000), &mut emitted);
     minutes.emit_open(WindowStatus::Partial, &mut emitted);
     hours.emit_open(WindowStatus::Partial, &mut emitted);
-    let mut batches = vec![market.finish().unwrap().unwrap()];
+    let mut batches = vec![
+        market.finish().unwrap().unwrap(),
+        info.finish().unwrap().unwrap(),
+    ];
     batches.extend(analytics::batch(&emitted).unwrap());
     batches.extend(
         anomalies::batch(&[
