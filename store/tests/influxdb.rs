@@ -601,6 +601,58 @@ async fn influxdb_rewrite_same_identity_last_write_wins() {
 }
 
 #[tokio::test]
+async fn influxdb_floats_and_integers_round_trip_exactly() {
+    let Some(server) = start_influxd().await else {
+        return;
+    };
+    let store = InfluxStore::new(config(&server.url)).unwrap();
+    // Shortest round-trip forms in every shape the encoder writes: integral (`1.0`),
+    // exponents both ways (`1e21`, `1.5e-7`), the extremes, and the integer limits.
+    let floats = [
+        1.0,
+        -0.5,
+        0.1 + 0.2,
+        1e21,
+        1.5e-7,
+        -2.5e300,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        123_456_789.123_456_79,
+    ];
+    let ints = [0, -1, i64::MAX, i64::MIN, 42, 7, 8, 9, 10, 11];
+    let rows: Vec<_> = floats
+        .iter()
+        .zip(ints)
+        .enumerate()
+        .map(|(i, (&f, n))| {
+            (
+                "extremes",
+                "test",
+                T0 + i as i64 * MIN,
+                Some(f),
+                Some(n),
+                None,
+                None,
+            )
+        })
+        .collect();
+    store.write(vec![market(&rows)]).await.unwrap();
+    let b = one(store
+        .query(&Query::new("crypto_market").tag("crypto_id", "extremes"))
+        .await
+        .unwrap());
+    assert_eq!(
+        f64s(&b, "price"),
+        floats.iter().map(|&f| Some(f)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        i64s(&b, "trades"),
+        ints.iter().map(|&n| Some(n)).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
 async fn influxdb_unreachable_write_is_retryable() {
     // Nothing listens on this port once the listener is dropped.
     let url = format!("http://127.0.0.1:{}", free_port());
@@ -733,7 +785,7 @@ async fn influxdb_v2_write_request_shape() {
     assert_eq!(
         text,
         format!(
-            "crypto_market,crypto_id=bitcoin,source=coingecko,window=1m price=1,trades=3i,note=\"a \\\"b\\\"\",up=true {T0}\n\
+            "crypto_market,crypto_id=bitcoin,source=coingecko,window=1m price=1.0,trades=3i,note=\"a \\\"b\\\"\",up=true {T0}\n\
              crypto_market,crypto_id=bitcoin,source=coingecko,window=1m price=2.5 {}\n",
             T0 + MIN
         )

@@ -86,16 +86,12 @@ impl Client {
         }
     }
 
-    /// Sends line-protocol `lines` (already chunked by the caller) and waits for the 204,
-    /// retrying 429, 5xx and connection errors with exponential back-off. Exhausting the
-    /// retry budget yields [`Error::Unavailable`] (retryable); a rejected body yields a
-    /// permanent error carrying InfluxDB's message.
-    pub(crate) async fn write_lines(&self, lines: &[String], what: &str) -> Result<()> {
-        let mut body = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for l in lines {
-            body.extend_from_slice(l.as_bytes());
-            body.push(b'\n');
-        }
+    /// Sends a line-protocol body of `points` lines and waits for the 204, retrying 429, 5xx
+    /// and connection errors with exponential back-off. Exhausting the retry budget yields
+    /// [`Error::Unavailable`] (retryable); a rejected body yields a permanent error carrying
+    /// InfluxDB's message.
+    pub(crate) async fn write_body(&self, body: String, points: usize, what: &str) -> Result<()> {
+        let body = body.into_bytes();
         let body = if self.cfg.gzip {
             let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
             enc.write_all(&body)
@@ -124,8 +120,7 @@ impl Client {
                     let wait = retry_after.unwrap_or(backoff).min(retry.max_backoff);
                     if started.elapsed() + wait > retry.max_elapsed {
                         return Err(Error::Unavailable(format!(
-                            "influxdb write of {} points ({what}) failed {attempt} times in {:?}: {reason}",
-                            lines.len(),
+                            "influxdb write of {points} points ({what}) failed {attempt} times in {:?}: {reason}",
                             started.elapsed()
                         )));
                     }

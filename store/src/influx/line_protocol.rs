@@ -6,8 +6,6 @@
 //! field values (a raw newline is fine inside the quotes). The 1.x parser does not unescape
 //! `\` in tags or keys, so a backslash or newline there is rejected rather than guessed at.
 
-use std::fmt::Write as _;
-
 use datafusion::arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, TimestampNanosecondArray,
 };
@@ -24,88 +22,124 @@ enum FieldCol<'a> {
     Bool(&'a BooleanArray),
 }
 
-/// Appends the lines of `wb` to `out`, one `String` per point. Rows whose fields are all null
-/// (or non-finite floats, which InfluxDB cannot store) are skipped: InfluxDB has no point
-/// without a field.
-pub(crate) fn encode_batch(wb: &WriteBatch, out: &mut Vec<String>) -> Result<()> {
-    wb.validate()?;
-    let m = wb.measurement.as_str();
-    let schema = wb.batch.schema();
-    let mut prefix_m = String::new();
-    escape_measurement(m, &mut prefix_m);
+/// One [`WriteBatch`] as line protocol: its columns resolved and checked once, then its rows
+/// appended one line each to request bodies, so that a body can be sent while the next is
+/// being written. Rows whose fields are all null (or non-finite floats, which InfluxDB cannot
+/// store) are skipped: InfluxDB has no point without a field.
+pub(crate) struct BatchLines<'a> {
+    prefix: String,
+    tags: Vec<(String, &'a StringArray)>,
+    fields: Vec<(String, FieldCol<'a>)>,
+    time: &'a TimestampNanosecondArray,
+    floats: ryu::Buffer,
+    ints: itoa::Buffer,
+}
 
-    let mut tags: Vec<(String, &StringArray)> = Vec::with_capacity(wb.tags.len());
-    let mut sorted_tags = wb.tags.clone();
-    // InfluxDB wants tags sorted by key for the fastest parse; order does not change identity.
-    sorted_tags.sort();
-    for t in &sorted_tags {
-        check_key(m, t)?;
-        let mut k = String::new();
-        escape_key(t, &mut k);
-        let col = wb.batch.column_by_name(t).expect("validated tag column");
-        tags.push((k, col.as_string::<i32>()));
-    }
-    let mut fields: Vec<(String, FieldCol<'_>)> = Vec::new();
-    for (i, f) in schema.fields().iter().enumerate() {
-        if f.name() == TIME_COLUMN || wb.tags.contains(f.name()) {
-            continue;
+impl<'a> BatchLines<'a> {
+    /// Checks `wb` whole (schema, keys, every tag value), so that a bad batch is refused before
+    /// any of it is sent.
+    pub(crate) fn new(wb: &'a WriteBatch) -> Result<Self> {
+        wb.validate()?;
+        let m = wb.measurement.as_str();
+        let schema = wb.batch.schema();
+        let mut prefix = String::new();
+        escape_measurement(m, &mut prefix);
+
+        let mut tags: Vec<(String, &StringArray)> = Vec::with_capacity(wb.tags.len());
+        let mut sorted_tags = wb.tags.clone();
+        // InfluxDB wants tags sorted by key for the fastest parse; order does not change
+        // identity.
+        sorted_tags.sort();
+        for t in &sorted_tags {
+            check_key(m, t)?;
+            let mut k = String::new();
+            escape_key(t, &mut k);
+            let col = wb
+                .batch
+                .column_by_name(t)
+                .expect("validated tag column")
+                .as_string::<i32>();
+            check_tag_values(m, &k, col)?;
+            tags.push((k, col));
         }
-        check_key(m, f.name())?;
-        let mut k = String::new();
-        escape_key(f.name(), &mut k);
-        let col = wb.batch.column(i);
-        let typed = match f.data_type() {
-            DataType::Float64 => FieldCol::Float(col.as_primitive()),
-            DataType::Int64 => FieldCol::Int(col.as_primitive()),
-            DataType::Utf8 => FieldCol::Str(col.as_string::<i32>()),
-            DataType::Boolean => FieldCol::Bool(col.as_boolean()),
-            other => unreachable!("validated field type {other}"),
-        };
-        fields.push((k, typed));
+        let mut fields: Vec<(String, FieldCol<'_>)> = Vec::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            if f.name() == TIME_COLUMN || wb.tags.contains(f.name()) {
+                continue;
+            }
+            check_key(m, f.name())?;
+            let mut k = String::new();
+            escape_key(f.name(), &mut k);
+            let col = wb.batch.column(i);
+            let typed = match f.data_type() {
+                DataType::Float64 => FieldCol::Float(col.as_primitive()),
+                DataType::Int64 => FieldCol::Int(col.as_primitive()),
+                DataType::Utf8 => FieldCol::Str(col.as_string::<i32>()),
+                DataType::Boolean => FieldCol::Bool(col.as_boolean()),
+                other => unreachable!("validated field type {other}"),
+            };
+            fields.push((k, typed));
+        }
+        let time = wb
+            .batch
+            .column_by_name(TIME_COLUMN)
+            .expect("validated time column")
+            .as_primitive::<TimestampNanosecondType>();
+        Ok(Self {
+            prefix,
+            tags,
+            fields,
+            time,
+            floats: ryu::Buffer::new(),
+            ints: itoa::Buffer::new(),
+        })
     }
-    let time: &TimestampNanosecondArray = wb
-        .batch
-        .column_by_name(TIME_COLUMN)
-        .expect("validated time column")
-        .as_primitive::<TimestampNanosecondType>();
 
-    for row in 0..wb.num_rows() {
-        let mut line = prefix_m.clone();
-        for (k, col) in &tags {
+    /// Rows of the batch (points, unless some have no field).
+    pub(crate) fn rows(&self) -> usize {
+        self.time.len()
+    }
+
+    /// Appends row `row` as one line, newline included; `false` (and nothing appended) when
+    /// the row has no field to write.
+    pub(crate) fn push_line(&mut self, row: usize, out: &mut String) -> bool {
+        let line_start = out.len();
+        out.push_str(&self.prefix);
+        for (k, col) in &self.tags {
             let v = col.value(row);
             if v.is_empty() {
                 // InfluxDB has no empty tag values: an absent tag reads back as "".
                 continue;
             }
-            check_tag_value(m, k, v)?;
-            line.push(',');
-            line.push_str(k);
-            line.push('=');
-            escape_key(v, &mut line);
+            out.push(',');
+            out.push_str(k);
+            out.push('=');
+            escape_key(v, out);
         }
         let mut sep = ' ';
-        for (k, col) in &fields {
-            let start = line.len();
-            line.push(sep);
-            line.push_str(k);
-            line.push('=');
+        for (k, col) in &self.fields {
+            let start = out.len();
+            out.push(sep);
+            out.push_str(k);
+            out.push('=');
             let written = match col {
                 FieldCol::Float(a) if a.is_valid(row) && a.value(row).is_finite() => {
-                    // `{}` is Rust's shortest round-trip form; `1` parses as a float in
-                    // InfluxDB (only an `i` suffix makes an integer).
-                    write!(line, "{}", a.value(row)).expect("write to String");
+                    // Ryū's shortest round-trip form (`1.0`, `1e21`, `1.5e-7`), which
+                    // InfluxDB parses as a float (only an `i` suffix makes an integer).
+                    out.push_str(self.floats.format_finite(a.value(row)));
                     true
                 }
                 FieldCol::Int(a) if a.is_valid(row) => {
-                    write!(line, "{}i", a.value(row)).expect("write to String");
+                    out.push_str(self.ints.format(a.value(row)));
+                    out.push('i');
                     true
                 }
                 FieldCol::Str(a) if a.is_valid(row) => {
-                    escape_string_field(a.value(row), &mut line);
+                    escape_string_field(a.value(row), out);
                     true
                 }
                 FieldCol::Bool(a) if a.is_valid(row) => {
-                    line.push_str(if a.value(row) { "true" } else { "false" });
+                    out.push_str(if a.value(row) { "true" } else { "false" });
                     true
                 }
                 _ => false,
@@ -113,14 +147,30 @@ pub(crate) fn encode_batch(wb: &WriteBatch, out: &mut Vec<String>) -> Result<()>
             if written {
                 sep = ',';
             } else {
-                line.truncate(start);
+                out.truncate(start);
             }
         }
         if sep == ' ' {
-            continue; // no non-null field
+            out.truncate(line_start); // no non-null field
+            return false;
         }
-        write!(line, " {}", time.value(row)).expect("write to String");
-        out.push(line);
+        out.push(' ');
+        out.push_str(self.ints.format(self.time.value(row)));
+        out.push('\n');
+        true
+    }
+}
+
+/// The lines of `wb`, one `String` per point, without their newlines.
+#[cfg(test)]
+pub(crate) fn encode_batch(wb: &WriteBatch, out: &mut Vec<String>) -> Result<()> {
+    let mut lines = BatchLines::new(wb)?;
+    for row in 0..lines.rows() {
+        let mut line = String::new();
+        if lines.push_line(row, &mut line) {
+            line.pop();
+            out.push(line);
+        }
     }
     Ok(())
 }
@@ -133,6 +183,20 @@ fn check_key(measurement: &str, key: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Every value of a tag column: one scan of the column's bytes, and the row only on error.
+fn check_tag_values(measurement: &str, tag: &str, col: &StringArray) -> Result<()> {
+    if !col
+        .values()
+        .iter()
+        .any(|b| matches!(b, b'\\' | b'\n' | b'\r'))
+    {
+        return Ok(());
+    }
+    col.iter()
+        .flatten()
+        .try_for_each(|v| check_tag_value(measurement, tag, v))
 }
 
 fn check_tag_value(measurement: &str, tag: &str, value: &str) -> Result<()> {
@@ -251,7 +315,7 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                "crypto_market,crypto_id=bit\\ coin\\,x\\=y price=1,n=-7i,title=\"a \\\"b\\\"\nc\" 1000"
+                "crypto_market,crypto_id=bit\\ coin\\,x\\=y price=1.0,n=-7i,title=\"a \\\"b\\\"\nc\" 1000"
                     .to_owned(),
                 "crypto_market,crypto_id=eth price=0.30000000000000004,ok=true 1001".to_owned(),
                 // row 2: all fields null → skipped; row 3: NaN dropped, empty tag omitted

@@ -300,30 +300,82 @@ impl InfluxStore {
     }
 }
 
+/// Request bodies of up to `batch_points` lines each, written on demand from the batches in
+/// order.
+struct Bodies<'a> {
+    encoders: Vec<line_protocol::BatchLines<'a>>,
+    batch: usize,
+    row: usize,
+    batch_points: usize,
+    /// Bytes of the previous body, to size the next one.
+    last_len: usize,
+}
+
+impl<'a> Bodies<'a> {
+    fn new(encoders: Vec<line_protocol::BatchLines<'a>>, batch_points: usize) -> Self {
+        Self {
+            encoders,
+            batch: 0,
+            row: 0,
+            batch_points: batch_points.max(1),
+            last_len: 0,
+        }
+    }
+}
+
+impl Iterator for Bodies<'_> {
+    /// A body and its number of points.
+    type Item = (String, usize);
+
+    fn next(&mut self) -> Option<(String, usize)> {
+        let mut body = String::with_capacity(self.last_len + self.last_len / 8);
+        let mut points = 0;
+        while points < self.batch_points {
+            let Some(enc) = self.encoders.get_mut(self.batch) else {
+                break;
+            };
+            if self.row == enc.rows() {
+                self.batch += 1;
+                self.row = 0;
+                continue;
+            }
+            if enc.push_line(self.row, &mut body) {
+                points += 1;
+            }
+            self.row += 1;
+        }
+        self.last_len = body.len();
+        (points > 0).then_some((body, points))
+    }
+}
+
 #[async_trait::async_trait]
 impl Store for InfluxStore {
     async fn write(&self, batches: Vec<WriteBatch>) -> Result<()> {
-        let mut lines: Vec<String> = Vec::new();
-        let mut measurements: BTreeSet<&str> = BTreeSet::new();
-        for b in &batches {
-            line_protocol::encode_batch(b, &mut lines)?;
-            measurements.insert(b.measurement.as_str());
-        }
-        if lines.is_empty() {
+        // Every batch is checked before anything is sent: a bad one is refused whole.
+        let encoders = batches
+            .iter()
+            .map(line_protocol::BatchLines::new)
+            .collect::<Result<Vec<_>>>()?;
+        let measurements: BTreeSet<&str> = batches.iter().map(|b| b.measurement.as_str()).collect();
+        let mut bodies = Bodies::new(encoders, self.cfg.batch_points);
+        let Some(first) = bodies.next() else {
             return Ok(());
-        }
+        };
         self.ensure_database().await?;
         let what = measurements.iter().copied().collect::<Vec<_>>().join(", ");
-        // Up to `write_concurrency` requests in flight: influxd ingests them in parallel.
-        // Every one must succeed before `write` returns (and offsets may be committed);
-        // points are idempotent, so a chunk that succeeded before another failed is
-        // harmlessly written again by the retry.
-        let mut chunks = lines.chunks(self.cfg.batch_points);
+        // Up to `write_concurrency` requests in flight: influxd ingests them in parallel, and
+        // the next body is written while they are. Every one must succeed before `write`
+        // returns (and offsets may be committed); points are idempotent, so a body that
+        // succeeded before another failed is harmlessly written again by the retry.
+        let mut pending = Some(first);
         let mut in_flight = futures::stream::FuturesUnordered::new();
         loop {
             while in_flight.len() < self.cfg.write_concurrency.max(1) {
-                match chunks.next() {
-                    Some(chunk) => in_flight.push(self.client.write_lines(chunk, &what)),
+                match pending.take().or_else(|| bodies.next()) {
+                    Some((body, points)) => {
+                        in_flight.push(self.client.write_body(body, points, &what))
+                    }
                     None => break,
                 }
             }
