@@ -107,14 +107,15 @@ impl IndicatorValues {
 
 /// Values for the last close (all `None` for no closes).
 pub fn compute(closes: &[f64]) -> IndicatorValues {
+    let Some((&newest, older)) = closes.split_last() else {
+        return IndicatorValues::default();
+    };
     let mut state = Stateful::new();
-    let mut last = IndicatorValues::default();
-    for &close in closes {
-        last = state.update(close);
+    for &close in older {
+        state.advance(close);
     }
-    if let Some(i) = closes.len().checked_sub(1) {
-        add_windowed(&mut last, closes, i);
-    }
+    let mut last = state.update(newest);
+    add_windowed(&mut last, closes, older.len());
     last
 }
 
@@ -335,6 +336,15 @@ impl Stateful {
             rsi_14: Rsi::new(RSI_PERIOD),
             macd: Macd::new(MACD_FAST, MACD_SLOW, MACD_SIGNAL),
         }
+    }
+
+    /// Takes the next close without producing values (what [`Stateful::update`] does, minus
+    /// building the result).
+    fn advance(&mut self, close: f64) {
+        self.macd.update(close);
+        self.ema_20.update(close);
+        self.ema_50.update(close);
+        self.rsi_14.update(close);
     }
 
     /// The stateful fields for the next close; the windowed ones are left `None`.
