@@ -432,6 +432,22 @@ impl PricePipeline {
         Ok(())
     }
 
+    /// Indicator histories, anomaly detectors and coin fundamentals as they stood at `at_ms`
+    /// (from the store), or empty when reading starts with nothing before it.
+    async fn resume_derived_state(&mut self, at_ms: Option<i64>) -> Result<()> {
+        match at_ms {
+            Some(t) => {
+                self.candles.warm_up(self.store.as_ref(), t).await?;
+                self.coin_info.warm_up(self.store.as_ref(), t).await?;
+            }
+            None => {
+                self.candles.clear();
+                self.coin_info.clear();
+            }
+        }
+        Ok(())
+    }
+
     /// Rebuilds state from the committed checkpoints of the current assignment.
     async fn on_assignment_change(&mut self) -> Result<()> {
         self.windows.clear();
@@ -446,16 +462,7 @@ impl PricePipeline {
                 self.marks.assign(tp.partition, None, now);
                 self.consumer.seek(&tp, bounds.seek_to()).await?;
             }
-            match bounds.from_ms() {
-                Some(from) => {
-                    self.candles.warm_up(self.store.as_ref(), from).await?;
-                    self.coin_info.warm_up(self.store.as_ref(), from).await?;
-                }
-                None => {
-                    self.candles.clear();
-                    self.coin_info.clear();
-                }
-            }
+            self.resume_derived_state(bounds.from_ms()).await?;
             tracing::info!(
                 consumer = %self.name,
                 partitions = self.consumer.assignment().len(),
@@ -497,16 +504,8 @@ impl PricePipeline {
         // Indicator histories and anomaly detectors restart from the candles closed before
         // the checkpoint, exactly as they stood then.
         // So do the coin fundamentals the ticks are compared with.
-        match self.windows.closed_until() {
-            Some(closed) => {
-                self.candles.warm_up(self.store.as_ref(), closed).await?;
-                self.coin_info.warm_up(self.store.as_ref(), closed).await?;
-            }
-            None => {
-                self.candles.clear();
-                self.coin_info.clear();
-            }
-        }
+        self.resume_derived_state(self.windows.closed_until())
+            .await?;
         tracing::info!(
             consumer = %self.name,
             partitions = self.consumer.assignment().len(),

@@ -268,7 +268,7 @@ fn kraken_candles_and_jsonl_ticks_of_several_coins() {
     );
     let sol = query(
         dir.path(),
-        "SELECT name, price_usd FROM crypto_market WHERE crypto_id = 'solana'",
+        "SELECT name FROM crypto_coin_info WHERE crypto_id = 'solana'",
     );
     assert_eq!(strings(&sol, "name"), vec!["Solana"]);
 }
