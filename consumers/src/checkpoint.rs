@@ -9,7 +9,8 @@
 //!   Kafka keep it);
 //! - as a point of [`CHECKPOINTS`] in the store (tags group, topic, partition; fields offset
 //!   and the state), written after the outputs it covers were acknowledged and before the
-//!   commit. This copy is for brokers that drop commit metadata (tansu does).
+//!   commit. This copy is for brokers that drop commit metadata (tansu does): the pipeline
+//!   reads its first commit back and stops writing copies if the metadata was kept.
 //!
 //! [`restore`] prefers the metadata. Without it, the store's copy is used if it is not older
 //! than the committed offset: written after its outputs, it can only be newer than the commit

@@ -118,6 +118,9 @@ pub struct PricePipeline {
     replay_until: HashMap<u32, u64>,
     dirty: bool,
     provisional_sent: bool,
+    /// Whether the log gives commit metadata back, learned from the first commit. Until it is
+    /// known, and if it does not, each checkpoint is also written to the store.
+    metadata_kept: Option<bool>,
     last_flush: Instant,
     name: String,
     /// Set for a replay: read these bounds instead of resuming from the checkpoints.
@@ -182,6 +185,7 @@ impl PricePipeline {
             replay_until: HashMap::new(),
             dirty: false,
             provisional_sent: false,
+            metadata_kept: None,
             last_flush: Instant::now(),
             name,
             replay,
@@ -413,8 +417,10 @@ impl PricePipeline {
             ));
         }
         // The store's copy first (its outputs are acknowledged already), then the commit; a
-        // replay restarts from its bounds and keeps none.
+        // replay restarts from its bounds and keeps none, and a log that keeps the metadata
+        // needs none.
         if self.replay.is_none()
+            && self.metadata_kept != Some(true)
             && let Some(batch) = checkpoint::batch(
                 &self.config.group,
                 topics::PRICES,
@@ -426,6 +432,18 @@ impl PricePipeline {
         }
         self.consumer.commit(&offsets).await?;
         self.stats.add_commit();
+        if self.replay.is_none()
+            && self.metadata_kept.is_none()
+            && let Some((tp, sent)) = offsets.first()
+        {
+            // Both backends commit synchronously: what is read back is what the log keeps.
+            let back = self.consumer.committed(tp).await?;
+            let kept = back.is_some_and(|c| c.metadata == sent.metadata);
+            if !kept {
+                tracing::info!(consumer = %self.name, "the log drops commit metadata: checkpoints are kept in the store as well");
+            }
+            self.metadata_kept = Some(kept);
+        }
         if let Some(c) = closed_until {
             self.stats.set_closed_until(c);
         }

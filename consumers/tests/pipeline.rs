@@ -281,6 +281,20 @@ async fn a_restart_without_finishing_resumes_from_the_checkpoint_exactly() {
         "{n} crypto_coin_info points for {} ticks: written on change, not per tick",
         ticks.len()
     );
+    // The embedded log keeps commit metadata: the store holds the first commit's checkpoint
+    // copies (one per partition) and no more, however many commits followed.
+    let copies = reference
+        .store
+        .sql("SELECT COUNT(*) AS n FROM cryptoviz_checkpoints")
+        .await
+        .unwrap();
+    let copies = copies[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0);
+    assert!((1..=3).contains(&copies), "{copies} checkpoint copies");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,12 +68,15 @@ pub(crate) async fn snapshot(state: &AppState) -> ApiResult<Arc<Vec<Coin>>> {
     Ok(coins)
 }
 
+/// The `crypto_id` tag filter of one coin, or none.
+fn coin_tag(coin: Option<&str>) -> Vec<(String, String)> {
+    coin.map(|c| vec![("crypto_id".to_string(), c.to_string())])
+        .unwrap_or_default()
+}
+
 /// The latest `crypto_market` row of every series (coin × source), newest first.
 async fn latest_rows(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<MarketRow>> {
-    let tags: Vec<(String, String)> = coin
-        .map(|c| vec![("crypto_id".to_string(), c.to_string())])
-        .unwrap_or_default();
-    let mut out = rows(&state.store.last(MARKET, &tags).await?)
+    let mut out = rows(&state.store.last(MARKET, &coin_tag(coin)).await?)
         .into_iter()
         .map(from_row::<MarketRow>)
         .collect::<ApiResult<Vec<_>>>()?;
@@ -85,11 +88,8 @@ async fn latest_rows(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<Mark
 /// `crypto_coin_info`.
 async fn latest_snapshots(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<MarketRow>> {
     let mut markets = latest_rows(state, coin).await?;
-    let tags: Vec<(String, String)> = coin
-        .map(|c| vec![("crypto_id".to_string(), c.to_string())])
-        .unwrap_or_default();
     let mut info = HashMap::new();
-    for row in rows(&state.store.last(COIN_INFO, &tags).await?) {
+    for row in rows(&state.store.last(COIN_INFO, &coin_tag(coin)).await?) {
         let row: CoinInfoRow = from_row(row)?;
         info.insert((row.crypto_id.clone(), row.source.clone()), row);
     }

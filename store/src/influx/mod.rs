@@ -358,21 +358,20 @@ impl Store for InfluxStore {
             .map(line_protocol::BatchLines::new)
             .collect::<Result<Vec<_>>>()?;
         let measurements: BTreeSet<&str> = batches.iter().map(|b| b.measurement.as_str()).collect();
-        let mut bodies = Bodies::new(encoders, self.cfg.batch_points);
-        let Some(first) = bodies.next() else {
+        let mut bodies = Bodies::new(encoders, self.cfg.batch_points).peekable();
+        if bodies.peek().is_none() {
             return Ok(());
-        };
+        }
         self.ensure_database().await?;
         let what = measurements.iter().copied().collect::<Vec<_>>().join(", ");
         // Up to `write_concurrency` requests in flight: influxd ingests them in parallel, and
         // the next body is written while they are. Every one must succeed before `write`
         // returns (and offsets may be committed); points are idempotent, so a body that
         // succeeded before another failed is harmlessly written again by the retry.
-        let mut pending = Some(first);
         let mut in_flight = futures::stream::FuturesUnordered::new();
         loop {
             while in_flight.len() < self.cfg.write_concurrency.max(1) {
-                match pending.take().or_else(|| bodies.next()) {
+                match bodies.next() {
                     Some((body, points)) => {
                         in_flight.push(self.client.write_body(body, points, &what))
                     }
