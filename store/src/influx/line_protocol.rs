@@ -31,6 +31,10 @@ pub(crate) struct BatchLines<'a> {
     tags: Vec<(String, &'a StringArray)>,
     fields: Vec<(String, FieldCol<'a>)>,
     time: &'a TimestampNanosecondArray,
+    /// Measurement and tags of row `series_row`, reused while the next rows share its tag
+    /// values (the consumers' writes are sorted by series).
+    series: String,
+    series_row: Option<usize>,
     floats: ryu::Buffer,
     ints: itoa::Buffer,
 }
@@ -90,6 +94,8 @@ impl<'a> BatchLines<'a> {
             tags,
             fields,
             time,
+            series: String::new(),
+            series_row: None,
             floats: ryu::Buffer::new(),
             ints: itoa::Buffer::new(),
         })
@@ -104,18 +110,28 @@ impl<'a> BatchLines<'a> {
     /// the row has no field to write.
     pub(crate) fn push_line(&mut self, row: usize, out: &mut String) -> bool {
         let line_start = out.len();
-        out.push_str(&self.prefix);
-        for (k, col) in &self.tags {
-            let v = col.value(row);
-            if v.is_empty() {
-                // InfluxDB has no empty tag values: an absent tag reads back as "".
-                continue;
+        let same_series = self.series_row.is_some_and(|last| {
+            self.tags
+                .iter()
+                .all(|(_, col)| col.value(last) == col.value(row))
+        });
+        if !same_series {
+            self.series.clear();
+            self.series.push_str(&self.prefix);
+            for (k, col) in &self.tags {
+                let v = col.value(row);
+                if v.is_empty() {
+                    // InfluxDB has no empty tag values: an absent tag reads back as "".
+                    continue;
+                }
+                self.series.push(',');
+                self.series.push_str(k);
+                self.series.push('=');
+                escape_key(v, &mut self.series);
             }
-            out.push(',');
-            out.push_str(k);
-            out.push('=');
-            escape_key(v, out);
+            self.series_row = Some(row);
         }
+        out.push_str(&self.series);
         let mut sep = ' ';
         for (k, col) in &self.fields {
             let start = out.len();
@@ -187,8 +203,10 @@ fn check_key(measurement: &str, key: &str) -> Result<()> {
 
 /// Every value of a tag column: one scan of the column's bytes, and the row only on error.
 fn check_tag_values(measurement: &str, tag: &str, col: &StringArray) -> Result<()> {
-    if !col
-        .values()
+    // Only this array's bytes: a slice of a larger array shares the whole values buffer.
+    let offsets = col.value_offsets();
+    let (first, last) = (offsets[0] as usize, offsets[offsets.len() - 1] as usize);
+    if !col.values()[first..last]
         .iter()
         .any(|b| matches!(b, b'\\' | b'\n' | b'\r'))
     {
@@ -213,6 +231,10 @@ fn check_tag_value(measurement: &str, tag: &str, value: &str) -> Result<()> {
 
 /// Measurement names: escape `,` and space.
 pub(crate) fn escape_measurement(s: &str, out: &mut String) {
+    if !s.contains([',', ' ']) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if matches!(c, ',' | ' ') {
             out.push('\\');
@@ -223,6 +245,10 @@ pub(crate) fn escape_measurement(s: &str, out: &mut String) {
 
 /// Tag keys, tag values and field keys: escape `,`, `=` and space.
 pub(crate) fn escape_key(s: &str, out: &mut String) {
+    if !s.contains([',', '=', ' ']) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if matches!(c, ',' | '=' | ' ') {
             out.push('\\');
@@ -234,6 +260,11 @@ pub(crate) fn escape_key(s: &str, out: &mut String) {
 /// String field values: double-quoted, `"` and `\` escaped.
 pub(crate) fn escape_string_field(s: &str, out: &mut String) {
     out.push('"');
+    if !s.contains(['"', '\\']) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         if matches!(c, '"' | '\\') {
             out.push('\\');
@@ -345,5 +376,39 @@ mod tests {
         let err = encode_batch(&wb, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("backslash"), "{err}");
         assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn influx_slices_are_checked_alone_and_series_change_with_any_tag() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("coin", DataType::Utf8, false),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("time", time_data_type(), false),
+            Field::new("p", DataType::Float64, true),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["bad\\", "a", "a", "a", "a"])),
+            Arc::new(StringArray::from(vec!["x", "x", "y", "y", "x"])),
+            Arc::new(TimestampNanosecondArray::from(vec![1, 2, 3, 4, 5]).with_timezone("UTC")),
+            Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0, 5.0])),
+        ];
+        let all = RecordBatch::try_new(schema, cols).unwrap();
+        let tags = vec!["coin".to_owned(), "source".to_owned()];
+        // A slice is judged on its own rows: the bad value in row 0 is not part of it.
+        let wb = WriteBatch::new("m", tags.clone(), all.slice(1, 4)).unwrap();
+        let mut out = Vec::new();
+        encode_batch(&wb, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                "m,coin=a,source=x p=2.0 2",
+                "m,coin=a,source=y p=3.0 3",
+                "m,coin=a,source=y p=4.0 4",
+                "m,coin=a,source=x p=5.0 5",
+            ]
+        );
+        let wb = WriteBatch::new("m", tags, all.slice(0, 2)).unwrap();
+        let err = encode_batch(&wb, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("backslash"), "{err}");
     }
 }

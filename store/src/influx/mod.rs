@@ -51,6 +51,7 @@ mod line_protocol;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::task::Poll;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -358,29 +359,34 @@ impl Store for InfluxStore {
             .map(line_protocol::BatchLines::new)
             .collect::<Result<Vec<_>>>()?;
         let measurements: BTreeSet<&str> = batches.iter().map(|b| b.measurement.as_str()).collect();
-        let mut bodies = Bodies::new(encoders, self.cfg.batch_points).peekable();
-        if bodies.peek().is_none() {
+        let mut bodies = Bodies::new(encoders, self.cfg.batch_points);
+        let Some(first) = bodies.next() else {
             return Ok(());
-        }
+        };
         self.ensure_database().await?;
         let what = measurements.iter().copied().collect::<Vec<_>>().join(", ");
-        // Up to `write_concurrency` requests in flight: influxd ingests them in parallel, and
-        // the next body is written while they are. Every one must succeed before `write`
-        // returns (and offsets may be committed); points are idempotent, so a body that
-        // succeeded before another failed is harmlessly written again by the retry.
+        // Up to `write_concurrency` requests in flight: influxd ingests them in parallel. Each
+        // request goes out as soon as a slot is free, and the next body is written while the
+        // requests are in flight, so that the server never waits for the encoder. Every one
+        // must succeed before `write` returns (and offsets may be committed); points are
+        // idempotent, so a body that succeeded before another failed is harmlessly written
+        // again by the retry.
+        let concurrency = self.cfg.write_concurrency.max(1);
         let mut in_flight = futures::stream::FuturesUnordered::new();
-        loop {
-            while in_flight.len() < self.cfg.write_concurrency.max(1) {
-                match bodies.next() {
-                    Some((body, points)) => {
-                        in_flight.push(self.client.write_body(body, points, &what))
-                    }
-                    None => break,
+        let mut next = Some(first);
+        while next.is_some() || !in_flight.is_empty() {
+            while in_flight.len() < concurrency
+                && let Some((body, points)) = next.take()
+            {
+                in_flight.push(self.client.write_body(body, points, &what));
+                // The first poll sends the request; then the next body is written.
+                if let Poll::Ready(Some(done)) = futures::poll!(in_flight.next()) {
+                    done?;
                 }
+                next = bodies.next();
             }
-            match in_flight.next().await {
-                Some(done) => done?,
-                None => break,
+            if let Some(done) = in_flight.next().await {
+                done?;
             }
         }
         drop(in_flight);
