@@ -15,6 +15,9 @@ pub enum Error {
     /// A configuration value is invalid (the message names the key).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The task writing a flush to the store panicked or was cancelled.
+    #[error("store write task: {0}")]
+    WriteTask(String),
     /// Committed offset metadata could not be read back.
     #[error("checkpoint of {topic}/{partition}: {reason}")]
     Checkpoint {

@@ -122,6 +122,9 @@ pub struct PricePipeline {
     /// known, and if it does not, each checkpoint is also written to the store.
     metadata_kept: Option<bool>,
     last_flush: Instant,
+    /// The last flush's store write, while it is in flight, with the commit that follows its
+    /// acknowledgement.
+    in_flight: Option<InFlight>,
     name: String,
     /// Set for a replay: read these bounds instead of resuming from the checkpoints.
     replay: Option<ReplayBounds>,
@@ -187,6 +190,7 @@ impl PricePipeline {
             provisional_sent: false,
             metadata_kept: None,
             last_flush: Instant::now(),
+            in_flight: None,
             name,
             replay,
         };
@@ -219,6 +223,13 @@ impl PricePipeline {
 
     /// One poll and what follows from it; returns how many records were read.
     pub async fn step(&mut self) -> Result<usize> {
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.write.is_finished())
+        {
+            self.settle().await?;
+        }
         let records = self
             .consumer
             .poll(self.config.poll_max, Duration::from_millis(100))
@@ -227,6 +238,7 @@ impl PricePipeline {
             // Rebalance: write what we have, then rebuild from the committed checkpoints and
             // re-read from the committed offsets (this poll's records are read again then).
             self.flush().await?;
+            self.settle().await?;
             self.on_assignment_change().await?;
             return Ok(0);
         }
@@ -266,6 +278,7 @@ impl PricePipeline {
             .emit_open(WindowStatus::Partial, &mut self.emitted);
         self.dirty = true;
         self.flush().await?;
+        self.settle().await?;
         tracing::info!(consumer = %self.name, "consumer drained");
         Ok(())
     }
@@ -275,6 +288,7 @@ impl PricePipeline {
     /// ticks, closed windows, anomalies — and commits.
     pub async fn abandon(mut self) -> Result<()> {
         self.flush().await?;
+        self.settle().await?;
         tracing::info!(consumer = %self.name, open = self.windows.open_count(), "consumer stopped; open windows dropped");
         Ok(())
     }
@@ -327,8 +341,13 @@ impl PricePipeline {
         self.dirty = true;
     }
 
-    /// Writes dead letters and outputs, then commits offsets (never the other way round).
+    /// Writes dead letters, then starts the store write of everything buffered; its offsets
+    /// are committed once the store has acknowledged it ([`Self::settle`]). The write runs
+    /// while the consumer goes on reading and windowing, one write at a time: a flush first
+    /// settles the previous one, so writes reach the store in order and at most one batch of
+    /// outputs waits in memory.
     async fn flush(&mut self) -> Result<()> {
+        self.settle().await?;
         if !self.dead.is_empty() {
             let dead = std::mem::take(&mut self.dead);
             append_dead_letters(self.log.as_ref(), &dead).await?;
@@ -340,8 +359,6 @@ impl PricePipeline {
         batches.extend(self.coin_info.finish()?);
         batches.extend(analytics::batch(&self.emitted)?);
         batches.extend(anomalies::batch(&self.anomalies)?);
-        let windows = self.emitted.len() as u64;
-        let anomalies = self.anomalies.len() as u64;
         let now_ms = cryptoviz_schemas::now_ms();
         let closed_lags: Vec<f64> = self
             .emitted
@@ -349,27 +366,90 @@ impl PricePipeline {
             .filter(|w| w.status == WindowStatus::Closed)
             .map(|w| (now_ms - w.end_ms) as f64 / 1000.0)
             .collect();
+        let windows = self.emitted.len() as u64;
+        let anomalies = self.anomalies.len() as u64;
         self.emitted.clear();
         self.anomalies.clear();
-        if !batches.is_empty() {
-            write_with_retry(self.store.as_ref(), &self.stats, batches).await?;
-        }
-        self.stats.add_windows(windows);
-        self.stats.observe_emit_latency(closed_lags);
-        self.stats.add_anomalies(anomalies);
-        self.commit().await?;
+        let store = self.store.clone();
+        let stats = self.stats.clone();
+        let write = tokio::spawn(async move {
+            if batches.is_empty() {
+                return Ok(());
+            }
+            write_with_retry(store.as_ref(), &stats, batches).await
+        });
+        self.in_flight = Some(InFlight {
+            write,
+            commit: self.pending_commit(),
+            windows,
+            anomalies,
+            closed_lags,
+        });
         self.dirty = false;
         self.last_flush = Instant::now();
         Ok(())
     }
 
-    async fn commit(&mut self) -> Result<()> {
-        if self.positions.is_empty() {
+    /// Waits for the store write in flight, if any, and commits the offsets it covers (never
+    /// before its acknowledgement). Cancel-safe: until the write is acknowledged it stays in
+    /// flight, to be waited for again.
+    async fn settle(&mut self) -> Result<()> {
+        let Some(f) = self.in_flight.as_mut() else {
             return Ok(());
-        }
+        };
+        let written = (&mut f.write).await;
+        let f = self.in_flight.take().expect("a write in flight");
+        written.map_err(|e| Error::WriteTask(e.to_string()))??;
+        self.stats.add_windows(f.windows);
+        self.stats.observe_emit_latency(f.closed_lags);
+        self.stats.add_anomalies(f.anomalies);
+        self.commit(f.commit).await
+    }
+
+    /// What to commit once the outputs flushed now are acknowledged: each partition's position
+    /// and checkpoint as they stand now.
+    fn pending_commit(&self) -> PendingCommit {
         let mut first_open = HashMap::new();
         self.windows.first_open_offsets(&mut first_open);
         let closed_until = self.windows.closed_until();
+        let partitions = self
+            .positions
+            .iter()
+            .map(|(&partition, &position)| {
+                // Keep the furthest read point across restarts, so a second crash still knows
+                // which replayed ticks were counted before.
+                let read_to = self
+                    .replay_until
+                    .get(&partition)
+                    .map_or(position, |r| (*r).max(position));
+                // Never past what this run has actually read: right after a restart nothing
+                // is open yet, and committing `read_to` would skip the replay of the windows
+                // that were open at the crash.
+                let safe = first_open
+                    .get(&partition)
+                    .map_or(position, |o| (*o).min(position));
+                let checkpoint = Checkpoint {
+                    max_ts: self.marks.max_ts(partition),
+                    closed_until,
+                    read_to,
+                };
+                (partition, safe, checkpoint)
+            })
+            .collect();
+        PendingCommit {
+            partitions,
+            closed_until,
+        }
+    }
+
+    async fn commit(&mut self, pending: PendingCommit) -> Result<()> {
+        if pending.partitions.is_empty() {
+            return Ok(());
+        }
+        let PendingCommit {
+            partitions,
+            closed_until,
+        } = pending;
         // Only partitions still assigned: after a rebalance took some away, their new owner
         // restarts from their last commit (the idempotent store absorbs the overlap), and a
         // commit for them would be refused.
@@ -380,29 +460,12 @@ impl PricePipeline {
             .filter(|tp| tp.topic == topics::PRICES)
             .map(|tp| tp.partition)
             .collect();
-        let mut offsets = Vec::with_capacity(self.positions.len());
-        let mut saved = Vec::with_capacity(self.positions.len());
-        for (&partition, &position) in &self.positions {
+        let mut offsets = Vec::with_capacity(partitions.len());
+        let mut saved = Vec::with_capacity(partitions.len());
+        for (partition, safe, checkpoint) in partitions {
             if !assigned.contains(&partition) {
                 continue;
             }
-            // Keep the furthest read point across restarts, so a second crash still knows
-            // which replayed ticks were counted before.
-            let read_to = self
-                .replay_until
-                .get(&partition)
-                .map_or(position, |r| (*r).max(position));
-            // Never past what this run has actually read: right after a restart nothing is
-            // open yet, and committing `read_to` would skip the replay of the windows that
-            // were open at the crash.
-            let safe = first_open
-                .get(&partition)
-                .map_or(position, |o| (*o).min(position));
-            let checkpoint = Checkpoint {
-                max_ts: self.marks.max_ts(partition),
-                closed_until,
-                read_to,
-            };
             let metadata = serde_json::to_string(&checkpoint).unwrap_or_default();
             saved.push((partition, safe, checkpoint));
             offsets.push((
@@ -531,6 +594,22 @@ impl PricePipeline {
         );
         Ok(())
     }
+}
+
+/// A flush's store write in flight and what follows its acknowledgement.
+struct InFlight {
+    write: tokio::task::JoinHandle<Result<()>>,
+    commit: PendingCommit,
+    windows: u64,
+    anomalies: u64,
+    closed_lags: Vec<f64>,
+}
+
+/// Offsets and checkpoints to commit once a write is acknowledged.
+struct PendingCommit {
+    /// (partition, offset to commit, its checkpoint).
+    partitions: Vec<(u32, u64, Checkpoint)>,
+    closed_until: Option<i64>,
 }
 
 /// Appends dead letters to `crypto-dlq`, keyed by their original topic.
