@@ -126,66 +126,97 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// The record of one line.
-pub(super) fn parse(bytes: &[u8], defaults: &Series) -> Result<CryptoPrice, LineError> {
+/// The record of one line, written over `record` (whose strings keep their allocations: a
+/// bulk import reuses its records instead of allocating four strings per line). On error
+/// `record` holds a mix of the line and what it held before.
+pub(super) fn parse_into(
+    bytes: &[u8],
+    defaults: &Series,
+    record: &mut CryptoPrice,
+) -> Result<(), LineError> {
     let line: Line<'_> = serde_json::from_slice(bytes).map_err(|e| {
         // serde_json counts lines within the input, which is one line here.
         let msg = e.to_string().replace(" at line 1 column ", " at column ");
         LineError::Row(format!("invalid JSON: {msg}"))
     })?;
-    let text = |field: &'static str, v: Option<Text<'_>>, default: &str| match v {
-        Some(v) => Ok(v.0.into_owned()),
-        None if !default.is_empty() => Ok(default.to_string()),
-        None => Err(LineError::Row(format!("missing field `{field}`"))),
+    let text = |field: &'static str,
+                v: &Option<Text<'_>>,
+                default: &str,
+                out: &mut String|
+     -> Result<(), LineError> {
+        let v = match v {
+            Some(v) => v.0.as_ref(),
+            None if !default.is_empty() => default,
+            None => return Err(LineError::Row(format!("missing field `{field}`"))),
+        };
+        out.clear();
+        out.push_str(v);
+        Ok(())
     };
-    let crypto_id = text("crypto_id", line.crypto_id, &defaults.crypto_id)?;
-    let symbol = text("symbol", line.symbol, &defaults.symbol)?;
-    let source = text("source", line.source, &defaults.source)?;
-    let price_usd = line
-        .price_usd
-        .ok_or_else(|| LineError::Row("missing field `price_usd`".into()))?;
-    let timestamp_ms = line
-        .timestamp
-        .ok_or_else(|| LineError::Row("missing field `timestamp`".into()))?
-        .0;
-    let name = match line.name {
-        Some(n) => n.0.into_owned(),
-        None if crypto_id == defaults.crypto_id => defaults.name.clone(),
-        None => known_name(&crypto_id),
-    };
-    Ok(CryptoPrice {
+    // Every field is named here, so a field added to the schema cannot be left stale.
+    let CryptoPrice {
         crypto_id,
         symbol,
         name,
         source,
         price_usd,
-        market_cap: line.market_cap,
-        volume_24h: line.volume_24h,
-        change_1h: line.change_1h,
-        change_24h: line.change_24h,
-        change_7d: line.change_7d,
-        ath: line.ath,
-        atl: line.atl,
-        circulating_supply: line.circulating_supply,
+        market_cap,
+        volume_24h,
+        change_1h,
+        change_24h,
+        change_7d,
+        ath,
+        atl,
+        circulating_supply,
         timestamp_ms,
-        volume: line.volume,
-        open_usd: line.open_usd,
-        high_usd: line.high_usd,
-        low_usd: line.low_usd,
-    })
+        volume,
+        open_usd,
+        high_usd,
+        low_usd,
+    } = record;
+    text("crypto_id", &line.crypto_id, &defaults.crypto_id, crypto_id)?;
+    text("symbol", &line.symbol, &defaults.symbol, symbol)?;
+    text("source", &line.source, &defaults.source, source)?;
+    *price_usd = line
+        .price_usd
+        .ok_or_else(|| LineError::Row("missing field `price_usd`".into()))?;
+    *timestamp_ms = line
+        .timestamp
+        .ok_or_else(|| LineError::Row("missing field `timestamp`".into()))?
+        .0;
+    let display_name = match &line.name {
+        Some(n) => n.0.as_ref(),
+        None if *crypto_id == defaults.crypto_id => defaults.name.as_str(),
+        None => known_name(crypto_id),
+    };
+    name.clear();
+    name.push_str(display_name);
+    *market_cap = line.market_cap;
+    *volume_24h = line.volume_24h;
+    *change_1h = line.change_1h;
+    *change_24h = line.change_24h;
+    *change_7d = line.change_7d;
+    *ath = line.ath;
+    *atl = line.atl;
+    *circulating_supply = line.circulating_supply;
+    *volume = line.volume;
+    *open_usd = line.open_usd;
+    *high_usd = line.high_usd;
+    *low_usd = line.low_usd;
+    Ok(())
 }
 
 /// The display name of a known coin id (top 20), else empty.
-fn known_name(crypto_id: &str) -> String {
+fn known_name(crypto_id: &str) -> &'static str {
     static NAMES: std::sync::LazyLock<std::collections::HashMap<String, String>> =
         std::sync::LazyLock::new(|| super::top20().into_iter().map(|c| (c.id, c.name)).collect());
-    NAMES.get(crypto_id).cloned().unwrap_or_default()
+    NAMES.get(crypto_id).map_or("", String::as_str)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
-    use super::super::{Format, RowError};
+    use super::super::{Format, HistoryReader, RowError};
     use super::*;
 
     const T: i64 = 1_677_628_800_000; // 2023-03-01T00:00:00Z
@@ -242,6 +273,42 @@ mod tests {
             low_usd: Some(0.5),
         };
         assert_eq!(rows[0].as_ref().unwrap(), &want);
+    }
+
+    #[test]
+    fn a_record_read_into_again_keeps_nothing_of_the_previous_line() {
+        let text = concat!(
+            r#"{"crypto_id":"x","symbol":"X","name":"Ex","source":"s","price_usd":2,"market_cap":3,"volume_24h":4,"change_1h":-1,"change_24h":2.5,"change_7d":1,"ath":9,"atl":0.1,"circulating_supply":7,"timestamp":"2023-03-01T00:00:00Z","volume":5,"open_usd":1,"high_usd":3,"low_usd":0.5}"#,
+            "\n",
+            r#"{"crypto_id":"bitcoin","price_usd":3,"timestamp":1677628800001}"#,
+            "\n",
+            r#"{"crypto_id":"y","symbol":"Y","source":"s","price_usd":4,"timestamp":1677628800002}"#,
+            "\n",
+        );
+        let defaults = Series {
+            symbol: "DEF".into(),
+            source: "flag".into(),
+            ..Series::default()
+        };
+        let mut reader = HistoryReader::new(text.as_bytes(), Format::Jsonl, defaults.clone(), NOW);
+        let mut record = CryptoPrice::default();
+        let mut reused = Vec::new();
+        while let Some(row) = reader.read_into(&mut record) {
+            row.unwrap().unwrap();
+            reused.push(record.clone());
+        }
+        // Each equals what a fresh record of the same line holds.
+        let fresh: Vec<CryptoPrice> = read(Format::Jsonl, defaults, text)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(reused.len(), 3);
+        assert_eq!(reused, fresh);
+        assert_eq!(reused[1].symbol, "DEF");
+        assert_eq!(reused[1].name, "Bitcoin");
+        assert_eq!(reused[1].market_cap, None);
+        assert_eq!(reused[2].name, "");
+        assert_eq!(reused[2].low_usd, None);
     }
 
     #[test]

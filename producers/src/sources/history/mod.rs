@@ -244,32 +244,33 @@ impl<R: BufRead> HistoryReader<R> {
         self.line
     }
 
-    /// The record of the current line; `None` for a header.
-    fn parse_line(&mut self) -> Result<Option<CryptoPrice>, LineError> {
+    /// The record of the current line written into `record`; `false` for a header.
+    fn parse_line(&mut self, record: &mut CryptoPrice) -> Result<bool, LineError> {
         let mut bytes = self.buf.trim_ascii();
         if self.line == 1 {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
-        match &mut self.parser {
-            Parser::Jsonl => jsonl::parse(bytes, &self.series).map(Some),
+        let parsed = match &mut self.parser {
+            Parser::Jsonl => return jsonl::parse_into(bytes, &self.series, record).map(|()| true),
             Parser::Binance(klines) => {
                 let text = as_text(bytes)?;
-                klines.parse(text, &self.series)
+                klines.parse(text, &self.series)?
             }
             Parser::Kraken => {
                 let text = as_text(bytes)?;
-                kraken::parse(text, &self.series)
-                    .map(Some)
-                    .map_err(LineError::Row)
+                Some(kraken::parse(text, &self.series).map_err(LineError::Row)?)
             }
-        }
+        };
+        Ok(parsed.map(|p| *record = p).is_some())
     }
-}
 
-impl<R: BufRead> Iterator for HistoryReader<R> {
-    type Item = io::Result<Result<CryptoPrice, RowError>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next line's record, written into `record` (reusing its strings' allocations), or
+    /// the [`RowError`] of a bad line (`record` then holds no valid record); `None` at the end.
+    /// The outer `io::Result` is as for the [`Iterator`] implementation.
+    pub fn read_into(
+        &mut self,
+        record: &mut CryptoPrice,
+    ) -> Option<io::Result<Result<(), RowError>>> {
         if self.failed {
             return None;
         }
@@ -306,12 +307,9 @@ impl<R: BufRead> Iterator for HistoryReader<R> {
             if self.buf.trim_ascii().is_empty() {
                 continue;
             }
-            let parsed = match self.parse_line() {
-                Ok(None) => continue,
-                Ok(Some(record)) => record
-                    .validate_at(self.now_ms)
-                    .map(|()| record)
-                    .map_err(|e| e.to_string()),
+            let parsed = match self.parse_line(record) {
+                Ok(false) => continue,
+                Ok(true) => record.validate_at(self.now_ms).map_err(|e| e.to_string()),
                 Err(LineError::Row(reason)) => Err(reason),
                 Err(LineError::File(reason)) => {
                     self.failed = true;
@@ -325,6 +323,16 @@ impl<R: BufRead> Iterator for HistoryReader<R> {
                 raw: raw_line(&self.buf),
             })));
         }
+    }
+}
+
+impl<R: BufRead> Iterator for HistoryReader<R> {
+    type Item = io::Result<Result<CryptoPrice, RowError>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = CryptoPrice::default();
+        self.read_into(&mut record)
+            .map(|read| read.map(|row| row.map(|()| record)))
     }
 }
 
