@@ -121,6 +121,8 @@ fn config(url: &str) -> InfluxConfig {
     c.retry.max_backoff = Duration::from_millis(100);
     c.retry.max_elapsed = Duration::from_millis(500);
     c.timeout = Duration::from_secs(5);
+    // The server is local, where gzip is off by default: these tests exercise it.
+    c.gzip = Some(true);
     c
 }
 

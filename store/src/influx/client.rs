@@ -61,6 +61,8 @@ pub(crate) struct Client {
     http: reqwest::Client,
     cfg: InfluxConfig,
     base: String,
+    /// Whether write bodies are gzipped ([`InfluxConfig::gzip_bodies`]).
+    gzip: bool,
 }
 
 impl Client {
@@ -73,7 +75,13 @@ impl Client {
                 reason: format!("cannot build the HTTP client: {e}"),
             })?;
         let base = cfg.url.trim().trim_end_matches('/').to_owned();
-        Ok(Client { http, cfg, base })
+        let gzip = cfg.gzip_bodies();
+        Ok(Client {
+            http,
+            cfg,
+            base,
+            gzip,
+        })
     }
 
     fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -92,7 +100,7 @@ impl Client {
     /// InfluxDB's message.
     pub(crate) async fn write_body(&self, body: String, points: usize, what: &str) -> Result<()> {
         let body = body.into_bytes();
-        let body = if self.cfg.gzip {
+        let body = if self.gzip {
             let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
             enc.write_all(&body)
                 .and_then(|()| enc.finish())
@@ -153,7 +161,7 @@ impl Client {
             .query(&params)
             .header(CONTENT_TYPE, "text/plain; charset=utf-8")
             .body(body);
-        if self.cfg.gzip {
+        if self.gzip {
             rb = rb.header(CONTENT_ENCODING, "gzip");
         }
         let resp = match self.auth(rb).send().await {

@@ -73,8 +73,10 @@ pub struct InfluxConfig {
     pub batch_points: usize,
     /// Write requests of one `write` in flight at once. Default 2.
     pub write_concurrency: usize,
-    /// Gzip request bodies (`Content-Encoding: gzip`). Default true.
-    pub gzip: bool,
+    /// Gzip request bodies (`Content-Encoding: gzip`): `true`, `false`, or unset (the
+    /// default) for gzip unless the server is on this machine (a loopback URL: `localhost`,
+    /// `127.0.0.0/8`, `[::1]`), where compressing only costs both sides CPU.
+    pub gzip: Option<bool>,
     /// Timeout of one HTTP request. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -95,7 +97,7 @@ impl Default for InfluxConfig {
             api: InfluxApi::V1,
             batch_points: 5_000,
             write_concurrency: 2,
-            gzip: true,
+            gzip: None,
             timeout: Duration::from_secs(10),
             retry: RetryConfig::default(),
             create_database: true,
@@ -111,6 +113,11 @@ impl InfluxConfig {
             database: database.into(),
             ..Default::default()
         }
+    }
+
+    /// Whether write bodies are gzipped: `gzip`, or when unset, whether `url` is not loopback.
+    pub fn gzip_bodies(&self) -> bool {
+        self.gzip.unwrap_or_else(|| !is_loopback_url(&self.url))
     }
 
     /// Checks the values; the error names the bad key.
@@ -173,9 +180,52 @@ impl InfluxConfig {
     }
 }
 
+/// Whether the host of `url` is this machine: `localhost` or a loopback address.
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url.trim()) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn influx_gzip_by_default_only_for_a_server_elsewhere() {
+        let gz = |url: &str, gzip: Option<bool>| {
+            let mut c = InfluxConfig::new(url, "db");
+            c.gzip = gzip;
+            c.gzip_bodies()
+        };
+        for local in [
+            "http://127.0.0.1:8086",
+            "http://127.3.4.5:8086/",
+            "http://localhost:8086",
+            "http://LOCALHOST",
+            "http://[::1]:8086",
+        ] {
+            assert!(!gz(local, None), "{local}");
+            assert!(gz(local, Some(true)), "{local}");
+        }
+        for remote in [
+            "http://influxdb:8086",
+            "https://eu-central-1-1.aws.cloud2.influxdata.com",
+            "http://10.0.0.7:8086",
+            "http://[2001:db8::1]:8086",
+        ] {
+            assert!(gz(remote, None), "{remote}");
+            assert!(!gz(remote, Some(false)), "{remote}");
+        }
+    }
 
     #[test]
     fn influx_config_defaults_v2_and_validation_names_the_key() {

@@ -16,9 +16,13 @@
 //! - **Time** is written and read in nanoseconds (`precision=ns`, `epoch=ns`).
 //!
 //! # Writes
-//! Each [`Store::write`] is encoded, cut into requests of `batch_points` lines, gzipped and
-//! sent one request after another (so a later row of the same identity still wins), each
-//! retried on 429/5xx/connection errors with exponential back-off (honouring `Retry-After`).
+//! Each [`Store::write`] is encoded, cut into requests of `batch_points` lines, gzipped
+//! (`gzip`, by default unless the server is local) and sent `write_concurrency` requests at a
+//! time, each retried on 429/5xx/connection errors with exponential back-off (honouring
+//! `Retry-After`). Writes follow one another, so a later write's row of the same identity
+//! wins; within one write, two rows of one identity win in order only when they fall in the
+//! same request (known limitation: the consumers' windows emitted twice in one flush, e.g.
+//! provisional then closed, can land in two requests in flight at once).
 //! `write` returns only when every request got its 204; exhausting the retry budget returns
 //! a *retryable* [`Error::Unavailable`], so the consumer keeps its offsets and data. A body
 //! InfluxDB rejects (400: bad line, field type conflict) is a permanent error carrying
