@@ -132,6 +132,20 @@ fn independent(ticks: &[CryptoPrice]) -> BTreeMap<(String, i64), Stats> {
         .collect()
 }
 
+/// Rows of `table` in the embedded store.
+async fn count_rows(store: &EmbeddedStore, table: &str) -> i64 {
+    let out = store
+        .sql(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .await
+        .unwrap();
+    out[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0)
+}
+
 fn rel(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
@@ -265,17 +279,7 @@ async fn a_restart_without_finishing_resumes_from_the_checkpoint_exactly() {
     let (a, b) = (concat(&a), concat(&b));
     assert!(a.num_rows() > 0, "fundamentals are stored");
     assert!(a == b, "crypto_coin_info after a restart");
-    let info = reference
-        .store
-        .sql("SELECT COUNT(*) AS n FROM crypto_coin_info")
-        .await
-        .unwrap();
-    let n = info[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<datafusion::arrow::array::Int64Array>()
-        .unwrap()
-        .value(0);
+    let n = count_rows(&reference.store, "crypto_coin_info").await;
     assert!(
         (n as usize) < ticks.len() / 10,
         "{n} crypto_coin_info points for {} ticks: written on change, not per tick",
@@ -283,17 +287,7 @@ async fn a_restart_without_finishing_resumes_from_the_checkpoint_exactly() {
     );
     // The embedded log keeps commit metadata: the store holds the first commit's checkpoint
     // copies (one per partition) and no more, however many commits followed.
-    let copies = reference
-        .store
-        .sql("SELECT COUNT(*) AS n FROM cryptoviz_checkpoints")
-        .await
-        .unwrap();
-    let copies = copies[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<datafusion::arrow::array::Int64Array>()
-        .unwrap()
-        .value(0);
+    let copies = count_rows(&reference.store, "cryptoviz_checkpoints").await;
     assert!((1..=3).contains(&copies), "{copies} checkpoint copies");
 }
 
