@@ -13,7 +13,10 @@
 //!   a misspelt optional field is therefore silently absent, while a misspelt required one is
 //!   reported as missing.
 //!
-//! Parsing borrows the line's strings (no allocation per field unless it has escapes).
+//! Parsing borrows the line's strings (no allocation per field unless it has escapes). A plain
+//! line is read by [`scan`], a one-pass scanner; anything it does not handle, by serde_json.
+
+mod scan;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -24,7 +27,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use super::{LineError, Series, time};
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct Line<'a> {
     #[serde(borrow, default)]
     crypto_id: Option<Text<'a>>,
@@ -66,6 +69,7 @@ struct Line<'a> {
 
 /// A string borrowed from the line unless it has escapes. (`#[serde(borrow)]` on an
 /// `Option<Cow<str>>` would always allocate.)
+#[derive(Debug, PartialEq)]
 struct Text<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
@@ -91,6 +95,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 /// An event time in ms, from a JSON string (ISO-8601 or a number in quotes) or number.
+#[derive(Debug, PartialEq)]
 struct Timestamp(i64);
 
 impl<'de> Deserialize<'de> for Timestamp {
@@ -134,11 +139,14 @@ pub(super) fn parse_into(
     defaults: &Series,
     record: &mut CryptoPrice,
 ) -> Result<(), LineError> {
-    let line: Line<'_> = serde_json::from_slice(bytes).map_err(|e| {
-        // serde_json counts lines within the input, which is one line here.
-        let msg = e.to_string().replace(" at line 1 column ", " at column ");
-        LineError::Row(format!("invalid JSON: {msg}"))
-    })?;
+    let line = match scan::scan(bytes) {
+        Some(line) => line,
+        None => serde_json::from_slice(bytes).map_err(|e| {
+            // serde_json counts lines within the input, which is one line here.
+            let msg = e.to_string().replace(" at line 1 column ", " at column ");
+            LineError::Row(format!("invalid JSON: {msg}"))
+        })?,
+    };
     let text = |field: &'static str,
                 v: &Option<Text<'_>>,
                 default: &str,
