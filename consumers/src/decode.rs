@@ -10,7 +10,29 @@ pub fn decode<M: Message>(
     consumer: &str,
     now_ms: i64,
 ) -> Result<M, DlqRecord> {
-    cryptoviz_schemas::decode::<M>(&record.value).map_err(|e| DlqRecord {
+    cryptoviz_schemas::decode::<M>(&record.value)
+        .map_err(|e| dead_letter(record, consumer, now_ms, e))
+}
+
+/// [`decode`] over `out`, keeping its allocations (see [`cryptoviz_schemas::decode_into`]);
+/// on error `out` holds nothing to use.
+pub fn decode_into<M: Message>(
+    record: &ConsumedRecord,
+    consumer: &str,
+    now_ms: i64,
+    out: &mut M,
+) -> Result<(), DlqRecord> {
+    cryptoviz_schemas::decode_into(&record.value, out)
+        .map_err(|e| dead_letter(record, consumer, now_ms, e))
+}
+
+fn dead_letter(
+    record: &ConsumedRecord,
+    consumer: &str,
+    now_ms: i64,
+    e: cryptoviz_schemas::Error,
+) -> DlqRecord {
+    DlqRecord {
         original_topic: record.topic.to_string(),
         reason: format!(
             "undecodable record at {}/{} offset {}: {e}",
@@ -19,5 +41,5 @@ pub fn decode<M: Message>(
         payload: record.value.to_vec(),
         source: consumer.to_string(),
         timestamp_ms: now_ms,
-    })
+    }
 }

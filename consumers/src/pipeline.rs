@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::anomalies::{Anomaly, AnomalyConfig};
 use crate::candles::CandleAnalytics;
 use crate::checkpoint::{self, Checkpoint};
-use crate::decode::decode;
+use crate::decode::decode_into;
 use crate::replay::ReplayBounds;
 use crate::sinks::coin_info::CoinInfoBuilder;
 use crate::sinks::{analytics, anomalies, market::MarketBuilder};
@@ -108,6 +108,8 @@ pub struct PricePipeline {
     marks: Watermarks,
     market: MarketBuilder,
     coin_info: CoinInfoBuilder,
+    /// The record every tick is decoded into: its strings keep their allocations.
+    decoded: CryptoPrice,
     emitted: Vec<EmittedWindow>,
     candles: CandleAnalytics,
     anomalies: Vec<Anomaly>,
@@ -182,6 +184,7 @@ impl PricePipeline {
             stats,
             market: MarketBuilder::default(),
             coin_info: CoinInfoBuilder::default(),
+            decoded: CryptoPrice::default(),
             emitted: Vec::new(),
             dead: Vec::new(),
             positions: BTreeMap::new(),
@@ -296,6 +299,7 @@ impl PricePipeline {
     fn process(&mut self, records: &[ConsumedRecord], now: Instant) {
         let now_ms = cryptoviz_schemas::now_ms();
         let mut ticks = 0;
+        let mut price = std::mem::take(&mut self.decoded);
         for record in records {
             if let Some(bounds) = self.replay.as_mut()
                 && !bounds.keep(record)
@@ -303,14 +307,11 @@ impl PricePipeline {
                 continue;
             }
             self.positions.insert(record.partition, record.offset + 1);
-            let price: CryptoPrice = match decode(record, &self.name, now_ms) {
-                Ok(p) => p,
-                Err(dead) => {
-                    tracing::warn!(reason = %dead.reason, "dead-lettering a record");
-                    self.dead.push(dead);
-                    continue;
-                }
-            };
+            if let Err(dead) = decode_into(record, &self.name, now_ms, &mut price) {
+                tracing::warn!(reason = %dead.reason, "dead-lettering a record");
+                self.dead.push(dead);
+                continue;
+            }
             ticks += 1;
             self.marks
                 .observe(record.partition, price.timestamp_ms, now);
@@ -335,6 +336,7 @@ impl PricePipeline {
                 self.stats.add_late(&price.crypto_id);
             }
         }
+        self.decoded = price;
         self.stats.add_ticks(ticks);
         self.windows
             .advance(self.marks.event_time(now), &mut self.emitted);

@@ -176,6 +176,14 @@ impl<'a> Reader<'a> {
         self.str_slice(what).map(str::to_owned)
     }
 
+    /// Reads a string over `out`, keeping its allocation.
+    pub(crate) fn string_into(&mut self, what: &'static str, out: &mut String) -> Result<()> {
+        let s = self.str_slice(what)?;
+        out.clear();
+        out.push_str(s);
+        Ok(())
+    }
+
     /// Reads the branch index of a `["null", T]` union: `false` for null, `true` for `T`.
     pub(crate) fn union_present(&mut self, what: &'static str) -> Result<bool> {
         match self.long(what)? {

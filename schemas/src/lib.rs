@@ -31,7 +31,8 @@ pub use records::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment};
 pub use registry::Registry;
 pub use validate::{MAX_CLOCK_SKEW_MS, MIN_TIMESTAMP_MS, now_ms};
 pub use wire::{
-    HEADER_LEN, MAGIC, decode, decode_value, decode_with_registry, encode, schema_id, to_bytes,
+    HEADER_LEN, MAGIC, decode, decode_into, decode_value, decode_with_registry, encode, schema_id,
+    to_bytes,
 };
 
 /// Topic names of the bus.
@@ -67,6 +68,14 @@ pub trait Message: Sized {
     /// Reads a datum written with [`Self::schema`]. Every length is checked before slicing and
     /// trailing bytes are an error.
     fn decode_datum(bytes: &[u8]) -> Result<Self>;
+
+    /// [`Self::decode_datum`] over `self`, keeping its allocations where the type can (a
+    /// consumer decoding millions of records into one need not allocate their strings). On
+    /// error `self` holds a mix of the datum and what it held before.
+    fn decode_datum_into(&mut self, bytes: &[u8]) -> Result<()> {
+        *self = Self::decode_datum(bytes)?;
+        Ok(())
+    }
 
     /// Semantic checks against a given "now" (ms since epoch), for tests and replays.
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError>;

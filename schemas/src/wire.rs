@@ -48,6 +48,17 @@ pub fn decode<M: Message>(bytes: &[u8]) -> Result<M> {
     decode_with_registry(Registry::builtin(), bytes)
 }
 
+/// [`decode`] over an existing record: on the fast path its allocations are kept
+/// ([`Message::decode_datum_into`]). On error `out` may hold a mix of old and new values.
+pub fn decode_into<M: Message>(bytes: &[u8], out: &mut M) -> Result<()> {
+    let (id, datum) = split(bytes)?;
+    if id == M::SCHEMA_ID {
+        return out.decode_datum_into(datum);
+    }
+    *out = decode(bytes)?;
+    Ok(())
+}
+
 /// Decodes a frame as `M`.
 ///
 /// `M::SCHEMA_ID` takes the fast path ([`Message::decode_datum`]); another id whose writer

@@ -5,8 +5,8 @@ mod common;
 use apache_avro::{from_avro_datum, to_avro_datum, types::Value};
 use common::*;
 use cryptoviz_schemas::{
-    CryptoNews, CryptoPrice, DlqRecord, Error, MarketSentiment, Message, decode, encode, schema_id,
-    to_bytes, topics,
+    CryptoNews, CryptoPrice, DlqRecord, Error, MarketSentiment, Message, decode, decode_into,
+    encode, schema_id, to_bytes, topics,
 };
 
 /// Our datum == apache-avro's datum, apache-avro reads ours back to the same value, and both
@@ -53,6 +53,19 @@ fn sentiment_and_dlq_bytes_match_apache_avro() {
     d.payload = vec![];
     d.reason = "x".repeat(300); // two-byte length prefix
     assert_compat(&d, dlq_value(&d));
+}
+
+#[test]
+fn a_price_decoded_into_a_used_record_keeps_nothing_of_it() {
+    let (full, minimal) = (price_full(), price_minimal());
+    // Over a record with every optional field set, then back: each equals a fresh decode.
+    let mut reused = full.clone();
+    for want in [&minimal, &full, &minimal] {
+        decode_into(&to_bytes(want), &mut reused).expect("decodes");
+        assert_eq!(&reused, want);
+    }
+    // Another record type's frame is an error, as for `decode`.
+    assert!(decode_into(&to_bytes(&news_full()), &mut reused).is_err());
 }
 
 fn assert_round_trip<M: Message + PartialEq + std::fmt::Debug>(msg: &M) {

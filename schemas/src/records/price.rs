@@ -153,29 +153,53 @@ impl Message for CryptoPrice {
     }
 
     fn decode_datum(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let msg = Self {
-            crypto_id: r.string("crypto_id")?,
-            symbol: r.string("symbol")?,
-            name: r.string("name")?,
-            source: r.string("source")?,
-            price_usd: r.double("price_usd")?,
-            market_cap: r.opt_double("market_cap")?,
-            volume_24h: r.opt_double("volume_24h")?,
-            change_1h: r.opt_double("change_1h")?,
-            change_24h: r.opt_double("change_24h")?,
-            change_7d: r.opt_double("change_7d")?,
-            ath: r.opt_double("ath")?,
-            atl: r.opt_double("atl")?,
-            circulating_supply: r.opt_double("circulating_supply")?,
-            timestamp_ms: r.long("timestamp")?,
-            volume: r.opt_double("volume")?,
-            open_usd: r.opt_double("open_usd")?,
-            high_usd: r.opt_double("high_usd")?,
-            low_usd: r.opt_double("low_usd")?,
-        };
-        r.finish()?;
+        let mut msg = Self::default();
+        msg.decode_datum_into(bytes)?;
         Ok(msg)
+    }
+
+    fn decode_datum_into(&mut self, bytes: &[u8]) -> Result<()> {
+        let mut r = Reader::new(bytes);
+        // Every field is named here, in schema order, so none can be left stale.
+        let Self {
+            crypto_id,
+            symbol,
+            name,
+            source,
+            price_usd,
+            market_cap,
+            volume_24h,
+            change_1h,
+            change_24h,
+            change_7d,
+            ath,
+            atl,
+            circulating_supply,
+            timestamp_ms,
+            volume,
+            open_usd,
+            high_usd,
+            low_usd,
+        } = self;
+        r.string_into("crypto_id", crypto_id)?;
+        r.string_into("symbol", symbol)?;
+        r.string_into("name", name)?;
+        r.string_into("source", source)?;
+        *price_usd = r.double("price_usd")?;
+        *market_cap = r.opt_double("market_cap")?;
+        *volume_24h = r.opt_double("volume_24h")?;
+        *change_1h = r.opt_double("change_1h")?;
+        *change_24h = r.opt_double("change_24h")?;
+        *change_7d = r.opt_double("change_7d")?;
+        *ath = r.opt_double("ath")?;
+        *atl = r.opt_double("atl")?;
+        *circulating_supply = r.opt_double("circulating_supply")?;
+        *timestamp_ms = r.long("timestamp")?;
+        *volume = r.opt_double("volume")?;
+        *open_usd = r.opt_double("open_usd")?;
+        *high_usd = r.opt_double("high_usd")?;
+        *low_usd = r.opt_double("low_usd")?;
+        r.finish()
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
