@@ -58,18 +58,23 @@ pub struct MarketBuilder {
 
 impl Default for MarketBuilder {
     fn default() -> Self {
-        Self {
-            time: TimestampNanosecondBuilder::new().with_timezone("UTC"),
-            crypto_id: StringBuilder::new(),
-            symbol: StringBuilder::new(),
-            source: StringBuilder::new(),
-            numbers: std::array::from_fn(|_| Float64Builder::new()),
-            len: 0,
-        }
+        Self::with_capacity(0, [0; 3])
     }
 }
 
 impl MarketBuilder {
+    /// Room for `rows` ticks whose `crypto_id`, `symbol` and `source` take `bytes` in all.
+    fn with_capacity(rows: usize, bytes: [usize; 3]) -> Self {
+        Self {
+            time: TimestampNanosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            crypto_id: StringBuilder::with_capacity(rows, bytes[0]),
+            symbol: StringBuilder::with_capacity(rows, bytes[1]),
+            source: StringBuilder::with_capacity(rows, bytes[2]),
+            numbers: std::array::from_fn(|_| Float64Builder::with_capacity(rows)),
+            len: 0,
+        }
+    }
+
     /// Rows buffered.
     pub fn len(&self) -> usize {
         self.len
@@ -109,18 +114,16 @@ impl MarketBuilder {
         if self.len == 0 {
             return Ok(None);
         }
-        self.len = 0;
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(self.time.finish()),
-            Arc::new(self.crypto_id.finish()),
-            Arc::new(self.symbol.finish()),
-            Arc::new(self.source.finish()),
-        ];
-        columns.extend(
-            self.numbers
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
+        let rows = std::mem::take(&mut self.len);
+        let time = self.time.finish();
+        let strings = [&mut self.crypto_id, &mut self.symbol, &mut self.source].map(|b| b.finish());
+        let numbers = self.numbers.each_mut().map(|b| b.finish());
+        // The next batch is likely about as large: size the builders for it now rather than
+        // grow them by doubling (a copy, and fresh pages faulted in, at every step).
+        *self = Self::with_capacity(rows, strings.each_ref().map(|a| a.value_data().len()));
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(time)];
+        columns.extend(strings.map(|a| Arc::new(a) as ArrayRef));
+        columns.extend(numbers.map(|a| Arc::new(a) as ArrayRef));
         let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
         let tags = MARKET_TAGS.iter().map(|t| t.to_string()).collect();
         Ok(Some(WriteBatch::new(MARKET, tags, batch)?))

@@ -113,6 +113,7 @@ pub(crate) async fn compact_measurement(
         inner.config.compression,
         inner.config.row_group_rows,
         &snap.tags,
+        &snap.schema,
     );
     let schema = snap.schema.clone();
     let outputs = tokio::task::spawn_blocking(move || -> Result<Vec<DataFile>> {

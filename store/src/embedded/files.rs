@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use datafusion::arrow::array::{Array, TimestampNanosecondArray};
 use datafusion::arrow::compute::{max, min};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression as ParquetCompression;
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::TIME_COLUMN;
@@ -113,11 +114,17 @@ fn parse_file_name(name: &str) -> Option<(FileKind, u64)> {
     Some((kind, digits.parse().ok()?))
 }
 
-/// Parquet writer settings of the store.
+/// Parquet writer settings of the store for files of `schema`.
+///
+/// Dictionary encoding only for strings (tags, and fields such as a window's status): their
+/// values repeat. A number or a time is mostly new in every row, so a dictionary of them
+/// costs the writer a hash-table probe per value (a tenth of an import's store writes) and is
+/// abandoned for plain encoding anyway once it reaches its size limit.
 pub(crate) fn writer_properties(
     compression: Compression,
     row_group_rows: usize,
     tags: &[String],
+    schema: &Schema,
 ) -> WriterProperties {
     let codec = match compression {
         Compression::None => ParquetCompression::UNCOMPRESSED,
@@ -125,10 +132,22 @@ pub(crate) fn writer_properties(
         Compression::Lz4 => ParquetCompression::LZ4_RAW,
     };
     let tags_json = serde_json::to_string(tags).expect("strings serialise");
-    WriterProperties::builder()
+    let builder = WriterProperties::builder()
         .set_compression(codec)
         .set_max_row_group_row_count(Some(row_group_rows))
-        .set_key_value_metadata(Some(vec![KeyValue::new(TAGS_KEY.to_owned(), tags_json)]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(TAGS_KEY.to_owned(), tags_json)]));
+    schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        })
+        .fold(builder, |b, f| {
+            b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false)
+        })
         .build()
 }
 
@@ -407,3 +426,29 @@ pub(crate) fn batch_time_bounds(batch: &RecordBatch) -> Option<(i64, i64)> {
 
 /// Shared handle used by snapshots.
 pub(crate) type FileRef = Arc<DataFile>;
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::datatypes::{Field, TimeUnit};
+
+    use super::*;
+
+    #[test]
+    fn only_string_columns_get_a_dictionary() {
+        let schema = Schema::new(vec![
+            Field::new(
+                TIME_COLUMN,
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new("crypto_id", DataType::Utf8, false),
+            Field::new("status", DataType::Utf8, true),
+            Field::new("price_usd", DataType::Float64, false),
+            Field::new("count", DataType::Int64, true),
+        ]);
+        let props = writer_properties(Compression::Snappy, 1024, &["crypto_id".into()], &schema);
+        let dictionary = |c: &str| props.dictionary_enabled(&ColumnPath::from(c));
+        assert!(dictionary("crypto_id") && dictionary("status"));
+        assert!(!dictionary(TIME_COLUMN) && !dictionary("price_usd") && !dictionary("count"));
+    }
+}

@@ -413,6 +413,7 @@ impl Store for EmbeddedStore {
                 self.inner.config.compression,
                 self.inner.config.row_group_rows,
                 &merged.tags,
+                &merged.file_schema,
             );
             let dir = m.dir.clone();
             let job = tokio::task::spawn_blocking(move || {
