@@ -52,6 +52,8 @@ enum Command {
     Replay(commands::replay::ReplayArgs),
     /// List, show or replay dead letters (`crypto-dlq`).
     Dlq(commands::dlq::DlqArgs),
+    /// Maintain the embedded log (`log repair`: move damaged segments aside).
+    Log(commands::log::LogArgs),
     /// Measure the news sentiment scorer on labelled sentences (`sentence@label` lines).
     SentimentEval(commands::sentiment_eval::SentimentEvalArgs),
     /// Push simulated ticks through the full embedded pipeline and report throughput.
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
             Command::Import(args) => commands::import::import(config, args).await,
             Command::Replay(args) => commands::replay::replay(config, args).await,
             Command::Dlq(args) => commands::dlq::dlq(config, args).await,
+            Command::Log(args) => commands::log::log(config, args).await,
             Command::Bench(args) => commands::bench::bench(config, args).await,
             Command::SentimentEval(_) => unreachable!("handled before the runtime starts"),
         }

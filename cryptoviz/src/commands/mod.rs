@@ -4,6 +4,7 @@ pub mod bench;
 pub mod consume;
 pub mod dlq;
 pub mod import;
+pub mod log;
 pub mod produce;
 pub mod replay;
 pub mod run;

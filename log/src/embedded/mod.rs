@@ -3,8 +3,10 @@
 mod config;
 mod consumer;
 mod group;
+mod health;
 mod partition;
 mod read;
+mod repair;
 mod retention;
 mod segment;
 
@@ -20,6 +22,8 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 pub use config::{EmbeddedLogConfig, FsyncPolicy};
+pub use health::Stalled;
+pub use repair::{RepairAction, RepairReport, repair};
 pub use retention::RetentionReport;
 
 use consumer::{EmbeddedConsumer, join_error};

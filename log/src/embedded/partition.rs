@@ -6,13 +6,16 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
-use tracing::warn;
+use tracing::{error, info, warn};
 
+use super::health::{Stalled, is_disk_full};
 use super::read::{self, ReadSpec};
-use super::segment::{self, Batch, Segment, SegmentWriter};
+use super::repair::{REPAIRS_FILE, Repairs};
+use super::segment::{self, Batch, Role, Segment, SegmentWriter};
 use super::{FsyncPolicy, sync_dir};
 use crate::error::{Error, IoContext, Result};
 use crate::{ConsumedRecord, Record};
@@ -50,7 +53,15 @@ pub(crate) struct Partition {
     synced_end: AtomicU64,
     dirty: AtomicBool,
     waiters: Mutex<HashMap<u64, Weak<Notify>>>,
+    /// Set while appends wait for disk space.
+    stall: Mutex<Option<Stalled>>,
 }
+
+/// First and longest wait between attempts of a write that found the disk full.
+const STALL_RETRY_FIRST: Duration = Duration::from_millis(50);
+const STALL_RETRY_MAX: Duration = Duration::from_secs(2);
+/// How often a continuing stall is logged again.
+const STALL_REMIND: Duration = Duration::from_secs(60);
 
 /// Result of [`Partition::read`].
 #[derive(Debug)]
@@ -73,6 +84,7 @@ impl Partition {
             match (path.extension().and_then(|e| e.to_str()), base) {
                 (Some("log"), Some(b)) => bases.push(b),
                 (Some("index"), Some(b)) => indexes.push(b),
+                _ if path.file_name().is_some_and(|n| n == REPAIRS_FILE) => {}
                 _ => warn!(file = %path.display(), "ignoring unexpected file in partition dir"),
             }
         }
@@ -86,15 +98,36 @@ impl Partition {
         }
         let mut segments = Vec::with_capacity(bases.len().max(1));
         let mut writer = None;
+        let repairs = Repairs::load(&dir)?;
         for (i, &base) in bases.iter().enumerate() {
-            let (seg, w) = Segment::recover(&dir, base)?;
-            if let Some(prev) = segments.last()
-                && prev_overlaps(prev, &seg)
-            {
-                return Err(Error::Corrupt {
-                    path: seg.log_path,
-                    reason: "segment overlaps the previous one".into(),
-                });
+            let role = if i + 1 == bases.len() {
+                Role::Active
+            } else {
+                Role::Closed
+            };
+            let (seg, w) = Segment::recover(&dir, base, role)?;
+            if let Some(prev) = segments.last() {
+                if prev_overlaps(prev, &seg) {
+                    return Err(Error::Corrupt {
+                        path: seg.log_path,
+                        reason: "segment overlaps the previous one".into(),
+                    });
+                }
+                // A segment is created at the next offset of the one it closes, so a gap
+                // means a closed segment lost records at its end (truncated at a frame
+                // boundary), unless `cryptoviz log repair` recorded the gap.
+                if prev.next_offset < seg.base && !repairs.covers(prev.next_offset, seg.base) {
+                    return Err(Error::Corrupt {
+                        path: prev.log_path.clone(),
+                        reason: format!(
+                            "this closed segment ends at offset {} but the next one starts at \
+                             {}: records {}..{} are missing (was the file truncated?). Stop \
+                             the pipeline and run `cryptoviz log repair` to record the loss \
+                             (docs/deployment.md, \"Log recovery and repair\")",
+                            prev.next_offset, seg.base, prev.next_offset, seg.base
+                        ),
+                    });
+                }
             }
             segments.push(seg);
             if i + 1 == bases.len() {
@@ -125,7 +158,57 @@ impl Partition {
             synced_end: AtomicU64::new(end),
             dirty: AtomicBool::new(false),
             waiters: Mutex::new(HashMap::new()),
+            stall: Mutex::new(None),
         })
+    }
+
+    /// Why appends to this partition are waiting, if they are.
+    pub fn stalled(&self) -> Option<Stalled> {
+        self.stall.lock().clone()
+    }
+
+    /// Runs `op` until it succeeds or fails with anything but a full disk. A full disk
+    /// stalls the caller (and, through the writer lock, every append to this partition):
+    /// `op` is retried with back-off, an ERROR is logged and [`Partition::stalled`] reports
+    /// it until space returns. `op` must leave no partial effect behind when it fails.
+    fn until_space<T>(&self, what: &str, mut op: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut delay = STALL_RETRY_FIRST;
+        let mut since: Option<Instant> = None;
+        let mut last_log = Instant::now();
+        loop {
+            match op() {
+                Ok(v) => {
+                    if let Some(t) = since {
+                        *self.stall.lock() = None;
+                        info!(topic = %self.topic, partition = self.id,
+                            stalled_ms = t.elapsed().as_millis() as u64,
+                            "disk space is back: appends resumed");
+                    }
+                    return Ok(v);
+                }
+                Err(e) if is_disk_full(&e) => {
+                    let first = since.is_none();
+                    if first {
+                        since = Some(Instant::now());
+                        *self.stall.lock() = Some(Stalled {
+                            topic: self.topic.to_string(),
+                            partition: self.id,
+                            since: SystemTime::now(),
+                            error: e.to_string(),
+                        });
+                    }
+                    if first || last_log.elapsed() >= STALL_REMIND {
+                        last_log = Instant::now();
+                        error!(topic = %self.topic, partition = self.id, error = %e, step = what,
+                            "disk full: appends to this partition are stalled, nothing is \
+                             acknowledged until space is freed; retrying");
+                    }
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(STALL_RETRY_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// `[earliest retained, next to be read by consumers)`.
@@ -156,7 +239,9 @@ impl Partition {
     }
 
     fn write_and_publish(&self, w: &mut SegmentWriter, batch: &Batch) -> Result<()> {
-        w.write(batch)?;
+        // A failed write publishes nothing and cuts its partial bytes, so retrying it is
+        // exact; the records keep the offsets they were encoded with.
+        self.until_space("write", || w.write(batch))?;
         let visible = {
             let mut s = self.state.write();
             let seg = s
@@ -187,9 +272,11 @@ impl Partition {
         if self.cfg.fsync != FsyncPolicy::Never {
             w.sync()?;
         }
-        let (seg, new_writer) = Segment::create(&self.dir, w.next_offset)?;
+        // Creating the files again after a failure is harmless (they are truncated).
+        let (seg, new_writer) =
+            self.until_space("roll", || Segment::create(&self.dir, w.next_offset))?;
         if self.cfg.fsync != FsyncPolicy::Never {
-            sync_dir(&self.dir)?;
+            self.until_space("roll", || sync_dir(&self.dir))?;
         }
         *w = new_writer;
         self.state.write().segments.push(seg);
@@ -374,3 +461,7 @@ impl Partition {
 fn prev_overlaps(prev: &Segment, next: &Segment) -> bool {
     prev.next_offset > next.base
 }
+
+#[cfg(test)]
+#[path = "recovery_fuzz.rs"]
+mod recovery_fuzz;

@@ -259,9 +259,15 @@ impl Segment {
     }
 
     /// Opens an existing segment: keeps the valid prefix of its index, re-scans the log from
-    /// the last index entry that points at a good frame, truncates a torn/corrupt tail and
-    /// rewrites the index if anything was dropped or missing.
-    pub fn recover(dir: &Path, base: u64) -> Result<(Segment, SegmentWriter)> {
+    /// the last index entry that points at a good frame and rewrites the index if anything was
+    /// dropped or missing.
+    ///
+    /// A bad tail is truncated only when it can be nothing but the unacknowledged end of the
+    /// last write: in the active segment, with no intact frame after it. A closed segment was
+    /// fsynced before its successor was created, so damage there (and damage followed by
+    /// intact records in the active segment) is reported as [`Error::Corrupt`] naming the
+    /// file, and left untouched for `cryptoviz log repair`.
+    pub fn recover(dir: &Path, base: u64, role: Role) -> Result<(Segment, SegmentWriter)> {
         let (lp, ip) = (log_path(dir, base), index_path(dir, base));
         let file = open_rw(&lp, false)?;
         let file_len = file.metadata().at(&lp)?.len();
@@ -308,6 +314,27 @@ impl Segment {
             added += 1;
         }
         if scan.valid_end < file_len {
+            let bad = |detail: String| Error::Corrupt {
+                path: lp.clone(),
+                reason: format!(
+                    "{} at byte {} of {file_len}: {detail}; records from offset {} on cannot be \
+                     read. Stop the pipeline and run `cryptoviz log repair` to move the damaged \
+                     part aside (docs/deployment.md, \"Log recovery and repair\")",
+                    scan.stop_reason, scan.valid_end, scan.next_offset
+                ),
+            };
+            if role == Role::Closed {
+                return Err(bad(
+                    "this closed segment was fsynced before the next one began, so this is not \
+                     a torn write"
+                        .into(),
+                ));
+            }
+            if let Some(h) = highest_intact_after(&file, &lp, scan.valid_end, scan.next_offset)? {
+                return Err(bad(format!(
+                    "intact records up to offset {h} follow it, so this is not a torn write"
+                )));
+            }
             warn!(
                 segment = %lp.display(),
                 valid_bytes = scan.valid_end,
@@ -439,6 +466,96 @@ fn scan_from(file: &File, path: &Path, pos: u64, expected: u64, max_ts: i64) -> 
     Ok(s)
 }
 
+/// Where a segment sits in its partition, which decides what recovery may truncate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Followed by another segment: complete and fsynced when the next one was created.
+    Closed,
+    /// The last segment, which appends go to: its tail may be a torn, unacknowledged write.
+    Active,
+}
+
+/// Highest offset `>= from` of any intact frame in `[pos, EOF)` of `file`, found by trying
+/// every byte position (cheap checks first: a length in range, then a plausible offset,
+/// and only then the CRC). Tells a torn tail (nothing intact follows) from damage in the
+/// middle of written data.
+pub(crate) fn highest_intact_after(
+    file: &File,
+    path: &Path,
+    pos: u64,
+    from: u64,
+) -> Result<Option<u64>> {
+    let len = file.metadata().at(path)?.len();
+    if len <= pos {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; (len - pos) as usize];
+    file.read_exact_at(&mut buf, pos).at(path)?;
+    // A frame is at least FRAME_HEADER + BODY_FIXED bytes, so the region cannot hold
+    // offsets further than this past `from`.
+    let reach = from.saturating_add(buf.len() as u64 / (FRAME_HEADER + BODY_FIXED) as u64 + 1);
+    let mut highest = None;
+    for at in 0..buf.len().saturating_sub(FRAME_HEADER + BODY_FIXED - 1) {
+        let body_len = le_u32(&buf, at) as usize;
+        if !(BODY_FIXED..=MAX_BODY).contains(&body_len) || at + FRAME_HEADER + body_len > buf.len()
+        {
+            continue;
+        }
+        let offset = le_u64(&buf, at + FRAME_HEADER);
+        if !(from..reach).contains(&offset) {
+            continue;
+        }
+        if let Decoded::Frame(f) = decode_frame(&buf[at..]) {
+            highest = Some(highest.map_or(f.offset, |h: u64| h.max(f.offset)));
+        }
+    }
+    Ok(highest)
+}
+
+/// A read-only, full check of one segment file (the repair tool's view).
+#[derive(Debug)]
+pub(crate) struct Inspection {
+    pub file_len: u64,
+    /// Bytes of the intact prefix (whole frames with consecutive offsets from the base).
+    pub valid_end: u64,
+    /// One past the last offset of the intact prefix.
+    pub next_offset: u64,
+    /// Why the scan stopped (`"end of file"` when the whole file is intact).
+    pub stop_reason: &'static str,
+    /// Highest offset of an intact frame after the damage (none when the file is intact).
+    pub intact_after: Option<u64>,
+    /// Highest offset an intact index entry names, when the file is damaged: offsets up to
+    /// it were handed out even if their frames are gone.
+    pub indexed_max: Option<u64>,
+}
+
+/// Scans the whole segment `base` in `dir` from byte 0, ignoring its index.
+pub(crate) fn inspect(dir: &Path, base: u64) -> Result<Inspection> {
+    let lp = log_path(dir, base);
+    let file = File::open(&lp).at(&lp)?;
+    let file_len = file.metadata().at(&lp)?.len();
+    let scan = scan_from(&file, &lp, 0, base, i64::MIN)?;
+    let (mut intact_after, mut indexed_max) = (None, None);
+    if scan.valid_end < file_len {
+        intact_after = highest_intact_after(&file, &lp, scan.valid_end, scan.next_offset)?;
+        if let Ok(raw) = std::fs::read(index_path(dir, base)) {
+            indexed_max = raw
+                .chunks(INDEX_ENTRY)
+                .filter_map(IndexEntry::decode)
+                .map(|e| base + u64::from(e.rel))
+                .max();
+        }
+    }
+    Ok(Inspection {
+        file_len,
+        valid_end: scan.valid_end,
+        next_offset: scan.next_offset,
+        stop_reason: scan.stop_reason,
+        intact_after,
+        indexed_max,
+    })
+}
+
 /// Reads until `buf` is full or EOF; returns the bytes read.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
@@ -510,9 +627,16 @@ impl SegmentWriter {
         if b.buf.is_empty() {
             return Ok(());
         }
-        self.file
-            .write_all_at(&b.buf, self.size)
-            .at(&self.log_path)?;
+        if let Err(e) = self.file.write_all_at(&b.buf, self.size) {
+            // A short write (a full disk) leaves part of the batch behind the end. Cut it off
+            // now, so no later append follows a half-written frame and this segment, once
+            // closed, stays intact; shrinking a file needs no free space.
+            if let Err(t) = self.file.set_len(self.size) {
+                warn!(segment = %self.log_path.display(), error = %t,
+                    "could not cut a partial write; recovery will truncate it");
+            }
+            return Err(Error::io(&self.log_path, e));
+        }
         if !b.index.is_empty() {
             let mut ib = Vec::with_capacity(b.index.len() * INDEX_ENTRY);
             for e in &b.index {
@@ -523,6 +647,7 @@ impl SegmentWriter {
             match self.index_file.write_all_at(&ib, self.index_len) {
                 Ok(()) => self.index_len += ib.len() as u64,
                 Err(e) => {
+                    let _ = self.index_file.set_len(self.index_len);
                     warn!(index = %self.index_path.display(), error = %e, "index write failed")
                 }
             }

@@ -2,7 +2,9 @@
 
 mod basics;
 mod crash;
+mod diskfull;
 mod groups;
+mod recovery;
 mod retention;
 mod throughput;
 

@@ -118,50 +118,23 @@ pub(crate) async fn compact_measurement(
     let schema = snap.schema.clone();
     let outputs = tokio::task::spawn_blocking(move || -> Result<Vec<DataFile>> {
         let mut outputs = Vec::new();
-        let mut writer: Option<(u64, FileWriter)> = None;
-        let mut next = first_seq;
-        for batch in &batches {
-            let mut offset = 0;
-            while offset < batch.num_rows() {
-                if writer.is_none() {
-                    let path = dir.join(file_name(FileKind::Compacted, next));
-                    writer = Some((
-                        next,
-                        FileWriter::create(path, schema.clone(), props.clone())?,
-                    ));
-                    next += 1;
-                }
-                let (_, w) = writer.as_mut().expect("just created");
-                let take = (target - w.rows() as usize).min(batch.num_rows() - offset);
-                w.write(&batch.slice(offset, take))?;
-                offset += take;
-                if w.rows() as usize >= target {
-                    let (seq, w) = writer.take().expect("open");
-                    let (rows, time) = w.finish()?;
-                    outputs.push(DataFile::new(
-                        &dir,
-                        seq,
-                        FileKind::Compacted,
-                        rank,
-                        rows,
-                        time,
-                    ));
-                }
+        let written = write_outputs(
+            &batches,
+            &dir,
+            &schema,
+            &props,
+            (first_seq, rank),
+            target,
+            &mut outputs,
+        );
+        if written.is_err() {
+            // Renamed outputs are not listed anywhere yet: delete them now (a full disk
+            // needs the space back), not at the next open. A failed writer deleted its temp.
+            for f in &outputs {
+                f.mark_obsolete();
             }
         }
-        if let Some((seq, w)) = writer.take() {
-            let (rows, time) = w.finish()?;
-            outputs.push(DataFile::new(
-                &dir,
-                seq,
-                FileKind::Compacted,
-                rank,
-                rows,
-                time,
-            ));
-        }
-        fsync_dir(&dir)?;
-        Ok(outputs)
+        written.map(|()| outputs)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
@@ -197,7 +170,18 @@ pub(crate) async fn compact_measurement(
         Ok(manifest)
     })
     .await
-    .map_err(|e| Error::Task(e.to_string()))??;
+    .map_err(|e| Error::Task(e.to_string()))?;
+    let manifest = match manifest {
+        Ok(m) => m,
+        Err(e) => {
+            // Not committed: the outputs are unlisted, delete them now.
+            for f in &outputs {
+                f.mark_obsolete();
+            }
+            let _ = tokio::task::spawn_blocking(move || drop(outputs)).await;
+            return Err(e);
+        }
+    };
 
     let outputs: Vec<FileRef> = outputs.into_iter().map(Arc::new).collect();
     {
@@ -228,4 +212,61 @@ pub(crate) async fn compact_measurement(
         "compacted"
     );
     Ok(true)
+}
+
+/// Writes the compacted rows into files of `target` rows from `first_seq` on, pushing each
+/// finished file to `outputs`, then fsyncs the directory.
+fn write_outputs(
+    batches: &[RecordBatch],
+    dir: &std::path::Path,
+    schema: &SchemaRef,
+    props: &datafusion::parquet::file::properties::WriterProperties,
+    (first_seq, rank): (u64, u64),
+    target: usize,
+    outputs: &mut Vec<DataFile>,
+) -> Result<()> {
+    let mut writer: Option<(u64, FileWriter)> = None;
+    let mut next = first_seq;
+    for batch in batches {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if writer.is_none() {
+                let path = dir.join(file_name(FileKind::Compacted, next));
+                writer = Some((
+                    next,
+                    FileWriter::create(path, schema.clone(), props.clone())?,
+                ));
+                next += 1;
+            }
+            let (_, w) = writer.as_mut().expect("just created");
+            let take = (target - w.rows() as usize).min(batch.num_rows() - offset);
+            w.write(&batch.slice(offset, take))?;
+            offset += take;
+            if w.rows() as usize >= target {
+                let (seq, w) = writer.take().expect("open");
+                let (rows, time) = w.finish()?;
+                outputs.push(DataFile::new(
+                    &dir,
+                    seq,
+                    FileKind::Compacted,
+                    rank,
+                    rows,
+                    time,
+                ));
+            }
+        }
+    }
+    if let Some((seq, w)) = writer.take() {
+        let (rows, time) = w.finish()?;
+        outputs.push(DataFile::new(
+            &dir,
+            seq,
+            FileKind::Compacted,
+            rank,
+            rows,
+            time,
+        ));
+    }
+    fsync_dir(dir)?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression as ParquetCompression;
+use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::schema::types::ColumnPath;
@@ -152,29 +153,50 @@ pub(crate) fn writer_properties(
 }
 
 /// Writes one Parquet file under a temporary name, fsyncs and renames it into place. The
-/// caller fsyncs the directory (once for several files).
+/// caller fsyncs the directory (once for several files). A writer dropped or failing
+/// before its rename deletes its temporary file, so a full disk leaves no `.tmp` behind.
 pub(crate) struct FileWriter {
     tmp: PathBuf,
     path: PathBuf,
-    writer: ArrowWriter<BufWriter<File>>,
+    /// `None` once finished.
+    writer: Option<ArrowWriter<BufWriter<File>>>,
     rows: u64,
     time: Option<(i64, i64)>,
+    renamed: bool,
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        if self.renamed {
+            return;
+        }
+        drop(self.writer.take());
+        if let Err(e) = fs::remove_file(&self.tmp)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            // Harmless: the next open deletes leftover temp files.
+            tracing::warn!(path = %self.tmp.display(), error = %e, "could not delete temp file");
+        }
+    }
 }
 
 impl FileWriter {
     pub fn create(path: PathBuf, schema: SchemaRef, props: WriterProperties) -> Result<Self> {
         let tmp = tmp_path(&path);
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let writer =
-            ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema, Some(props))
-                .map_err(|e| Error::parquet(&tmp, e))?;
-        Ok(FileWriter {
+        let mut w = FileWriter {
             tmp,
             path,
-            writer,
+            writer: None,
             rows: 0,
             time: None,
-        })
+            renamed: false,
+        };
+        w.writer = Some(
+            ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema, Some(props))
+                .map_err(|e| Error::parquet(&w.tmp, e))?,
+        );
+        Ok(w)
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -189,6 +211,8 @@ impl FileWriter {
         }
         self.rows += batch.num_rows() as u64;
         self.writer
+            .as_mut()
+            .expect("not finished")
             .write(batch)
             .map_err(|e| Error::parquet(&self.tmp, e))
     }
@@ -198,22 +222,18 @@ impl FileWriter {
     }
 
     /// Finishes, fsyncs and renames; returns (rows, (min_time, max_time)).
-    pub fn finish(self) -> Result<(u64, (i64, i64))> {
-        let FileWriter {
-            tmp,
-            path,
-            writer,
-            rows,
-            time,
-        } = self;
+    pub fn finish(mut self) -> Result<(u64, (i64, i64))> {
+        let tmp = self.tmp.clone();
+        let writer = self.writer.take().expect("finished once");
         let buf = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
         let file = buf
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&tmp, e))?;
         drop(file);
-        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        Ok((rows, time.unwrap_or((0, 0))))
+        fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        self.renamed = true;
+        Ok((self.rows, self.time.unwrap_or((0, 0))))
     }
 }
 
@@ -239,13 +259,45 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
 /// Writes `bytes` to `path` atomically (temp file, fsync, rename, fsync dir).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    let written = File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        // A full disk must not leave the temp file behind (the next open would delete it).
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
     fsync_dir(path.parent().expect("manifest has a parent"))
+}
+
+/// Whether `e` says the file system is out of space or quota: a condition that passes, so
+/// the write is retried rather than failed.
+pub(crate) fn is_disk_full(e: &Error) -> bool {
+    fn io_full(e: &std::io::Error) -> bool {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match e {
+        Error::Io { source, .. } => return io_full(source),
+        Error::Parquet { source, .. } => Some(source),
+        _ => None,
+    };
+    // Parquet wraps the I/O error of its sink (`ParquetError::External`).
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io_full(io);
+        }
+        if let Some(ParquetError::External(inner)) = s.downcast_ref::<ParquetError>()
+            && let Some(io) = inner.downcast_ref::<std::io::Error>()
+        {
+            return io_full(io);
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The compaction record of one measurement. Write files are live unless tombstoned;

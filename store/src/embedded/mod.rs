@@ -9,6 +9,7 @@ mod compaction;
 mod config;
 mod executor;
 mod files;
+mod health;
 mod latest;
 mod scan;
 
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub use self::config::{Compression, EmbeddedStoreConfig};
 use self::executor::QueryExecutor;
+pub use self::health::Stalled;
 use self::files::{DataFile, FileKind, FileRef, FileWriter, Manifest, file_name, fsync_dir};
 use self::latest::LatestCache;
 use self::scan::Snapshot;
@@ -51,6 +53,8 @@ pub(crate) struct Inner {
     queries: QueryExecutor,
     measurements: RwLock<BTreeMap<String, Arc<Measurement>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Writes waiting for disk space, by measurement.
+    stalls: Mutex<BTreeMap<String, Stalled>>,
 }
 
 /// One measurement's directory and in-memory state.
@@ -149,6 +153,7 @@ impl EmbeddedStore {
                 queries: QueryExecutor::new(partitions)?,
                 measurements: RwLock::new(measurements),
                 tasks: Mutex::new(Vec::new()),
+                stalls: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -416,8 +421,14 @@ impl Store for EmbeddedStore {
                 &merged.file_schema,
             );
             let dir = m.dir.clone();
+            let inner = self.inner.clone();
+            let name = m.name.clone();
             let job = tokio::task::spawn_blocking(move || {
-                let out = write_file(&dir, seq, &batches, &merged, props);
+                // A full disk stalls this write (retried with the same sequence number; a
+                // failed attempt leaves no file) rather than failing it.
+                let out = inner.until_space(&name, || {
+                    write_file(&dir, seq, &batches, &merged, props.clone())
+                });
                 (out, merged)
             });
             jobs.push((m, job));
@@ -533,4 +544,7 @@ impl Store for EmbeddedStore {
             Err(e) => Err(Error::io(dir, e)),
         }
     }
+        if let Some(stall) = self.stalled() {
+            return Err(Error::Unavailable(stall.to_string()));
+        }
 }
