@@ -33,10 +33,17 @@
 //! * `Never`: acknowledged after `write(2)`, fsync only on segment roll and [`Log::flush`].
 //!   Survives `kill -9`; power loss can lose everything since the last flush.
 //!
-//! On open each segment's tail is re-scanned from its last valid index entry; a torn or
-//! CRC-failing tail (a batch cut by a crash) is truncated with a `warn!` and offsets resume
-//! after the last valid record. A missing or corrupt index is rebuilt from the log. Committed
-//! group offsets are written atomically (temp file, fsync, rename, fsync dir).
+//! On open each segment's tail is re-scanned from its last valid index entry. A torn or
+//! CRC-failing tail of the *active* segment with no intact record after it (a batch cut by a
+//! crash before it was acknowledged) is truncated with a `warn!` and offsets resume after the
+//! last valid record. Any other damage (a closed segment damaged or cut short, or damage
+//! followed by intact records) stops start-up with [`Error::Corrupt`] naming the file;
+//! [`embedded::repair`] (`cryptoviz log repair`) moves it aside without ever reusing an
+//! offset. A missing or corrupt index is rebuilt from the log. Committed group offsets are
+//! written atomically (temp file, fsync, rename, fsync dir).
+//!
+//! A full disk stalls appends (retried with back-off until space returns, reported by
+//! [`EmbeddedLog::stalled`]) instead of failing them or leaving a half-written record.
 //!
 //! Index files are not fsynced per batch: they are validated (CRC per entry, positions inside
 //! the log) and rebuilt on open, so losing them costs only recovery time.
