@@ -111,8 +111,15 @@ impl CandleAnalytics {
     }
 
     /// Rebuilds the histories and detectors from the closed candles stored before
-    /// `closed_until_ms` (after a restart or a rebalance).
-    pub async fn warm_up(&mut self, store: &dyn Store, closed_until_ms: i64) -> Result<()> {
+    /// `closed_until_ms` (after a restart or a rebalance), each coin's only up to
+    /// `closed_for(coin)`: its partition's own closing point, which after a rebalance can be
+    /// behind the others' (a coin for which it is `None` gets no history).
+    pub async fn warm_up(
+        &mut self,
+        store: &dyn Store,
+        closed_until_ms: i64,
+        closed_for: &(dyn Fn(&str) -> Option<i64> + Send + Sync),
+    ) -> Result<()> {
         self.clear();
         let baseline = self.config.baseline_candles() + 120;
         for (label, width) in RESOLUTIONS {
@@ -128,6 +135,7 @@ impl CandleAnalytics {
                 .range(ms_to_ns(from), ms_to_ns(closed_until_ms))
                 .fields(["close", "volume", "status", "window_end"]);
             let mut rows = closed_candles(&store.query(&query).await?, label, closed_until_ms);
+            rows.retain(|w| closed_for(&w.crypto_id).is_some_and(|c| w.end_ms <= c));
             let mut discarded = Vec::new();
             self.process(&mut rows, &mut discarded);
         }

@@ -31,6 +31,7 @@ pub mod candles;
 pub mod checkpoint;
 pub mod decode;
 mod error;
+pub mod identity;
 pub mod indicators;
 pub mod measurements;
 pub mod pipeline;
@@ -39,6 +40,7 @@ pub mod replay;
 pub mod sentiment;
 pub mod sinks;
 pub mod stats;
+mod supervise;
 pub mod verify;
 pub mod windows;
 

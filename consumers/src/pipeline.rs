@@ -24,10 +24,12 @@ use crate::anomalies::{Anomaly, AnomalyConfig};
 use crate::candles::CandleAnalytics;
 use crate::checkpoint::{self, Checkpoint};
 use crate::decode::decode_into;
+use crate::identity::{self, Identity, SubMillis, TickKey};
 use crate::replay::ReplayBounds;
 use crate::sinks::coin_info::CoinInfoBuilder;
 use crate::sinks::{analytics, anomalies, market::MarketBuilder};
 use crate::stats::ConsumerStats;
+use crate::supervise::{self, Ended, Supervised};
 use crate::windows::{
     Added, EmittedWindow, RESOLUTIONS, Resolutions, Sample, Watermarks, WindowStatus,
 };
@@ -53,6 +55,11 @@ pub struct ConsumerConfig {
     pub flush_rows: usize,
     /// Most records taken from the log per poll.
     pub poll_max: usize,
+    /// Accept ticks whose event time is more than a day past the wall clock. Off: such a tick
+    /// is dead-lettered at decode (one bad clock must not carry the watermark ahead for good
+    /// and make every later tick late). `cryptoviz run --simulate --speed N` with N > 1 turns
+    /// it on, since its market clock runs ahead on purpose.
+    pub accept_future_event_times: bool,
     /// The anomaly detectors.
     pub anomalies: AnomalyConfig,
 }
@@ -66,6 +73,7 @@ impl Default for ConsumerConfig {
             flush_interval: Duration::from_millis(250),
             flush_rows: 100_000,
             poll_max: 20_000,
+            accept_future_event_times: false,
             anomalies: AnomalyConfig::default(),
         }
     }
@@ -106,6 +114,10 @@ pub struct PricePipeline {
     stats: Arc<ConsumerStats>,
     windows: Resolutions,
     marks: Watermarks,
+    /// Sub-millisecond offsets of the ticks that share a millisecond.
+    sub_millis: SubMillis,
+    /// Partitions of the prices topic (a coin's partition is a function of its id).
+    partition_count: u32,
     market: MarketBuilder,
     coin_info: CoinInfoBuilder,
     /// The record every tick is decoded into: its strings keep their allocations.
@@ -169,6 +181,7 @@ impl PricePipeline {
     ) -> Result<Self> {
         config.validate()?;
         log.ensure_topic(topics::PRICES, 3).await?;
+        let partition_count = log.partition_count(topics::PRICES).await?;
         let consumer = log.subscribe(&config.group, &[topics::PRICES]).await?;
         let lateness = config.allowed_lateness.as_millis() as i64;
         let name = format!("consumer:{}", config.group);
@@ -178,6 +191,8 @@ impl PricePipeline {
             consumer,
             windows: Resolutions::new(&RESOLUTIONS, lateness),
             marks: Watermarks::new(config.idle_timeout),
+            sub_millis: SubMillis::new(),
+            partition_count,
             candles: CandleAnalytics::new(config.anomalies.clone()),
             anomalies: Vec::new(),
             config,
@@ -214,16 +229,55 @@ impl PricePipeline {
 
     /// Runs until `shutdown` fires, then drains: open windows are emitted as `partial`,
     /// everything buffered is written, and offsets are committed.
+    ///
+    /// A retryable error (the log or the store unavailable, a full disk) is retried with
+    /// back-off for as long as it takes, rebuilding from the last commit each time
+    /// ([`crate::supervise`]); a permanent one ends the run with the error, after marking the
+    /// consumer `failed` in its stats.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
-        while !shutdown.is_cancelled() {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                step = self.step() => { step?; }
-            }
+        if supervise::run(&mut self, &shutdown).await? == Ended::MidRecovery {
+            return Ok(());
         }
-        self.finish().await
+        let (name, stats) = (self.name.clone(), self.stats.clone());
+        let result = self.finish().await;
+        supervise::drained(&stats, &name, &result);
+        result
+    }
+}
+
+impl Supervised for PricePipeline {
+    fn name(&self) -> &str {
+        &self.name
     }
 
+    fn stats(&self) -> &ConsumerStats {
+        &self.stats
+    }
+
+    async fn step(&mut self) -> Result<usize> {
+        PricePipeline::step(self).await
+    }
+
+    /// Drops everything in memory and rebuilds it from the committed offsets and checkpoints,
+    /// as a restart would (after a retryable error left a step half done).
+    async fn recover(&mut self) -> Result<()> {
+        if let Some(mut f) = self.in_flight.take() {
+            // Let an unacknowledged write end before re-reading, so an old write can never
+            // land after the replay's. Its outcome does not matter: its offsets were not
+            // committed, so its outputs are derived again.
+            let _ = (&mut f.write).await;
+        }
+        self.market = MarketBuilder::default();
+        self.coin_info = CoinInfoBuilder::default();
+        self.dead.clear();
+        self.dirty = false;
+        self.provisional_sent = false;
+        self.stats.add_restart();
+        self.on_assignment_change().await
+    }
+}
+
+impl PricePipeline {
     /// One poll and what follows from it; returns how many records were read.
     pub async fn step(&mut self) -> Result<usize> {
         if self
@@ -298,6 +352,11 @@ impl PricePipeline {
 
     fn process(&mut self, records: &[ConsumedRecord], now: Instant) {
         let now_ms = cryptoviz_schemas::now_ms();
+        let horizon_ms = if self.config.accept_future_event_times {
+            i64::MAX
+        } else {
+            now_ms
+        };
         let mut ticks = 0;
         let mut price = std::mem::take(&mut self.decoded);
         for record in records {
@@ -307,15 +366,30 @@ impl PricePipeline {
                 continue;
             }
             self.positions.insert(record.partition, record.offset + 1);
-            if let Err(dead) = decode_into(record, &self.name, now_ms, &mut price) {
+            if let Err(dead) = decode_into(record, &self.name, now_ms, horizon_ms, &mut price) {
                 tracing::warn!(reason = %dead.reason, "dead-lettering a record");
                 self.dead.push(dead);
                 continue;
             }
+            let hash = identity::content_hash(&record.value);
+            let sub_ns = match self.sub_millis.assign(
+                &price.crypto_id,
+                &price.source,
+                price.timestamp_ms,
+                hash,
+            ) {
+                Identity::Distinct { offset_ns } => offset_ns,
+                Identity::Duplicate => {
+                    // The same bytes again right after themselves: a source sent one
+                    // record twice. Its point is already written.
+                    self.stats.add_duplicate(&price.source);
+                    continue;
+                }
+            };
             ticks += 1;
             self.marks
                 .observe(record.partition, price.timestamp_ms, now);
-            self.market.push(&price);
+            self.market.push(&price, sub_ns);
             self.coin_info.push(&price);
             let replayed = self
                 .replay_until
@@ -326,14 +400,18 @@ impl PricePipeline {
             let added = self.windows.add(
                 &price.crypto_id,
                 &price.source,
-                price.timestamp_ms,
+                TickKey::new(price.timestamp_ms, sub_ns, hash),
                 Sample::of(&price),
                 record.partition,
                 record.offset,
                 replayed,
             );
-            if added == Some(Added::Late) {
-                self.stats.add_late(&price.crypto_id);
+            match added {
+                Some(Added::Late) => self.stats.add_late(&price.crypto_id),
+                // A copy that arrived apart from its original (another tick of the series in
+                // between): not counted again; its raw point rewrites the original's.
+                Some(Added::Duplicate) => self.stats.add_duplicate(&price.source),
+                _ => {}
             }
         }
         self.decoded = price;
@@ -356,6 +434,8 @@ impl PricePipeline {
             self.stats.add_dead_letters(dead.len() as u64);
         }
         self.candles.process(&mut self.emitted, &mut self.anomalies);
+        analytics::keep_latest_emissions(&mut self.emitted);
+        analytics::drop_superseded(self.store.as_ref(), &mut self.emitted).await?;
         let mut batches = Vec::with_capacity(4);
         batches.extend(self.market.finish()?);
         batches.extend(self.coin_info.finish()?);
@@ -413,7 +493,6 @@ impl PricePipeline {
     fn pending_commit(&self) -> PendingCommit {
         let mut first_open = HashMap::new();
         self.windows.first_open_offsets(&mut first_open);
-        let closed_until = self.windows.closed_until();
         let partitions = self
             .positions
             .iter()
@@ -430,9 +509,11 @@ impl PricePipeline {
                 let safe = first_open
                     .get(&partition)
                     .map_or(position, |o| (*o).min(position));
+                // Each partition's own closing point: an inherited partition may still be
+                // behind the others (see `crate::windows`).
                 let checkpoint = Checkpoint {
                     max_ts: self.marks.max_ts(partition),
-                    closed_until,
+                    closed_until: self.windows.closed_until_of(partition),
                     read_to,
                 };
                 (partition, safe, checkpoint)
@@ -440,7 +521,7 @@ impl PricePipeline {
             .collect();
         PendingCommit {
             partitions,
-            closed_until,
+            closed_until: self.windows.closed_until(),
         }
     }
 
@@ -516,11 +597,19 @@ impl PricePipeline {
     }
 
     /// Indicator histories, anomaly detectors and coin fundamentals as they stood at `at_ms`
-    /// (from the store), or empty when reading starts with nothing before it.
-    async fn resume_derived_state(&mut self, at_ms: Option<i64>) -> Result<()> {
+    /// (from the store), or empty when reading starts with nothing before it. A coin's candle
+    /// history goes up to `closed_for(coin)` (its partition's closing point; `None`: not a
+    /// coin of this member's partitions).
+    async fn resume_derived_state(
+        &mut self,
+        at_ms: Option<i64>,
+        closed_for: &(dyn Fn(&str) -> Option<i64> + Send + Sync),
+    ) -> Result<()> {
         match at_ms {
             Some(t) => {
-                self.candles.warm_up(self.store.as_ref(), t).await?;
+                self.candles
+                    .warm_up(self.store.as_ref(), t, closed_for)
+                    .await?;
                 self.coin_info.warm_up(self.store.as_ref(), t).await?;
             }
             None => {
@@ -535,6 +624,7 @@ impl PricePipeline {
     async fn on_assignment_change(&mut self) -> Result<()> {
         self.windows.clear();
         self.marks.clear();
+        self.sub_millis.clear();
         self.positions.clear();
         self.replay_until.clear();
         self.emitted.clear();
@@ -545,7 +635,8 @@ impl PricePipeline {
                 self.marks.assign(tp.partition, None, now);
                 self.consumer.seek(&tp, bounds.seek_to()).await?;
             }
-            self.resume_derived_state(bounds.from_ms()).await?;
+            let from = bounds.from_ms();
+            self.resume_derived_state(from, &|_: &str| from).await?;
             tracing::info!(
                 consumer = %self.name,
                 partitions = self.consumer.assignment().len(),
@@ -571,7 +662,7 @@ impl PricePipeline {
             self.marks.assign(tp.partition, None, now);
             if let Some(c) = checkpoint {
                 if let Some(closed) = c.closed_until {
-                    self.windows.restore_closed_until(closed);
+                    self.windows.restore_closed_until(tp.partition, closed);
                 }
                 self.replay_until.insert(tp.partition, c.read_to);
             }
@@ -585,10 +676,28 @@ impl PricePipeline {
             self.consumer.seek(&tp, start).await?;
         }
         // Indicator histories and anomaly detectors restart from the candles closed before
-        // the checkpoint, exactly as they stood then.
-        // So do the coin fundamentals the ticks are compared with.
-        self.resume_derived_state(self.windows.closed_until())
-            .await?;
+        // the checkpoint, exactly as they stood then: each coin's as of its own partition's
+        // checkpoint. So do the coin fundamentals the ticks are compared with.
+        let assigned: Vec<u32> = self
+            .consumer
+            .assignment()
+            .iter()
+            .map(|tp| tp.partition)
+            .collect();
+        let latest = assigned
+            .iter()
+            .filter_map(|p| self.windows.closed_until_of(*p))
+            .max();
+        let closed: HashMap<u32, Option<i64>> = assigned
+            .iter()
+            .map(|p| (*p, self.windows.closed_until_of(*p)))
+            .collect();
+        let partitions = self.partition_count;
+        let closed_for = move |coin: &str| {
+            let p = cryptoviz_log::partition_for_key(coin.as_bytes(), partitions);
+            closed.get(&p).copied().flatten()
+        };
+        self.resume_derived_state(latest, &closed_for).await?;
         tracing::info!(
             consumer = %self.name,
             partitions = self.consumer.assignment().len(),

@@ -28,6 +28,7 @@ use crate::sentiment;
 use crate::sinks::news::{fear_greed_batch, news_batch};
 use crate::sinks::sentiment::{hour_of, recompute};
 use crate::stats::ConsumerStats;
+use crate::supervise::{self, Ended, Supervised};
 
 /// The topics this consumer reads.
 pub const TOPICS: [&str; 2] = [topics::NEWS, topics::SENTIMENT];
@@ -103,14 +104,15 @@ impl RecordsPipeline {
 
     /// Runs until `shutdown` fires; everything read has been written and committed when it
     /// returns (a poll is written before the next one starts).
+    ///
+    /// Retryable errors are retried with back-off, each time resuming from the last commit;
+    /// a permanent one ends the run (see [`crate::supervise`]).
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
-        while !shutdown.is_cancelled() {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                step = self.step() => { step?; }
-            }
+        let ended = supervise::run(&mut self, &shutdown).await?;
+        if ended == Ended::Shutdown {
+            tracing::info!(consumer = %self.name, "consumer drained");
         }
-        tracing::info!(consumer = %self.name, "consumer drained");
+        supervise::drained(&self.stats, &self.name, &Ok(()));
         Ok(())
     }
 
@@ -198,6 +200,25 @@ impl RecordsPipeline {
             self.consumer.seek(&tp, start).await?;
         }
         Ok(())
+    }
+}
+
+impl Supervised for RecordsPipeline {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stats(&self) -> &ConsumerStats {
+        &self.stats
+    }
+
+    async fn step(&mut self) -> Result<usize> {
+        RecordsPipeline::step(self).await
+    }
+
+    async fn recover(&mut self) -> Result<()> {
+        self.stats.add_restart();
+        self.restore().await
     }
 }
 

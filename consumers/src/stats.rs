@@ -6,9 +6,40 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 use serde::Serialize;
 
+/// Where a consumer stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsumerState {
+    /// Joining its group and restoring its checkpoints.
+    #[default]
+    Starting,
+    /// Consuming.
+    Running,
+    /// A retryable error stopped its last step: it waits, rebuilds from its last commit and
+    /// goes on (for as long as it takes).
+    Retrying,
+    /// A permanent error stopped it: nothing is consumed until the process is restarted.
+    Failed,
+    /// Shut down cleanly.
+    Stopped,
+}
+
+/// The last error a consumer met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastError {
+    /// The error, as displayed.
+    pub message: String,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// Whether it was retried.
+    pub retryable: bool,
+}
+
 /// Live counters of the price consumer.
 #[derive(Debug, Default)]
 pub struct ConsumerStats {
+    state: Mutex<(ConsumerState, Option<LastError>)>,
+    restarts: AtomicU64,
     ticks: AtomicU64,
     records: AtomicU64,
     dead_letters: AtomicU64,
@@ -16,6 +47,8 @@ pub struct ConsumerStats {
     anomalies: AtomicU64,
     late_total: AtomicU64,
     late: Mutex<BTreeMap<String, u64>>,
+    duplicates_total: AtomicU64,
+    duplicates: Mutex<BTreeMap<String, u64>>,
     closed_until_ms: AtomicI64,
     commits: AtomicU64,
     store_retries: AtomicU64,
@@ -55,6 +88,12 @@ impl LatencyHistogram {
 /// A copy of the counters.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StatsSnapshot {
+    /// `starting`, `running`, `retrying`, `failed` or `stopped`.
+    pub state: ConsumerState,
+    /// The last error met, retried or not (kept after a recovery, for the record).
+    pub last_error: Option<LastError>,
+    /// Rebuilds from the last commit after a retryable error.
+    pub restarts: u64,
     /// Ticks decoded and stored raw.
     pub ticks: u64,
     /// Records of the other topics (news, market sentiment) stored.
@@ -68,6 +107,10 @@ pub struct StatsSnapshot {
     /// Late ticks (their window had closed), in total and per coin.
     pub late_rows: u64,
     pub late_rows_by_coin: BTreeMap<String, u64>,
+    /// Records a source sent twice (equal bytes for the same coin and event time; counted
+    /// once, see `consumers::identity`), in total and per source.
+    pub duplicates: u64,
+    pub duplicates_by_source: BTreeMap<String, u64>,
     /// Event time (ms) up to which windows are closed.
     pub closed_until_ms: Option<i64>,
     /// Offset commits made (each after a store acknowledgement).
@@ -81,6 +124,44 @@ pub struct StatsSnapshot {
 }
 
 impl ConsumerStats {
+    pub(crate) fn set_state(&self, state: ConsumerState) {
+        self.state.lock().0 = state;
+    }
+
+    /// Records `error`: the consumer retries it (`retryable`) or has failed.
+    pub(crate) fn set_error(&self, error: &crate::Error, retryable: bool) {
+        let mut s = self.state.lock();
+        s.0 = if retryable {
+            ConsumerState::Retrying
+        } else {
+            ConsumerState::Failed
+        };
+        s.1 = Some(LastError {
+            message: error.to_string(),
+            at_ms: cryptoviz_schemas::now_ms(),
+            retryable,
+        });
+    }
+
+    pub(crate) fn add_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The consumer's state.
+    pub fn state(&self) -> ConsumerState {
+        self.state.lock().0
+    }
+
+    /// `Err` with the reason once the consumer has failed for good (what `/ready` reports).
+    pub fn check_alive(&self) -> Result<(), String> {
+        let s = self.state.lock();
+        match (&s.0, &s.1) {
+            (ConsumerState::Failed, Some(e)) => Err(format!("consumer failed: {}", e.message)),
+            (ConsumerState::Failed, None) => Err("consumer failed".into()),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn add_ticks(&self, n: u64) {
         self.ticks.fetch_add(n, Ordering::Relaxed);
     }
@@ -99,6 +180,17 @@ impl ConsumerStats {
     pub(crate) fn add_late(&self, coin: &str) {
         self.late_total.fetch_add(1, Ordering::Relaxed);
         *self.late.lock().entry(coin.to_string()).or_default() += 1;
+    }
+    pub(crate) fn add_duplicate(&self, source: &str) {
+        self.duplicates_total.fetch_add(1, Ordering::Relaxed);
+        let mut by = self.duplicates.lock();
+        match by.get_mut(source) {
+            Some(n) => *n += 1,
+            None => {
+                tracing::warn!(%source, "a source sent a record twice: counted once");
+                by.insert(source.to_string(), 1);
+            }
+        }
     }
     pub(crate) fn set_closed_until(&self, ms: i64) {
         self.closed_until_ms.store(ms, Ordering::Relaxed);
@@ -124,7 +216,11 @@ impl ConsumerStats {
     /// A copy of every counter.
     pub fn snapshot(&self) -> StatsSnapshot {
         let closed = self.closed_until_ms.load(Ordering::Relaxed);
+        let (state, last_error) = self.state.lock().clone();
         StatsSnapshot {
+            state,
+            last_error,
+            restarts: self.restarts.load(Ordering::Relaxed),
             ticks: self.ticks(),
             records: self.records.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
@@ -132,6 +228,8 @@ impl ConsumerStats {
             anomalies: self.anomalies.load(Ordering::Relaxed),
             late_rows: self.late_total.load(Ordering::Relaxed),
             late_rows_by_coin: self.late.lock().clone(),
+            duplicates: self.duplicates_total.load(Ordering::Relaxed),
+            duplicates_by_source: self.duplicates.lock().clone(),
             closed_until_ms: (closed != 0).then_some(closed),
             commits: self.commits.load(Ordering::Relaxed),
             store_retries: self.store_retries.load(Ordering::Relaxed),

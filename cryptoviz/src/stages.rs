@@ -78,6 +78,14 @@ pub struct ConsumerHandles {
 }
 
 impl ConsumerHandles {
+    /// `Err` naming the consumer that has failed for good (for `/ready`).
+    pub fn check_alive(&self) -> Result<(), String> {
+        self.prices
+            .check_alive()
+            .map_err(|e| format!("price {e}"))?;
+        self.records.check_alive().map_err(|e| format!("news {e}"))
+    }
+
     /// Both groups' counters as JSON.
     pub fn json(&self) -> Value {
         serde_json::json!({
@@ -143,27 +151,32 @@ pub async fn consumers(
 
 impl Consumers {
     /// Runs both groups on `runtime`, tracked by `tracker`, until `shutdown`; each drains
-    /// before its task ends.
+    /// before its task ends. Each retries retryable errors by itself; a permanent failure
+    /// ends its task, marks it `failed` in its counters (so `/ready` fails) and cancels
+    /// `failed`, for a process that should exit then (`cryptoviz consume`).
     pub fn spawn(
         self,
         shutdown: &CancellationToken,
         tracker: &TaskTracker,
         runtime: &tokio::runtime::Handle,
+        failed: &CancellationToken,
     ) -> ConsumerHandles {
-        let token = shutdown.clone();
+        let (token, on_failure) = (shutdown.clone(), failed.clone());
         tracker.spawn_on(
             async move {
                 if let Err(e) = self.prices.run(token).await {
                     tracing::error!(error = %e, "price consumer stopped; its uncommitted input will be replayed at the next start");
+                    on_failure.cancel();
                 }
             },
             runtime,
         );
-        let token = shutdown.clone();
+        let (token, on_failure) = (shutdown.clone(), failed.clone());
         tracker.spawn_on(
             async move {
                 if let Err(e) = self.records.run(token).await {
                     tracing::error!(error = %e, "news consumer stopped; its uncommitted input will be replayed at the next start");
+                    on_failure.cancel();
                 }
             },
             runtime,

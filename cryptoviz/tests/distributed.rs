@@ -413,3 +413,65 @@ fn kill_9_on_kafka_loses_and_doubles_nothing() {
     assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 100_000);
     assert_windows_equal(&expected, &stored(&influx));
 }
+
+#[test]
+fn a_member_joining_and_one_leaving_mid_stream_lose_no_window() {
+    let (Some(tansu), Some(influx)) = (Tansu::start(), Influxd::start()) else {
+        return;
+    };
+    const TICKS: &str = "100000";
+    let expected = reference(TICKS);
+    let producer = tempfile::tempdir().unwrap();
+    let mut cmd = cryptoviz(producer.path());
+    with_kafka(&mut cmd, &tansu);
+    succeed(cmd.args(["produce", "--simulate", "--ticks", TICKS]));
+
+    let member = || {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = cryptoviz(dir.path());
+        with_kafka(&mut cmd, &tansu);
+        with_influx(&mut cmd, &influx);
+        let child = slow(&mut cmd).arg("consume").spawn().unwrap();
+        (Running(child), dir)
+    };
+    let stored_ticks = || influx.count(DB, "crypto_market", "price_usd");
+    // The first member reads alone for a while…
+    let first = member();
+    assert!(
+        wait_for(Duration::from_secs(90), || (stored_ticks() > 15_000)
+            .then_some(()))
+        .is_some(),
+        "the first member stored nothing"
+    );
+    // …a second joins: the partitions are split between them, mid-stream…
+    let second = member();
+    let at_join = stored_ticks();
+    assert!(
+        wait_for(Duration::from_secs(90), || (stored_ticks()
+            > at_join + 25_000)
+            .then_some(()))
+        .is_some(),
+        "nothing stored after the second member joined"
+    );
+    // …and the first leaves (SIGTERM: it drains and commits), mid-stream too: the second
+    // inherits partitions whose windows the first had closed further than its own, or less.
+    let at_leave = stored_ticks();
+    assert!(
+        at_leave < 100_000,
+        "the first member must leave mid-stream ({at_leave})"
+    );
+    assert!(first.0.terminate(Duration::from_secs(60)).success());
+    assert!(
+        wait_for(Duration::from_secs(180), || (stored_ticks() >= 100_000)
+            .then_some(()))
+        .is_some(),
+        "the second member did not finish the stream ({} stored)",
+        stored_ticks()
+    );
+    // Let it close what it can, then stop it: it drains its open windows as the reference
+    // run did.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(second.0.terminate(Duration::from_secs(60)).success());
+    assert_eq!(stored_ticks(), 100_000);
+    assert_windows_equal(&expected, &stored(&influx));
+}

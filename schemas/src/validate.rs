@@ -27,6 +27,24 @@ pub(crate) fn non_empty(field: &'static str, v: &str) -> Check {
     Ok(())
 }
 
+/// A value the store keeps as a tag (a coin id, a source, a symbol): non-empty, without
+/// control characters (a newline ends an InfluxDB line-protocol point and cannot be escaped)
+/// and without backslashes (line protocol's escape character: a tag value ending in one
+/// swallows the separator after it). Identifiers never need either, so such a value is a
+/// malformed record, dead-lettered before it can fail a store write for good.
+pub(crate) fn tag_value(field: &'static str, v: &str) -> Check {
+    non_empty(field, v)?;
+    if let Some(c) = v.chars().find(|c| c.is_control() || *c == '\\') {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{c:?} is not allowed in a tag value (no control characters or backslashes), got {v:?}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn finite(field: &'static str, v: f64) -> Check {
     if !v.is_finite() {
         return Err(ValidationError::new(

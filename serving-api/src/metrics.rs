@@ -302,6 +302,14 @@ pub fn render_pipeline(out: &mut String, status: &Value, lag: &Lag) {
             "Offset commits, each after a store acknowledgement.",
         ),
         ("store_retries", "Store writes retried."),
+        (
+            "duplicates",
+            "Records a source sent twice (same bytes, same coin and millisecond), counted once.",
+        ),
+        (
+            "restarts",
+            "Rebuilds from the last commit after a retryable error.",
+        ),
     ] {
         family(
             out,
@@ -311,6 +319,21 @@ pub fn render_pipeline(out: &mut String, status: &Value, lag: &Lag) {
             &by_group(key, 1.0),
         );
     }
+    let up: Vec<(String, f64)> = consumers
+        .iter()
+        .filter_map(|(group, c)| {
+            let state = c["state"].as_str()?;
+            let up = if state == "failed" { 0.0 } else { 1.0 };
+            Some((format!("group=\"{}\"", escape(group)), up))
+        })
+        .collect();
+    family(
+        out,
+        "cryptoviz_consumer_up",
+        "gauge",
+        "0 once a consumer has failed for good (it consumes nothing until restarted), else 1.",
+        &up,
+    );
     family(
         out,
         "cryptoviz_consumer_watermark_timestamp_seconds",

@@ -85,9 +85,11 @@ impl MarketBuilder {
         self.len == 0
     }
 
-    /// Buffers one tick.
-    pub fn push(&mut self, p: &CryptoPrice) {
-        self.time.append_value(ms_to_ns(p.timestamp_ms));
+    /// Buffers one tick, stamped `sub_ns` nanoseconds after its millisecond event time (its
+    /// offset among the distinct ticks of that millisecond, see [`crate::identity`]).
+    pub fn push(&mut self, p: &CryptoPrice, sub_ns: u32) {
+        self.time
+            .append_value(ms_to_ns(p.timestamp_ms).saturating_add(i64::from(sub_ns)));
         self.crypto_id.append_value(&p.crypto_id);
         self.symbol.append_value(&p.symbol);
         self.source.append_value(&p.source);

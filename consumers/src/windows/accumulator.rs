@@ -2,6 +2,8 @@
 
 use cryptoviz_schemas::CryptoPrice;
 
+use crate::identity::TickKey;
+
 /// What one record contributes to a window: a quote (one price) or a candle (imported
 /// history, or any pre-aggregated interval), with the volume traded if known.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,8 +57,8 @@ impl From<f64> for Sample {
 /// Running statistics of the samples of one window.
 ///
 /// The window's candle merges its samples': the open of the earliest, the highest high, the
-/// lowest low, the close of the latest (on an event-time tie the earlier arrival opens and the
-/// later closes), the summed volume — so 1-minute candles resample exactly into 5-minute and
+/// lowest low, the close of the latest (ticks of one millisecond are ordered by their
+/// sub-millisecond offset, as their points are in the store), the summed volume — so 1-minute candles resample exactly into 5-minute and
 /// 1-hour ones. Mean, standard deviation and volatility are over the samples' closes (each
 /// tick's price), with Welford's update, which stays accurate where a naive sum of squares
 /// loses digits (prices near 95,000 with cent-level moves). VWAP is Σ(typical × volume) /
@@ -68,17 +70,20 @@ pub struct WindowAcc {
     m2: f64,
     pub min: f64,
     pub max: f64,
-    pub open_ts: i64,
+    /// (event time, sub-millisecond offset) of the opening sample.
+    pub open_at: (i64, u32),
     pub open: f64,
-    pub close_ts: i64,
+    /// (event time, sub-millisecond offset) of the closing sample.
+    pub close_at: (i64, u32),
     pub close: f64,
     /// Σ volume of the samples that have one (`None`: no sample had a volume).
     pub volume: Option<f64>,
     /// Σ typical price × volume.
     price_volume: f64,
-    /// Event times aggregated so far, sorted: a second tick at the same event time (a
-    /// redelivery) is ignored, matching the store, where (series, time) identifies a point.
-    seen: Vec<i64>,
+    /// (event time, content hash) of every sample aggregated so far, sorted: a second copy of
+    /// a record (same time, same bytes) is ignored, while distinct records of one
+    /// millisecond all count (see [`crate::identity`]).
+    seen: Vec<(i64, u64)>,
     /// First offset of this window's ticks in each partition they came from: the log must not
     /// be committed past it while the window is open.
     pub first_offsets: Vec<(u32, u64)>,
@@ -105,34 +110,43 @@ pub struct WindowStats {
 
 impl WindowAcc {
     /// A window holding one sample.
-    pub fn new(ts: i64, sample: Sample, partition: u32, offset: u64) -> Self {
+    pub fn new(key: impl Into<TickKey>, sample: Sample, partition: u32, offset: u64) -> Self {
+        let key = key.into();
         Self {
             count: 1,
             mean: sample.close,
             m2: 0.0,
             min: sample.low,
             max: sample.high,
-            open_ts: ts,
+            open_at: key.order(),
             open: sample.open,
-            close_ts: ts,
+            close_at: key.order(),
             close: sample.close,
             volume: sample.volume,
             price_volume: sample.volume.map_or(0.0, |v| v * sample.typical()),
-            seen: vec![ts],
+            seen: vec![(key.ts, key.hash)],
             first_offsets: vec![(partition, offset)],
         }
     }
 
-    /// Adds one sample; returns false (and changes nothing) for a second sample at an event
-    /// time already in the window.
-    pub fn add(&mut self, ts: i64, sample: Sample, partition: u32, offset: u64) -> bool {
+    /// Adds one sample; returns false (and changes nothing) for a copy of a sample already in
+    /// the window (same event time, same content hash).
+    pub fn add(
+        &mut self,
+        key: impl Into<TickKey>,
+        sample: Sample,
+        partition: u32,
+        offset: u64,
+    ) -> bool {
+        let key = key.into();
+        let id = (key.ts, key.hash);
         // In-order ticks append; out-of-order ones insert.
-        if self.seen.last().is_some_and(|last| *last < ts) {
-            self.seen.push(ts);
+        if self.seen.last().is_some_and(|last| *last < id) {
+            self.seen.push(id);
         } else {
-            match self.seen.binary_search(&ts) {
+            match self.seen.binary_search(&id) {
                 Ok(_) => return false,
-                Err(at) => self.seen.insert(at, ts),
+                Err(at) => self.seen.insert(at, id),
             }
         }
         self.count += 1;
@@ -142,12 +156,13 @@ impl WindowAcc {
         self.m2 += delta * (price - self.mean);
         self.min = self.min.min(sample.low);
         self.max = self.max.max(sample.high);
-        if ts < self.open_ts {
-            self.open_ts = ts;
+        let at = key.order();
+        if at < self.open_at {
+            self.open_at = at;
             self.open = sample.open;
         }
-        if ts >= self.close_ts {
-            self.close_ts = ts;
+        if at >= self.close_at {
+            self.close_at = at;
             self.close = price;
         }
         if let Some(v) = sample.volume {
@@ -189,7 +204,7 @@ mod tests {
     #[test]
     fn stats_match_a_direct_computation() {
         let prices = [100.0, 101.5, 99.25, 100.75, 102.0];
-        let mut acc = WindowAcc::new(0, prices[0].into(), 0, 0);
+        let mut acc = WindowAcc::new(0_i64, prices[0].into(), 0, 0);
         for (i, p) in prices.iter().enumerate().skip(1) {
             acc.add(i as i64, (*p).into(), 0, i as u64);
         }
@@ -209,12 +224,12 @@ mod tests {
 
     #[test]
     fn out_of_order_ticks_keep_open_and_close_by_event_time() {
-        let mut acc = WindowAcc::new(30, 3.0.into(), 1, 10);
-        acc.add(10, 1.0.into(), 1, 11); // earlier event time arrives later: it opens
-        acc.add(50, 5.0.into(), 1, 12);
-        acc.add(40, 4.0.into(), 2, 5); // earlier than the close: does not close
+        let mut acc = WindowAcc::new(30_i64, 3.0.into(), 1, 10);
+        acc.add(10_i64, 1.0.into(), 1, 11); // earlier event time arrives later: it opens
+        acc.add(50_i64, 5.0.into(), 1, 12);
+        acc.add(40_i64, 4.0.into(), 2, 5); // earlier than the close: does not close
         assert!(
-            !acc.add(40, 8.0.into(), 2, 6),
+            !acc.add(40_i64, 8.0.into(), 2, 6),
             "a redelivered event time is ignored"
         );
         let s = acc.stats();
@@ -224,8 +239,26 @@ mod tests {
     }
 
     #[test]
+    fn distinct_records_of_one_millisecond_all_count_and_order_by_their_offset() {
+        // Three trades in one millisecond, arriving out of their sub-millisecond order, and a
+        // copy of one of them.
+        let mut acc = WindowAcc::new(TickKey::new(5, 20, 0xa), 2.0.into(), 0, 0);
+        assert!(acc.add(TickKey::new(5, 10, 0xb), 1.0.into(), 0, 1));
+        assert!(acc.add(TickKey::new(5, 30, 0xc), 3.0.into(), 0, 2));
+        assert!(
+            !acc.add(TickKey::new(5, 10, 0xb), 1.0.into(), 0, 3),
+            "a copy"
+        );
+        let s = acc.stats();
+        assert_eq!(
+            (s.count, s.open, s.close, s.low, s.high),
+            (3, 1.0, 3.0, 1.0, 3.0)
+        );
+    }
+
+    #[test]
     fn single_tick_has_no_stddev() {
-        let s = WindowAcc::new(0, 7.0.into(), 0, 0).stats();
+        let s = WindowAcc::new(0_i64, 7.0.into(), 0, 0).stats();
         assert_eq!(s.stddev, None);
         assert_eq!(s.volatility_pct, None);
         assert_eq!((s.volume, s.vwap), (None, None));
@@ -251,9 +284,9 @@ mod tests {
         let a = candle(100.0, 105.0, 99.0, 104.0, 2.0);
         let b = candle(104.0, 110.0, 103.0, 108.0, 1.0);
         let c = candle(108.0, 109.0, 95.0, 96.0, 3.0);
-        let mut acc = WindowAcc::new(0, a, 0, 0);
-        acc.add(120_000, c, 0, 1);
-        acc.add(60_000, b, 0, 2);
+        let mut acc = WindowAcc::new(0_i64, a, 0, 0);
+        acc.add(120_000_i64, c, 0, 1);
+        acc.add(60_000_i64, b, 0, 2);
         let s = acc.stats();
         assert_eq!(
             (s.open, s.high, s.low, s.close, s.count),
@@ -276,15 +309,15 @@ mod tests {
             volume: v,
             ..Sample::from(p)
         };
-        let mut acc = WindowAcc::new(0, q(10.0, Some(1.0)), 0, 0);
-        acc.add(1, q(20.0, Some(3.0)), 0, 1);
-        acc.add(2, q(1_000.0, None), 0, 2); // no volume: in the price stats, not in VWAP
+        let mut acc = WindowAcc::new(0_i64, q(10.0, Some(1.0)), 0, 0);
+        acc.add(1_i64, q(20.0, Some(3.0)), 0, 1);
+        acc.add(2_i64, q(1_000.0, None), 0, 2); // no volume: in the price stats, not in VWAP
         let s = acc.stats();
         assert_eq!(s.volume, Some(4.0));
         assert_eq!(s.vwap, Some(17.5));
         assert_eq!((s.high, s.count), (1_000.0, 3));
         // Zero volume (a flat, untraded candle) has no VWAP.
-        let zero = WindowAcc::new(0, q(5.0, Some(0.0)), 0, 0).stats();
+        let zero = WindowAcc::new(0_i64, q(5.0, Some(0.0)), 0, 0).stats();
         assert_eq!((zero.volume, zero.vwap), (Some(0.0), None));
     }
 }

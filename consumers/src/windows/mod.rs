@@ -5,7 +5,13 @@
 //! partition's event time minus the allowed lateness, see [`Watermarks`] — passes a bin's end,
 //! the bin is finished, emitted with status `closed` and dropped. A tick whose bin has already
 //! closed is *late*: the operator reports it so the pipeline counts it (the tick itself is still
-//! stored raw in `crypto_market`). Open bins can also be emitted without closing them —
+//! stored raw in `crypto_market`).
+//!
+//! Where windows are closed is known per partition: a coin's ticks all come from one partition
+//! (the topic is keyed by coin), and after a rebalance each partition resumes from its own
+//! checkpoint. A consumer that keeps partition A (closed up to 12:05) and inherits partition B
+//! (closed up to 12:03 by its previous owner) must rebuild B's 12:03–12:05 windows from B's
+//! re-read ticks, not skip them as A's closing point would say. Open bins can also be emitted without closing them —
 //! `provisional` when the stream idles, `partial` on shutdown — and are emitted again, complete,
 //! when they close; the store's idempotent writes replace the earlier version.
 
@@ -18,6 +24,7 @@ use std::collections::HashMap;
 use ahash::AHashMap;
 use std::sync::Arc;
 
+use crate::identity::TickKey;
 use crate::indicators::IndicatorValues;
 
 pub use accumulator::{Sample, WindowAcc, WindowStats};
@@ -68,7 +75,8 @@ pub enum Added {
     Aggregated,
     /// Its window had already closed.
     Late,
-    /// Its window already holds a tick at the same event time (a redelivery): ignored.
+    /// Its window already holds a copy of it (same event time, same bytes: a record the source
+    /// sent twice): ignored.
     Duplicate,
 }
 
@@ -82,8 +90,12 @@ pub struct TumblingWindows {
     keys: AHashMap<String, AHashMap<String, u32>>,
     names: Vec<(Arc<str>, Arc<str>)>,
     open: AHashMap<(u32, i64), WindowAcc>,
-    /// Windows ending at or before this event time are closed.
+    /// Windows ending at or before this event time are closed (the watermark's closing
+    /// point, common to every partition).
     closed_until: Option<i64>,
+    /// Partitions whose checkpoint closed windows further than `closed_until`: their own
+    /// closing point.
+    restored: HashMap<u32, i64>,
 }
 
 impl TumblingWindows {
@@ -99,6 +111,7 @@ impl TumblingWindows {
             names: Vec::new(),
             open: AHashMap::new(),
             closed_until: None,
+            restored: HashMap::new(),
         }
     }
 
@@ -107,17 +120,25 @@ impl TumblingWindows {
         &self.label
     }
 
-    /// Event time up to which windows are closed.
+    /// Event time up to which the watermark has closed windows (in every partition).
     pub fn closed_until(&self) -> Option<i64> {
         self.closed_until
     }
 
-    /// Restores the closing point from a checkpoint (monotonic: never moves back).
-    pub fn restore_closed_until(&mut self, closed_until: i64) {
-        self.closed_until = Some(
-            self.closed_until
-                .map_or(closed_until, |c| c.max(closed_until)),
-        );
+    /// Event time up to which windows of `partition`'s ticks are closed: the watermark's
+    /// closing point or the partition's restored checkpoint, whichever is further.
+    pub fn closed_until_of(&self, partition: u32) -> Option<i64> {
+        match (self.closed_until, self.restored.get(&partition)) {
+            (Some(c), Some(r)) => Some(c.max(*r)),
+            (c, r) => c.or(r.copied()),
+        }
+    }
+
+    /// Restores `partition`'s closing point from its checkpoint (monotonic: never moves
+    /// back). Other partitions keep theirs.
+    pub fn restore_closed_until(&mut self, partition: u32, closed_until: i64) {
+        let c = self.restored.entry(partition).or_insert(closed_until);
+        *c = (*c).max(closed_until);
     }
 
     /// Number of open windows.
@@ -125,20 +146,25 @@ impl TumblingWindows {
         self.open.len()
     }
 
-    /// Forgets every open window and the closing point (before a rebuild from a checkpoint).
+    /// Forgets every open window and the closing points (before a rebuild from a checkpoint).
     pub fn clear(&mut self) {
         self.open.clear();
         self.closed_until = None;
+        self.restored.clear();
     }
 
-    /// Whether a tick at `ts` falls in a window that has already closed.
-    pub fn is_late(&self, ts: i64) -> bool {
-        let end = self.bin_start(ts) + self.width_ms;
-        self.closed_until.is_some_and(|c| end <= c)
+    /// Whether a tick of `partition` at `ts` falls in a window that has already closed.
+    pub fn is_late(&self, ts: i64, partition: u32) -> bool {
+        let end = self.bin_start(ts).saturating_add(self.width_ms);
+        self.closed_until_of(partition).is_some_and(|c| end <= c)
     }
 
+    /// The start of `ts`'s bin. In release builds overflow wraps, so this saturates: the bin
+    /// of an event time within one width of `i64::MIN` would start before it (decoding
+    /// dead-letters such times long before they get here; this keeps the operator sound if
+    /// one does).
     fn bin_start(&self, ts: i64) -> i64 {
-        ts - ts.rem_euclid(self.width_ms)
+        ts.saturating_sub(ts.rem_euclid(self.width_ms))
     }
 
     fn key(&mut self, crypto_id: &str, source: &str) -> u32 {
@@ -159,25 +185,27 @@ impl TumblingWindows {
         &mut self,
         crypto_id: &str,
         source: &str,
-        ts: i64,
+        key: impl Into<TickKey>,
         sample: impl Into<Sample>,
         partition: u32,
         offset: u64,
     ) -> Added {
+        let tick: TickKey = key.into();
+        let ts = tick.ts;
         let sample = sample.into();
-        if self.is_late(ts) {
+        if self.is_late(ts, partition) {
             return Added::Late;
         }
         let key = self.key(crypto_id, source);
         let bin = self.bin_start(ts);
         match self.open.entry((key, bin)) {
             std::collections::hash_map::Entry::Occupied(mut acc) => {
-                if !acc.get_mut().add(ts, sample, partition, offset) {
+                if !acc.get_mut().add(tick, sample, partition, offset) {
                     return Added::Duplicate;
                 }
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(WindowAcc::new(ts, sample, partition, offset));
+                slot.insert(WindowAcc::new(tick, sample, partition, offset));
             }
         }
         Added::Aggregated
@@ -196,7 +224,7 @@ impl TumblingWindows {
         let mut done: Vec<(u32, i64)> = self
             .open
             .keys()
-            .filter(|(_, bin)| bin + width <= watermark)
+            .filter(|(_, bin)| bin.saturating_add(width) <= watermark)
             .copied()
             .collect();
         done.sort_unstable_by_key(|(k, bin)| (*bin, *k));
@@ -235,7 +263,7 @@ impl TumblingWindows {
             source: source.clone(),
             window: self.label.clone(),
             start_ms: bin,
-            end_ms: bin + self.width_ms,
+            end_ms: bin.saturating_add(self.width_ms),
             stats: acc.stats(),
             status,
             indicators: IndicatorValues::default(),

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::{Added, EmittedWindow, Sample, TumblingWindows, WindowStatus};
+use crate::identity::TickKey;
 
 /// The widths every price is aggregated into: (label, milliseconds), finest first.
 pub const RESOLUTIONS: [(&str, i64); 3] = [("1m", 60_000), ("5m", 300_000), ("1h", 3_600_000)];
@@ -39,19 +40,20 @@ impl Resolutions {
         &mut self,
         crypto_id: &str,
         source: &str,
-        ts: i64,
+        key: impl Into<TickKey>,
         sample: impl Into<Sample>,
         partition: u32,
         offset: u64,
         replayed: bool,
     ) -> Option<Added> {
+        let key = key.into();
         let sample = sample.into();
         let mut finest = None;
         for (i, w) in self.widths.iter_mut().enumerate() {
-            if replayed && w.is_late(ts) {
+            if replayed && w.is_late(key.ts, partition) {
                 continue;
             }
-            let added = w.add(crypto_id, source, ts, sample, partition, offset);
+            let added = w.add(crypto_id, source, key, sample, partition, offset);
             if i == 0 {
                 finest = Some(added);
             }
@@ -85,15 +87,20 @@ impl Resolutions {
         }
     }
 
-    /// The shared closing point (every width is advanced with the same watermark).
+    /// The watermark's closing point (every width is advanced with the same watermark).
     pub fn closed_until(&self) -> Option<i64> {
         self.widths[0].closed_until()
     }
 
-    /// Restores the closing point of every width from a checkpoint.
-    pub fn restore_closed_until(&mut self, closed_until: i64) {
+    /// The closing point of `partition`'s windows (see [`TumblingWindows::closed_until_of`]).
+    pub fn closed_until_of(&self, partition: u32) -> Option<i64> {
+        self.widths[0].closed_until_of(partition)
+    }
+
+    /// Restores `partition`'s closing point in every width from its checkpoint.
+    pub fn restore_closed_until(&mut self, partition: u32, closed_until: i64) {
         for w in &mut self.widths {
-            w.restore_closed_until(closed_until);
+            w.restore_closed_until(partition, closed_until);
         }
     }
 
@@ -117,7 +124,7 @@ mod tests {
             r.add(
                 "bitcoin",
                 "sim",
-                s * 1_000,
+                s * 1_000_i64,
                 100.0 + s as f64,
                 0,
                 s as u64,
@@ -135,15 +142,15 @@ mod tests {
         // 00:04:30: its 1-minute and 5-minute bins have both closed, so it is late (the open
         // 1-hour bin still takes it); 00:06:10.5 falls in open bins of every width.
         assert_eq!(
-            r.add("bitcoin", "sim", 270_000, 1.0, 0, 400, false),
+            r.add("bitcoin", "sim", 270_000_i64, 1.0, 0, 400, false),
             Some(Added::Late)
         );
         assert_eq!(
-            r.add("bitcoin", "sim", 370_500, 1.0, 0, 401, false),
+            r.add("bitcoin", "sim", 370_500_i64, 1.0, 0, 401, false),
             Some(Added::Aggregated)
         );
         // A replayed tick of a closed bin is skipped without being reported.
-        assert_eq!(r.add("bitcoin", "sim", 10_000, 1.0, 0, 2, true), None);
+        assert_eq!(r.add("bitcoin", "sim", 10_000_i64, 1.0, 0, 2, true), None);
         let mut first = HashMap::new();
         r.first_open_offsets(&mut first);
         assert_eq!(first[&0], 0, "the 1-hour window still holds the first tick");

@@ -85,9 +85,9 @@ fn a_redelivered_tick_counts_once() {
 fn keys_are_separate_per_coin_and_source() {
     let mut w = TumblingWindows::new("1m", MIN, 0);
     let mut out = Vec::new();
-    w.add("btc", "coingecko", 1_000, 100.0, 0, 0);
-    w.add("btc", "coinmarketcap", 2_000, 101.0, 0, 1);
-    w.add("eth", "coingecko", 3_000, 5.0, 1, 0);
+    w.add("btc", "coingecko", 1_000_i64, 100.0, 0, 0);
+    w.add("btc", "coinmarketcap", 2_000_i64, 101.0, 0, 1);
+    w.add("eth", "coingecko", 3_000_i64, 5.0, 1, 0);
     w.advance(Some(MIN), &mut out);
     let mut keys: Vec<(String, String)> = out
         .iter()
@@ -108,9 +108,9 @@ fn keys_are_separate_per_coin_and_source() {
 fn open_windows_can_be_emitted_without_closing_and_pin_their_offsets() {
     let mut w = TumblingWindows::new("1m", MIN, 0);
     let mut out = Vec::new();
-    w.add("btc", "sim", 1_000, 1.0, 2, 40);
-    w.add("btc", "sim", 2_000, 2.0, 2, 41);
-    w.add("eth", "sim", 1_000, 3.0, 0, 7);
+    w.add("btc", "sim", 1_000_i64, 1.0, 2, 40);
+    w.add("btc", "sim", 2_000_i64, 2.0, 2, 41);
+    w.add("eth", "sim", 1_000_i64, 3.0, 0, 7);
     w.emit_open(WindowStatus::Provisional, &mut out);
     assert_eq!(out.len(), 2);
     assert!(out.iter().all(|e| e.status == WindowStatus::Provisional));
@@ -124,7 +124,7 @@ fn open_windows_can_be_emitted_without_closing_and_pin_their_offsets() {
 fn negative_event_times_fall_in_the_right_bin() {
     let mut w = TumblingWindows::new("1m", MIN, 0);
     let mut out = Vec::new();
-    w.add("btc", "sim", -1, 1.0, 0, 0);
+    w.add("btc", "sim", -1_i64, 1.0, 0, 0);
     w.advance(Some(0), &mut out);
     assert_eq!(out[0].start_ms, -MIN);
 }
@@ -137,4 +137,64 @@ fn the_watermark_never_moves_back() {
     w.advance(Some(MIN), &mut out);
     assert_eq!(w.closed_until(), Some(3 * MIN));
     assert_eq!(add(&mut w, "btc", 2 * MIN, 1.0, 0), Added::Late);
+}
+
+#[test]
+fn an_inherited_partition_keeps_its_own_closing_point() {
+    // After a rebalance this member kept partition 0 (closed up to 3 minutes) and inherited
+    // partition 1, whose previous owner had closed windows up to 1 minute only.
+    let mut w = TumblingWindows::new("1m", MIN, 0);
+    w.restore_closed_until(0, 3 * MIN);
+    w.restore_closed_until(1, MIN);
+    assert_eq!(w.closed_until_of(0), Some(3 * MIN));
+    assert_eq!(w.closed_until_of(1), Some(MIN));
+    // Partition 1's tick in minute 2 belongs to a window its previous owner never closed.
+    assert_eq!(
+        w.add("eth", "sim", 90_000_i64, 1.0, 1, 0),
+        Added::Aggregated
+    );
+    assert_eq!(w.add("btc", "sim", 90_000_i64, 1.0, 0, 0), Added::Late);
+    let mut out = Vec::new();
+    w.advance(Some(2 * MIN), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!((&*out[0].crypto_id, out[0].start_ms), ("eth", MIN));
+    // The watermark's closing point applies to both once it passes them.
+    w.advance(Some(4 * MIN), &mut out);
+    assert_eq!(w.closed_until_of(1), Some(4 * MIN));
+}
+
+#[test]
+fn event_times_at_the_ends_of_i64_do_not_wrap() {
+    let mut w = TumblingWindows::new("1m", MIN, 0);
+    let mut out = Vec::new();
+    assert_eq!(w.add("btc", "sim", i64::MIN, 1.0, 0, 0), Added::Aggregated);
+    assert_eq!(w.add("btc", "sim", i64::MAX, 2.0, 0, 1), Added::Aggregated);
+    w.advance(Some(i64::MAX), &mut out);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].start_ms, i64::MIN);
+    assert!(out.iter().all(|o| o.end_ms > o.start_ms), "{out:?}");
+    assert!(out[1].start_ms <= i64::MAX && out[1].start_ms > i64::MAX - MIN);
+    assert!(w.is_late(i64::MIN + 1, 0));
+}
+
+#[test]
+fn distinct_ticks_of_one_millisecond_all_count() {
+    use crate::identity::TickKey;
+    let mut w = TumblingWindows::new("1m", MIN, 0);
+    for (i, price) in [3.0, 1.0, 2.0].into_iter().enumerate() {
+        let key = TickKey::new(1_000, i as u32, 100 + i as u64);
+        assert_eq!(
+            w.add("btc", "sim", key, price, 0, i as u64),
+            Added::Aggregated
+        );
+    }
+    let copy = TickKey::new(1_000, 1, 101);
+    assert_eq!(w.add("btc", "sim", copy, 1.0, 0, 3), Added::Duplicate);
+    let mut out = Vec::new();
+    w.advance(Some(MIN), &mut out);
+    let s = out[0].stats;
+    assert_eq!(
+        (s.count, s.open, s.close, s.low, s.high),
+        (3, 3.0, 2.0, 1.0, 3.0)
+    );
 }

@@ -244,7 +244,7 @@ async fn sink_bench(
     let rows = config.consumer.flush_rows;
     generate(&mut market, ticks, |_, prices| {
         for p in prices.iter() {
-            builder.push(p);
+            builder.push(p, 0);
         }
     });
     // Split into writes of `flush_rows` as the consumer would.

@@ -67,12 +67,23 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
         }
         None => {
             let token = CancellationToken::new();
+            let failed = CancellationToken::new();
             let tasks = TaskTracker::new();
-            let handles = consumers.spawn(&token, &tasks, &tokio::runtime::Handle::current());
-            shutdown::signal().await;
+            let handles =
+                consumers.spawn(&token, &tasks, &tokio::runtime::Handle::current(), &failed);
+            tokio::select! {
+                _ = shutdown::signal() => {}
+                _ = failed.cancelled() => {}
+            }
             token.cancel();
             tasks.close();
             tasks.wait().await;
+            if let Err(why) = handles.check_alive() {
+                // Exit non-zero so the supervisor (compose's `restart: unless-stopped`,
+                // Kubernetes) restarts the process; it resumes from the last commit.
+                metrics_stop.cancel();
+                anyhow::bail!("{why}");
+            }
             handles
         }
     };

@@ -40,6 +40,15 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
         config.api.listen = listen;
     }
     config.validate().context("invalid configuration")?;
+    if args.simulate && config.simulator.speed > 1.0 && !config.consumer.accept_future_event_times {
+        // The simulated market's clock runs `speed` times faster than the wall clock, so its
+        // ticks soon lie more than a day ahead of it: the consumers must not dead-letter them.
+        tracing::info!(
+            speed = config.simulator.speed,
+            "simulated market ahead of the wall clock: consumer.accept_future_event_times on"
+        );
+        config.consumer.accept_future_event_times = true;
+    }
     let store = backends::open_store(&config).await?;
     let log = backends::open_log(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.api.listen)
@@ -65,9 +74,17 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
         &source_tasks,
         pipeline.handle(),
     )?;
+    // A consumer that fails for good is shown by `/ready` and the status page; the API stays
+    // up to tell.
     let handles = stages::consumers(&config, &log, store.clone())
         .await?
-        .spawn(&consumers, &consumer_tasks, pipeline.handle());
+        .spawn(
+            &consumers,
+            &consumer_tasks,
+            pipeline.handle(),
+            &CancellationToken::new(),
+        );
+    let alive = handles.clone();
 
     let status_sources = statuses.clone();
     let state = AppState::new(store.clone())
@@ -81,7 +98,8 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
                 "consumers": handles.json(),
             })
         }))
-        .with_sources(Arc::new(move || stages::sources_json(&statuses)));
+        .with_sources(Arc::new(move || stages::sources_json(&statuses)))
+        .with_readiness(Arc::new(move || alive.check_alive()));
     let live = cryptoviz_api::start_live(&state, &api);
     let replays = state.replays.clone();
     let api_token = api.clone();

@@ -6,7 +6,7 @@ use apache_avro::{Schema, types::Value};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Reader, put_long, put_opt_double, put_opt_str, put_str, put_str_array};
-use crate::validate::{in_range, non_empty, timestamp};
+use crate::validate::{in_range, non_empty, tag_value, timestamp};
 use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
@@ -86,7 +86,10 @@ impl Message for CryptoNews {
         non_empty("guid", &self.guid)?;
         non_empty("title", &self.title)?;
         non_empty("link", &self.link)?;
-        non_empty("source", &self.source)?;
+        tag_value("source", &self.source)?;
+        for coin in &self.coins {
+            tag_value("coins", coin)?;
+        }
         timestamp("published_at", self.published_at_ms, now_ms)?;
         timestamp("fetched_at", self.fetched_at_ms, now_ms)?;
         if let Some(score) = self.sentiment_score {

@@ -6,7 +6,7 @@ use apache_avro::{Schema, types::Value};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Reader, put_double, put_long, put_opt_double, put_str};
-use crate::validate::{non_empty, opt_finite, opt_non_negative, positive, timestamp};
+use crate::validate::{opt_finite, opt_non_negative, positive, tag_value, timestamp};
 use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
@@ -203,9 +203,9 @@ impl Message for CryptoPrice {
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
-        non_empty("crypto_id", &self.crypto_id)?;
-        non_empty("symbol", &self.symbol)?;
-        non_empty("source", &self.source)?;
+        tag_value("crypto_id", &self.crypto_id)?;
+        tag_value("symbol", &self.symbol)?;
+        tag_value("source", &self.source)?;
         positive("price_usd", self.price_usd)?;
         opt_non_negative("market_cap", self.market_cap)?;
         opt_non_negative("volume_24h", self.volume_24h)?;

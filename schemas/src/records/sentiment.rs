@@ -6,7 +6,7 @@ use apache_avro::{Schema, types::Value};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Reader, put_int, put_long, put_str};
-use crate::validate::{non_empty, timestamp};
+use crate::validate::{tag_value, timestamp};
 use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
@@ -59,7 +59,7 @@ impl Message for MarketSentiment {
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
-        non_empty("source", &self.source)?;
+        tag_value("source", &self.source)?;
         if !(0..=100).contains(&self.value) {
             return Err(ValidationError::new(
                 "value",

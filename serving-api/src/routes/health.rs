@@ -21,7 +21,7 @@ pub struct Health {
     pub uptime_seconds: f64,
 }
 
-/// Readiness: whether the log and the store answer.
+/// Readiness: whether the log and the store answer and this process's stages work.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Ready {
     /// `ready`.
@@ -42,10 +42,12 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// The log and the store are reachable (503 naming the one that is not).
+/// The log and the store are reachable and every stage of this process works (503 naming
+/// what does not: the store, the log, a consumer that failed for good).
 #[utoipa::path(get, path = "/api/v1/ready", tag = "operations",
     responses((status = 200, body = Ready), (status = 503, body = ErrorBody)))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    (state.readiness)().map_err(|why| ApiError::Unavailable(format!("not ready: {why}")))?;
     let limit = Duration::from_secs(2);
     match tokio::time::timeout(limit, state.store.ping()).await {
         Ok(Ok(())) => {}

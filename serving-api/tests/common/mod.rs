@@ -94,7 +94,7 @@ pub async fn fill(store: &EmbeddedStore) {
                 t.ath = Some(if s < 300 { 99_000.0 } else { 99_500.0 });
                 t.circulating_supply = Some(19.9e6);
             }
-            market.push(&t);
+            market.push(&t, 0);
             info.push(&t);
             minutes.add(id, "simulated", ts, p, 0, s as u64);
             hours.add(id, "simulated", ts, p, 0, s as u64);
@@ -109,7 +109,7 @@ pub async fn fill(store: &EmbeddedStore) {
         1.91e12,
         T0 + 300_000,
     );
-    market.push(&cmc);
+    market.push(&cmc, 0);
     info.push(&cmc);
     let mut emitted = Vec::new();
     // The watermark at the last tick (00:09:59): minute 9 is still open, emitted as partial.

@@ -1,7 +1,8 @@
 'use client';
 
-// Pipeline status: each producer's health and breaker, the consumers' counters (lag, late
-// rows, dead letters). Polled every 5 s.
+// Pipeline status: each producer's health and breaker, each consumer's state (running,
+// retrying, failed) with its last error, and its counters (lag, late rows, dead letters).
+// Polled every 5 s.
 
 import { ErrorBox } from '../../components/bits';
 import { useNow } from '../../components/ConnectionIndicator';
@@ -170,12 +171,31 @@ export default function StatusPage() {
         </div>
       )}
       <div className="cards">
-        {Object.entries(consumers).map(([name, c]) => (
-          <div key={name} className="card" data-testid="consumer-card">
-            <div className="card-label">{name}</div>
-            <Value v={c} />
-          </div>
-        ))}
+        {Object.entries(consumers).map(([name, c]) => {
+          const state = typeof c.state === 'string' ? c.state : 'unknown';
+          const err = (c.last_error ?? null) as { message?: string; at_ms?: number; retryable?: boolean } | null;
+          const counters = Object.fromEntries(Object.entries(c).filter(([k]) => k !== 'state' && k !== 'last_error'));
+          return (
+            <div key={name} className="card" data-testid="consumer-card">
+              <div className="card-label">
+                {name}{' '}
+                <span
+                  data-testid="consumer-state"
+                  className={state === 'running' ? 'badge badge-neutral' : state === 'failed' ? 'badge badge-high' : 'badge badge-medium'}
+                >
+                  {state}
+                </span>
+              </div>
+              {err && (
+                <p className="small" data-testid="consumer-error">
+                  Last error {formatAgo(err.at_ms ?? null, now)}
+                  {err.retryable ? ' (retried)' : ''}: {err.message}
+                </p>
+              )}
+              <Value v={counters} />
+            </div>
+          );
+        })}
         {others.map(([name, v]) => (
           <div key={name} className="card">
             <div className="card-label">{name.replace(/_/g, ' ')}</div>
