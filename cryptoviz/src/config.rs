@@ -77,6 +77,24 @@ pub struct ApiConfig {
     pub sql_max_rows: usize,
     /// The built viewer served at `/` (`web/out`, relative to the working directory).
     pub web_dir: PathBuf,
+    /// Proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` names the client for
+    /// the rate limit and the stream's per-client cap; none by default (the header is ignored).
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Internal networks (loopback, private, link-local, ...) alert webhooks may reach anyway;
+    /// none by default.
+    #[serde(deserialize_with = "string_or_list")]
+    pub webhook_allowed_networks: Vec<String>,
+    /// Alert webhook deliveries in flight at once.
+    pub webhook_max_concurrent: usize,
+    /// Live stream clients at once.
+    pub stream_max_clients: usize,
+    /// Live stream clients at once from one client address.
+    pub stream_max_clients_per_ip: usize,
+    /// A connection must send a whole request head within this time, and is closed when idle
+    /// this long between requests.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -93,6 +111,12 @@ impl Default for ApiConfig {
             sql_timeout: d.sql_timeout,
             sql_max_rows: d.sql_max_rows,
             web_dir: PathBuf::from("web/out"),
+            trusted_proxies: Vec::new(),
+            webhook_allowed_networks: Vec::new(),
+            webhook_max_concurrent: d.webhook_max_concurrent,
+            stream_max_clients: d.stream_max_clients,
+            stream_max_clients_per_ip: d.stream_max_clients_per_ip,
+            header_read_timeout: d.header_read_timeout,
         }
     }
 }
@@ -135,6 +159,24 @@ impl ApiConfig {
         if !(1024..=16 << 20).contains(&self.body_limit_bytes) {
             bail!("api.body_limit_bytes: must be from 1024 to 16777216");
         }
+        if let Err(e) = cryptoviz_api::settings::Networks::parse(&self.trusted_proxies) {
+            bail!("api.trusted_proxies: {e}");
+        }
+        if let Err(e) = cryptoviz_api::settings::Networks::parse(&self.webhook_allowed_networks) {
+            bail!("api.webhook_allowed_networks: {e}");
+        }
+        if !(1..=1024).contains(&self.webhook_max_concurrent) {
+            bail!("api.webhook_max_concurrent: must be from 1 to 1024");
+        }
+        if self.stream_max_clients == 0 {
+            bail!("api.stream_max_clients: must be at least 1");
+        }
+        if !(1..=self.stream_max_clients).contains(&self.stream_max_clients_per_ip) {
+            bail!("api.stream_max_clients_per_ip: must be from 1 to api.stream_max_clients");
+        }
+        if self.header_read_timeout.is_zero() {
+            bail!("api.header_read_timeout: must be above 0");
+        }
         Ok(())
     }
 
@@ -151,6 +193,17 @@ impl ApiConfig {
             sql_max_rows: self.sql_max_rows,
             web_dir: Some(self.web_dir.clone()),
             alerts_file: Some(data_dir.join("api").join("alerts.json")),
+            // Both lists were checked by `validate`.
+            trusted_proxies: cryptoviz_api::settings::Networks::parse(&self.trusted_proxies)
+                .unwrap_or_default(),
+            webhook_allowed_networks: cryptoviz_api::settings::Networks::parse(
+                &self.webhook_allowed_networks,
+            )
+            .unwrap_or_default(),
+            webhook_max_concurrent: self.webhook_max_concurrent,
+            stream_max_clients: self.stream_max_clients,
+            stream_max_clients_per_ip: self.stream_max_clients_per_ip,
+            header_read_timeout: self.header_read_timeout,
             ..cryptoviz_api::ApiSettings::default()
         }
     }
@@ -464,6 +517,47 @@ mod tests {
         assert!(err.contains("sped"), "{err}");
         let err = format!("{:#}", load_toml("[apii]\nlisten = \"x\"\n").unwrap_err());
         assert!(err.contains("apii"), "{err}");
+    }
+
+    #[test]
+    fn api_proxies_webhook_networks_and_connection_limits_are_checked() {
+        let config = load_toml(
+            "[api]\ntrusted_proxies = \"172.30.80.10, 10.0.0.0/8\"\nwebhook_allowed_networks = [\"127.0.0.1\"]\nheader_read_timeout = \"5s\"\n",
+        )
+        .unwrap();
+        let settings = config.api.settings(Path::new("data"));
+        assert!(
+            settings
+                .trusted_proxies
+                .contains("10.1.2.3".parse().unwrap())
+        );
+        assert!(
+            !settings
+                .trusted_proxies
+                .contains("172.30.80.11".parse().unwrap())
+        );
+        assert!(
+            settings
+                .webhook_allowed_networks
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(settings.header_read_timeout, Duration::from_secs(5));
+        for (toml, key) in [
+            ("trusted_proxies = [\"nginx\"]", "api.trusted_proxies"),
+            (
+                "webhook_allowed_networks = [\"10.0.0.0/33\"]",
+                "api.webhook_allowed_networks",
+            ),
+            ("webhook_max_concurrent = 0", "api.webhook_max_concurrent"),
+            (
+                "stream_max_clients_per_ip = 5000",
+                "api.stream_max_clients_per_ip",
+            ),
+            ("header_read_timeout = \"0s\"", "api.header_read_timeout"),
+        ] {
+            let err = format!("{:#}", load_toml(&format!("[api]\n{toml}\n")).unwrap_err());
+            assert!(err.contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -183,6 +183,12 @@ pub trait Log: Send + Sync + 'static {
     async fn offsets(&self, topic: &str) -> Result<Vec<(u64, u64)>>;
     /// Committed offsets of a group (for lag / status), one entry per partition.
     async fn group_offsets(&self, group: &str, topic: &str) -> Result<Vec<Option<Committed>>>;
+    /// Up to `max` records of one partition from offset `from` (raised to the earliest
+    /// retained offset), in offset order, without joining a consumer group: nothing is
+    /// committed and no group state is kept, so an operator's or an API's ad-hoc read leaves
+    /// no trace. Returns what is there now (possibly fewer than `max`, empty at the end).
+    async fn read(&self, tp: &TopicPartition, from: u64, max: usize)
+    -> Result<Vec<ConsumedRecord>>;
     /// Flushes and fsyncs everything (called on shutdown).
     async fn flush(&self) -> Result<()>;
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The client is over its rate limit: 429 with `Retry-After`.
     #[error("rate limit exceeded; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// This client holds as many of a limited resource (live streams) as it may: 429.
+    #[error("{0}")]
+    TooMany(String),
     /// The configured backend cannot do this: 501.
     #[error("{0}")]
     Unsupported(String),
@@ -61,7 +64,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: `invalid_parameter`, `unauthorized`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `timeout`, `payload_too_large`, `rate_limited`, `unsupported`,
+    /// `method_not_allowed`, `conflict`, `timeout`, `payload_too_large`, `rate_limited`,
+    /// `too_many_clients`, `unsupported`,
     /// `unavailable`, `store_unavailable`, `internal`.
     pub code: &'static str,
     /// Human-readable explanation.
@@ -110,6 +114,12 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 self.to_string(),
+                None,
+            ),
+            ApiError::TooMany(m) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_clients",
+                m.clone(),
                 None,
             ),
             ApiError::Unsupported(m) => {

@@ -53,7 +53,7 @@ use crate::alerts::RuleBook;
 use crate::live::Hub;
 use crate::metrics::HttpMetrics;
 use crate::model::Coin;
-use crate::protect::RateLimiter;
+use crate::protect::{ClientSlots, RateLimiter};
 
 /// A function returning a JSON view of the pipeline's live status (sources and consumers);
 /// the binary that wires the stages provides it.
@@ -226,6 +226,8 @@ pub struct Shared {
     pub hub: Arc<Hub>,
     pub alerts: Arc<RuleBook>,
     pub limiter: Arc<RateLimiter>,
+    /// Live stream clients, in total and per client.
+    pub stream_slots: Arc<ClientSlots>,
     pub http_metrics: Arc<HttpMetrics>,
     pub cache: Arc<Caches>,
     /// Replay jobs (`None`: replays are not offered by this process).
@@ -255,6 +257,10 @@ impl AppState {
                 settings.rate_limit_per_second,
                 settings.rate_limit_burst,
             )),
+            stream_slots: Arc::new(ClientSlots::new(
+                settings.stream_max_clients,
+                settings.stream_max_clients_per_ip,
+            )),
             settings: Arc::new(settings),
             hub: Arc::new(Hub::new(10_000, 4_096)),
             alerts: Arc::new(RuleBook::in_memory()),
@@ -278,6 +284,10 @@ impl AppState {
         shared.limiter = Arc::new(RateLimiter::new(
             settings.rate_limit_per_second,
             settings.rate_limit_burst,
+        ));
+        shared.stream_slots = Arc::new(ClientSlots::new(
+            settings.stream_max_clients,
+            settings.stream_max_clients_per_ip,
         ));
         shared.settings = Arc::new(settings);
         Ok(self)
@@ -339,27 +349,75 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state).layer(TraceLayer::new_for_http())
 }
 
-/// Serves [`app`] on `listener` until `shutdown` completes: with `TCP_NODELAY` on every
-/// connection (so the last small segment of a response is not held back until the client
-/// acknowledges the previous one, which a delayed ACK can stretch to 40 ms), and with each
-/// client's address for the per-client rate limit.
+/// Serves [`app`] on `listener` until `shutdown` completes, then waits for open connections
+/// to finish their responses: with `TCP_NODELAY` on every connection (so the last small
+/// segment of a response is not held back until the client acknowledges the previous one,
+/// which a delayed ACK can stretch to 40 ms), with each client's address for the per-client
+/// limits, and with `api.header_read_timeout`: a connection that does not send a whole
+/// request head in time (a slowloris) or stays idle that long between requests is closed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let header_timeout = state.settings.header_read_timeout;
+    let router = app(state);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let connections = tokio_util::task::TaskTracker::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: not fatal.
+                    tracing::debug!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
         }
-    });
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(TokioIo::new(tcp), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::trace!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+            }
+            if let Err(e) = conn.await {
+                tracing::trace!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(());
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }
 
 /// Starts the live side: the log tail (when there is a log), the store watch and the alert
@@ -382,6 +440,10 @@ pub fn start_live(state: &AppState, cancel: &CancellationToken) -> Vec<JoinHandl
     tasks.push(tokio::spawn(alerts::engine::run(
         state.alerts.clone(),
         state.hub.clone(),
+        alerts::Webhooks::new(
+            state.settings.webhook_allowed_networks.clone(),
+            state.settings.webhook_max_concurrent,
+        ),
         cancel.clone(),
     )));
     tasks

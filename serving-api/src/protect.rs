@@ -1,8 +1,13 @@
 //! The API's guards, as axum middleware: API keys on protected routes, a per-client rate
-//! limit, and a time limit per request. Each refuses with the API's one error shape.
+//! limit, and a time limit per request; and the per-client count of live stream clients.
+//! Each refuses with the API's one error shape.
+//!
+//! A client is its IP address: the socket's peer, or, when the peer is a trusted proxy
+//! (`api.trusted_proxies`), the address `X-Forwarded-For` names ([`client_ip`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -12,6 +17,7 @@ use parking_lot::Mutex;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::settings::Networks;
 
 /// Header carrying the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -89,12 +95,144 @@ impl RateLimiter {
     }
 }
 
-/// Applies the per-IP rate limit (429 with `Retry-After`).
-pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let client = request
-        .extensions()
+/// The client a request comes from. The socket's peer, unless the peer is one of `trusted`
+/// proxies: then `X-Forwarded-For` is read from the right (the entry the nearest proxy
+/// added) past the trusted proxies, and the first address that is not one is the client, as
+/// nginx's `real_ip_recursive` does. A client cannot choose its address by sending the
+/// header itself: an untrusted peer's header is ignored, and the entries it wrote are to the
+/// left of the one its proxy appended. An unparsable entry stops the walk at the address
+/// before it.
+pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &Networks) -> IpAddr {
+    if trusted.is_empty() || !trusted.contains(peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let entries = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>();
+    for entry in entries.iter().rev() {
+        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !trusted.contains(ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// The client of a request (see [`client_ip`]); `0.0.0.0` without connection info (tests
+/// calling the router directly).
+fn client_of(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> IpAddr {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    client_ip(peer, headers, &state.settings.trusted_proxies)
+}
+
+/// The client of a request, as an extractor.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_of(
+            state,
+            &parts.extensions,
+            &parts.headers,
+        )))
+    }
+}
+
+/// Counts live stream clients, in total and per client address.
+#[derive(Debug)]
+pub struct ClientSlots {
+    total_max: usize,
+    per_ip_max: usize,
+    held: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// Why a stream client was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SlotRefusal {
+    /// Every slot is taken.
+    Full,
+    /// This client holds its share already.
+    PerClient,
+}
+
+/// One stream client's slot, given back when dropped (the client disconnected).
+#[derive(Debug)]
+pub struct Slot {
+    slots: Arc<ClientSlots>,
+    ip: IpAddr,
+}
+
+impl ClientSlots {
+    /// At most `total_max` clients, `per_ip_max` of them from one address.
+    pub fn new(total_max: usize, per_ip_max: usize) -> Self {
+        ClientSlots {
+            total_max,
+            per_ip_max,
+            held: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// A slot for a client at `ip`, if it may have one.
+    pub fn take(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, SlotRefusal> {
+        let mut held = self.held.lock();
+        let (total, per_ip) = &mut *held;
+        if *total >= self.total_max {
+            return Err(SlotRefusal::Full);
+        }
+        let mine = per_ip.entry(ip).or_insert(0);
+        if *mine >= self.per_ip_max {
+            return Err(SlotRefusal::PerClient);
+        }
+        *mine += 1;
+        *total += 1;
+        Ok(Slot {
+            slots: self.clone(),
+            ip,
+        })
+    }
+
+    /// Clients holding a slot.
+    pub fn held(&self) -> usize {
+        self.held.lock().0
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self.slots.held.lock();
+        let (total, per_ip) = &mut *held;
+        *total -= 1;
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Applies the per-client rate limit (429 with `Retry-After`).
+pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = client_of(&state, request.extensions(), request.headers());
     match state.limiter.check(client, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(retry_after_secs) => ApiError::RateLimited { retry_after_secs }.into_response(),
@@ -134,5 +272,72 @@ mod tests {
         assert!(limiter.check(ip, t0 + Duration::from_millis(500)).is_ok());
         assert!(limiter.check(ip, t0 + Duration::from_millis(500)).is_err());
         assert!(RateLimiter::new(0.0, 1).check(ip, t0).is_ok());
+    }
+
+    fn forwarded(value: &str) -> axum::http::HeaderMap {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_from_trusted_proxies_only() {
+        let proxy: IpAddr = "172.30.80.10".parse().unwrap();
+        let trusted = Networks::parse(&["172.30.80.10", "10.0.0.0/8"]).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // No trusted proxy configured: the header is ignored.
+        assert_eq!(
+            client_ip(proxy, &forwarded("203.0.113.7"), &Networks::default()),
+            proxy
+        );
+        // From the proxy: the address it appended.
+        assert_eq!(
+            client_ip(proxy, &forwarded("203.0.113.7"), &trusted),
+            ip("203.0.113.7")
+        );
+        // A client's own forged entry is to the left of what the proxy appended.
+        assert_eq!(
+            client_ip(proxy, &forwarded("1.2.3.4, 203.0.113.7"), &trusted),
+            ip("203.0.113.7")
+        );
+        // Chained trusted proxies are skipped.
+        assert_eq!(
+            client_ip(proxy, &forwarded("203.0.113.7, 10.1.2.3"), &trusted),
+            ip("203.0.113.7")
+        );
+        // From an untrusted peer the header means nothing.
+        let stranger = ip("198.51.100.9");
+        assert_eq!(
+            client_ip(stranger, &forwarded("203.0.113.7"), &trusted),
+            stranger
+        );
+        // Garbage stops the walk; no header leaves the proxy itself.
+        assert_eq!(
+            client_ip(proxy, &forwarded("203.0.113.7, junk"), &trusted),
+            proxy
+        );
+        assert_eq!(
+            client_ip(proxy, &axum::http::HeaderMap::new(), &trusted),
+            proxy
+        );
+    }
+
+    #[test]
+    fn stream_slots_are_capped_per_client_and_in_total() {
+        let slots = Arc::new(ClientSlots::new(3, 2));
+        let (a, b, c) = (
+            IpAddr::from([10, 0, 0, 1]),
+            IpAddr::from([10, 0, 0, 2]),
+            IpAddr::from([10, 0, 0, 3]),
+        );
+        let a1 = slots.take(a).unwrap();
+        let _a2 = slots.take(a).unwrap();
+        assert_eq!(slots.take(a).unwrap_err(), SlotRefusal::PerClient);
+        let _b1 = slots.take(b).unwrap();
+        assert_eq!(slots.take(c).unwrap_err(), SlotRefusal::Full);
+        drop(a1);
+        assert_eq!(slots.held(), 2);
+        let _c1 = slots.take(c).unwrap();
+        assert_eq!(slots.take(a).unwrap_err(), SlotRefusal::Full);
     }
 }

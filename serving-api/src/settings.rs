@@ -1,7 +1,11 @@
-//! What the API is told by its configuration: keys, CORS, rate limits and time limits.
+//! What the API is told by its configuration: keys, CORS, rate limits, time limits,
+//! trusted proxies and where alert webhooks may go.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// An API key. Its `Debug` never shows the key, so no log line or panic can leak it.
 #[derive(Clone, PartialEq, Eq)]
@@ -57,6 +61,54 @@ pub struct ApiSettings {
     pub alerts_file: Option<PathBuf>,
     /// How long `/coins` and `/global` reuse a computed snapshot.
     pub snapshot_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (the rate limit and the stream's per-client
+    /// cap then key on the client it names). Empty: the header is ignored.
+    pub trusted_proxies: Networks,
+    /// Internal networks (loopback, private, link-local...) alert webhooks may still reach.
+    /// Empty: a webhook resolving to any internal address is refused.
+    pub webhook_allowed_networks: Networks,
+    /// Most webhook deliveries in flight at once; more wait, up to a bounded queue.
+    pub webhook_max_concurrent: usize,
+    /// Most live stream clients at once.
+    pub stream_max_clients: usize,
+    /// Most live stream clients from one client address.
+    pub stream_max_clients_per_ip: usize,
+    /// A connection that has not sent a whole request head within this time is closed; it
+    /// also bounds how long an idle keep-alive connection is kept (hyper starts the timer
+    /// as soon as a connection waits for its next request).
+    pub header_read_timeout: Duration,
+}
+
+/// A set of IP networks (`10.0.0.0/8`, `::1/128`, or a bare address).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Networks(Vec<IpNet>);
+
+impl Networks {
+    /// Parses each entry as a CIDR network or a single address; the error names the entry.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, String> {
+        entries
+            .iter()
+            .map(|e| {
+                let e = e.as_ref().trim();
+                e.parse::<IpNet>()
+                    .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("`{e}` is neither an IP address nor a CIDR network"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Networks)
+    }
+
+    /// Whether `ip` is in one of the networks (an IPv4-mapped IPv6 address counts as its
+    /// IPv4 address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Whether there is no network at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Default for ApiSettings {
@@ -73,6 +125,12 @@ impl Default for ApiSettings {
             web_dir: None,
             alerts_file: None,
             snapshot_ttl: Duration::from_millis(250),
+            trusted_proxies: Networks::default(),
+            webhook_allowed_networks: Networks::default(),
+            webhook_max_concurrent: 16,
+            stream_max_clients: 1_000,
+            stream_max_clients_per_ip: 20,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }

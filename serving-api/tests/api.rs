@@ -4,8 +4,9 @@
 
 mod common;
 
-use axum::http::StatusCode;
-use common::{assert_snapshot, get, state};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{assert_snapshot, get, send, state};
 use serde_json::Value;
 
 #[tokio::test]
@@ -303,7 +304,13 @@ async fn bad_parameters_are_400s_naming_them_and_unknown_coins_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
     // No log in this process: the dead letters cannot be read, and it says so.
-    let (status, body) = get(&s, "/api/v1/dlq").await;
+    let with_key = |uri: &str| {
+        Request::get(uri)
+            .header("x-api-key", "test-key-123")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body) = send(&s, with_key("/api/v1/dlq")).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_IMPLEMENTED, Some("unsupported"))

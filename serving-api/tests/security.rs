@@ -39,6 +39,14 @@ async fn protected_endpoints_refuse_a_missing_or_wrong_key() {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");
             assert_eq!(body["error"]["code"], "unauthorized");
         }
+        for uri in ["/api/v1/dlq", "/api/v1/dlq/0:0"] {
+            let mut r = Request::get(uri);
+            if let Some(k) = key {
+                r = r.header("x-api-key", k);
+            }
+            let (status, _) = send(&s, r.body(Body::empty()).unwrap()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        }
         for uri in ["/api/v1/alerts/r1", "/api/v1/replays/1"] {
             let mut r = Request::delete(uri);
             if let Some(k) = key {
@@ -322,4 +330,113 @@ async fn sql_stops_a_slow_query() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn webhooks_take_https_refuse_internal_hosts_and_are_never_shown() {
+    let (_d, s) = state().await;
+    let key = Some("test-key-123");
+    let hook = |url: &str| json!({"kind": "price_above", "coin": "bitcoin", "threshold": 1e5, "webhook_url": url});
+    // A real HTTPS webhook (Slack's shape, its token in the path) is accepted...
+    let secret = "https://hooks.slack.com/services/T0000/B0000/XXXXsecretXXXX";
+    let (status, created) = send(&s, post("/api/v1/alerts", key, &hook(secret))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    // ...and never shown again, neither in the answer nor in the list.
+    assert_eq!(created["webhook_url"], "https://hooks.slack.com/***");
+    let (_, list) = get(&s, "/api/v1/alerts").await;
+    assert_eq!(
+        list["data"][0]["webhook_url"],
+        "https://hooks.slack.com/***"
+    );
+    assert!(!list.to_string().contains("secret"), "{list}");
+    // Internal hosts are refused, however they are written.
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost:8080/hook",
+        "http://169.254.169.254/latest/meta-data/iam/",
+        "http://10.0.0.5/hook",
+        "http://192.168.1.1/",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://2130706433/",
+        "gopher://example.com/",
+    ] {
+        let (status, body) = send(&s, post("/api/v1/alerts", key, &hook(url))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}: {body}");
+        assert_eq!(body["error"]["param"], "webhook_url", "{url}");
+    }
+    // Unless the configuration allows their network.
+    let mut allowing = settings();
+    allowing.webhook_allowed_networks =
+        cryptoviz_api::settings::Networks::parse(&["127.0.0.1/32"]).unwrap();
+    let (_d2, open) = state_with(allowing).await;
+    let (status, body) = send(
+        &open,
+        post("/api/v1/alerts", key, &hook("http://127.0.0.1:8080/hook")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["webhook_url"], "http://127.0.0.1:8080/***");
+}
+
+fn from(peer: [u8; 4], forwarded: Option<&str>) -> Request<Body> {
+    let mut r = Request::get("/api/v1/health");
+    if let Some(f) = forwarded {
+        r = r.header("x-forwarded-for", f);
+    }
+    let mut r = r.body(Body::empty()).unwrap();
+    r.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            peer, 40_000,
+        ))));
+    r
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
+    let (_d, s) = state_with(ApiSettings {
+        rate_limit_per_second: 0.001,
+        rate_limit_burst: 2,
+        trusted_proxies: cryptoviz_api::settings::Networks::parse(&["172.30.80.10"]).unwrap(),
+        ..settings()
+    })
+    .await;
+    let status = |r| {
+        let s = s.clone();
+        async move { send(&s, r).await.0 }
+    };
+    let proxy = [172, 30, 80, 10];
+    // Two viewers behind the proxy: each has its own burst.
+    for _ in 0..2 {
+        assert_eq!(
+            status(from(proxy, Some("203.0.113.1"))).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        status(from(proxy, Some("203.0.113.1"))).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        status(from(proxy, Some("203.0.113.2"))).await,
+        StatusCode::OK
+    );
+    // A viewer forging the header is still keyed on what the proxy appended.
+    assert_eq!(
+        status(from(proxy, Some("198.51.100.1, 203.0.113.1"))).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A client talking to the API directly cannot pick a fresh address with the header.
+    let direct = [198, 51, 100, 77];
+    for (i, expected) in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let forged = format!("192.0.2.{i}");
+        assert_eq!(status(from(direct, Some(&forged))).await, expected);
+    }
 }

@@ -4,13 +4,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cryptoviz_api::{AppState, app, start_live};
+use cryptoviz_api::{AppState, start_live};
 use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig, Log, Record};
 use cryptoviz_schemas::{to_bytes, topics};
 use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig};
@@ -26,13 +25,21 @@ struct Server {
 }
 
 async fn server() -> Server {
+    let mut settings = common::settings();
+    // The alert test's webhook listens on 127.0.0.1.
+    settings.webhook_allowed_networks =
+        cryptoviz_api::settings::Networks::parse(&["127.0.0.1"]).unwrap();
+    server_with(settings).await
+}
+
+async fn server_with(settings: cryptoviz_api::ApiSettings) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let log = EmbeddedLog::open(EmbeddedLogConfig::new(dir.path().join("log"))).unwrap();
     log.ensure_topic(topics::PRICES, 3).await.unwrap();
     log.ensure_topic(topics::NEWS, 1).await.unwrap();
     let store = EmbeddedStore::open(EmbeddedStoreConfig::new(dir.path().join("store"))).unwrap();
     let state = AppState::new(Arc::new(store))
-        .with_settings(common::settings())
+        .with_settings(settings)
         .unwrap()
         .with_log(log.clone(), Vec::new())
         .with_replays(cryptoviz_consumers::ConsumerConfig::default());
@@ -40,8 +47,10 @@ async fn server() -> Server {
     start_live(&state, &cancel);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await });
+    let stop = cancel.clone();
+    tokio::spawn(cryptoviz_api::serve(listener, state.clone(), async move {
+        stop.cancelled().await
+    }));
     Server {
         base: format!("http://{addr}"),
         log,
@@ -275,7 +284,10 @@ async fn an_alert_fires_on_the_stream_and_to_its_webhook_with_retries() {
     assert_eq!(received.lock()[0]["rule_id"], rule["id"]);
     assert!(s.state.hub.published() > 0);
     // The dead letters are readable and replayable (with the key) through the same process.
-    let letters: Value = reqwest::get(format!("{}/api/v1/dlq", s.base))
+    let letters: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/dlq", s.base))
+        .header("x-api-key", "test-key-123")
+        .send()
         .await
         .unwrap()
         .json()
@@ -472,5 +484,182 @@ async fn replays_run_as_jobs_that_report_progress_and_can_be_cancelled() {
         (status, error["error"]["param"].as_str()),
         (400, Some("id"))
     );
+    s.cancel.cancel();
+}
+
+async fn get_with_key(s: &Server, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", s.base))
+        .query(query)
+        .header("x-api-key", "test-key-123")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_need_the_key_and_come_in_pages() {
+    use cryptoviz_schemas::DlqRecord;
+    let s = server().await;
+    s.log.ensure_topic(topics::DLQ, 3).await.unwrap();
+    let records: Vec<Record> = (0..25)
+        .map(|i| {
+            let ts = common::T0 + i * 1_000;
+            let letter = DlqRecord {
+                original_topic: topics::PRICES.into(),
+                reason: format!("bad {i}"),
+                payload: br#"{"crypto_id":"x"}"#.to_vec(),
+                source: "test".into(),
+                timestamp_ms: ts,
+            };
+            Record {
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Bytes::from(to_bytes(&letter)),
+                timestamp_ms: ts,
+            }
+        })
+        .collect();
+    s.log.append(topics::DLQ, records).await.unwrap();
+
+    // Without the key: nothing, not even the list.
+    for path in ["/api/v1/dlq", "/api/v1/dlq/0:0"] {
+        let status = reqwest::get(format!("{}{path}", s.base))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "{path}");
+    }
+    // Pages of 10, newest first from page to page, oldest first within a page.
+    let mut pages: Vec<Vec<String>> = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let mut query = vec![("limit", "10")];
+        if let Some(b) = &before {
+            query.push(("before", b.as_str()));
+        }
+        let (status, page) = get_with_key(&s, "/api/v1/dlq", &query).await;
+        assert_eq!(status, 200, "{page}");
+        let reasons: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["reason"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(page["count"], reasons.len());
+        pages.push(reasons);
+        match page["next"].as_str() {
+            Some(next) => before = Some(next.to_string()),
+            None => break,
+        }
+        assert!(pages.len() < 10, "the pages never end");
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 5]);
+    let all: Vec<String> = pages.into_iter().rev().flatten().collect();
+    let expected: Vec<String> = (0..25).map(|i| format!("bad {i}")).collect();
+    assert_eq!(all, expected);
+
+    // One letter, with its payload.
+    let (_, first) = get_with_key(&s, "/api/v1/dlq", &[("limit", "1")]).await;
+    let id = first["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, letter) = get_with_key(&s, &format!("/api/v1/dlq/{id}"), &[]).await;
+    assert_eq!(status, 200, "{letter}");
+    assert_eq!(letter["reason"], "bad 24");
+    assert_eq!(letter["payload"], r#"{"crypto_id":"x"}"#);
+    let (status, _) = get_with_key(&s, "/api/v1/dlq/2:999", &[]).await;
+    assert_eq!(status, 404);
+    let (status, body) = get_with_key(&s, "/api/v1/dlq", &[("before", "7:1")]).await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("before"))
+    );
+    s.cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_clients_are_capped_per_client_address() {
+    let mut settings = common::settings();
+    settings.stream_max_clients_per_ip = 2;
+    // The test client plays a proxy forwarding two viewers.
+    settings.trusted_proxies = cryptoviz_api::settings::Networks::parse(&["127.0.0.1"]).unwrap();
+    let s = server_with(settings).await;
+    let open = |viewer: &'static str| {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/stream?topics=prices", s.base))
+            .header("x-forwarded-for", viewer)
+            .send()
+    };
+    let first = open("203.0.113.1").await.unwrap();
+    let _second = open("203.0.113.1").await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), _second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open("203.0.113.1").await.unwrap();
+    assert_eq!(third.status(), 429);
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_clients");
+    // Another viewer behind the same proxy has its own share.
+    assert_eq!(open("203.0.113.2").await.unwrap().status(), 200);
+    // A stream that closes gives its slot back (noticed at the next event written to it).
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        publish(&s.log, "bitcoin", 100.0).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let again = open("203.0.113.1").await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's slot never came back"
+        );
+    }
+    s.cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_or_idle_connection_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut settings = common::settings();
+    settings.header_read_timeout = Duration::from_millis(300);
+    let s = server_with(settings).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Reads until the server closes the connection (at most 5 s); what it sent and when.
+    async fn until_closed(tcp: &mut tokio::net::TcpStream) -> (String, Option<Instant>) {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return Instant::now(),
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await
+        .ok();
+        (String::from_utf8_lossy(&seen).into_owned(), closed)
+    }
+    // Half a request head, then nothing (a slowloris).
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (_, closed) = until_closed(&mut slow).await;
+    let closed = closed.expect("the server kept a half-sent request open");
+    assert!(closed - started < Duration::from_secs(3));
+    // A whole request, answered, then an idle keep-alive connection.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (seen, closed) = until_closed(&mut idle).await;
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(closed.is_some(), "the server kept an idle connection open");
     s.cancel.cancel();
 }

@@ -32,8 +32,8 @@ use partition::{Partition, PartitionConfig};
 
 use crate::error::{Error, IoContext, Result};
 use crate::{
-    Committed, Log, LogConsumer, Produced, Record, TopicPartition, partition_for_key,
-    validate_name, validate_topic_name,
+    Committed, ConsumedRecord, Log, LogConsumer, Produced, Record, TopicPartition,
+    partition_for_key, validate_name, validate_topic_name,
 };
 
 /// The embedded, single-process [`Log`] backend (see the crate docs for layout and
@@ -384,6 +384,19 @@ impl Log for EmbeddedLog {
             .await
             .map_err(join_error)??;
         Ok(g.committed_for_topic(topic, n))
+    }
+
+    async fn read(
+        &self,
+        tp: &TopicPartition,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<ConsumedRecord>> {
+        validate_topic_name(&tp.topic)?;
+        let partition = self.inner.partition(tp)?;
+        tokio::task::spawn_blocking(move || partition.read(from, max).map(|r| r.records))
+            .await
+            .map_err(join_error)?
     }
 
     async fn flush(&self) -> Result<()> {

@@ -335,3 +335,66 @@ impl Drop for KafkaConsumer {
         }
     }
 }
+
+/// How long [`read_partition`] waits for the records it knows are there.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Up to `max` records of `tp` from `from`, read by a throw-away client that is assigned the
+/// partition directly: no `group.id`, so no group is joined and nothing is committed.
+pub(crate) async fn read_partition(
+    config: &KafkaConfig,
+    tp: &TopicPartition,
+    from: u64,
+    max: usize,
+) -> Result<Vec<ConsumedRecord>> {
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let mut client = config.client();
+    client
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    let tp = tp.clone();
+    blocking(move || {
+        let reader: BaseConsumer = client.create().map_err(kafka_error)?;
+        let (low, high) = reader
+            .fetch_watermarks(&tp.topic, tp.partition as i32, REQUEST_TIMEOUT)
+            .map_err(kafka_error)?;
+        let from = from.max(low.max(0) as u64);
+        let high = high.max(0) as u64;
+        if from >= high {
+            return Ok(Vec::new());
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&tp.topic, tp.partition as i32, Offset::Offset(from as i64))
+            .map_err(kafka_error)?;
+        reader.assign(&tpl).map_err(kafka_error)?;
+        let want = max.min((high - from) as usize);
+        let topic: Arc<str> = Arc::from(tp.topic.as_str());
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let mut out = Vec::with_capacity(want);
+        while out.len() < want && Instant::now() < deadline {
+            match reader.poll(deadline.saturating_duration_since(Instant::now())) {
+                Some(Ok(m)) if (m.offset() as u64) < high => out.push(ConsumedRecord {
+                    topic: topic.clone(),
+                    partition: tp.partition,
+                    offset: m.offset() as u64,
+                    timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                    key: m.key().map(bytes::Bytes::copy_from_slice),
+                    value: bytes::Bytes::copy_from_slice(m.payload().unwrap_or_default()),
+                }),
+                Some(Ok(_)) => break,
+                Some(Err(e)) => {
+                    let err = kafka_error(e);
+                    if !err.is_retryable() {
+                        return Err(err);
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    })
+    .await
+}

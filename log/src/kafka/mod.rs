@@ -74,7 +74,10 @@ use rdkafka::producer::{FutureProducer, Producer};
 pub use config::KafkaConfig;
 
 use crate::error::{Error, Result};
-use crate::{Committed, Log, LogConsumer, Produced, Record, validate_name, validate_topic_name};
+use crate::{
+    Committed, ConsumedRecord, Log, LogConsumer, Produced, Record, TopicPartition, validate_name,
+    validate_topic_name,
+};
 
 /// How long a metadata, offset or commit request may take before it fails (retryable).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -170,6 +173,16 @@ impl Log for KafkaLog {
         validate_name("group", group)?;
         validate_topic_name(topic)?;
         self.committed_of_group(group, topic).await
+    }
+
+    async fn read(
+        &self,
+        tp: &TopicPartition,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<ConsumedRecord>> {
+        validate_topic_name(&tp.topic)?;
+        consumer::read_partition(&self.config, tp, from, max).await
     }
 
     async fn flush(&self) -> Result<()> {

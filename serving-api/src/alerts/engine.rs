@@ -2,18 +2,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::rules::{Fired, Rule, RuleBook, RuleKind};
+use super::webhook::Webhooks;
 use crate::live::{EventKind, Hub};
 use crate::params::rfc3339;
-
-/// Webhook attempts per fired alert (the first one plus retries at 1, 2 and 4 s).
-const WEBHOOK_ATTEMPTS: u32 = 4;
 
 /// What a rule decided about one event.
 #[derive(Debug, PartialEq)]
@@ -142,12 +139,13 @@ impl Armed {
 }
 
 /// Evaluates every rule against every event until `cancel`; fired alerts are recorded in the
-/// book, published on the hub and POSTed to the rule's webhook.
-pub async fn run(book: Arc<RuleBook>, hub: Arc<Hub>, cancel: CancellationToken) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default();
+/// book, published on the hub and POSTed to the rule's webhook by `webhooks`.
+pub async fn run(
+    book: Arc<RuleBook>,
+    hub: Arc<Hub>,
+    webhooks: Webhooks,
+    cancel: CancellationToken,
+) {
     let mut sub = hub.subscribe(None);
     let mut armed = Armed::default();
     loop {
@@ -200,38 +198,11 @@ pub async fn run(book: Arc<RuleBook>, hub: Arc<Hub>, cancel: CancellationToken) 
             tracing::info!(rule = %rule.id, coin = %rule.coin, "alert fired");
             book.record_fired(fired);
             hub.publish(EventKind::Alert, body.clone());
-            if let Some(url) = rule.webhook_url.clone() {
-                tokio::spawn(deliver(http.clone(), url, rule.id.clone(), body));
+            if let Some(url) = &rule.webhook_url {
+                webhooks.deliver(url, &rule.id, body);
             }
         }
     }
-}
-
-/// POSTs a fired alert, retrying with backoff. The URL is never logged (it may hold a token).
-async fn deliver(http: reqwest::Client, url: String, rule_id: String, body: String) {
-    let mut delay = Duration::from_secs(1);
-    for attempt in 1..=WEBHOOK_ATTEMPTS {
-        let result = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await;
-        match result {
-            Ok(r) if r.status().is_success() => return,
-            Ok(r) => {
-                tracing::warn!(rule = %rule_id, attempt, status = %r.status(), "alert webhook refused")
-            }
-            Err(e) => {
-                tracing::warn!(rule = %rule_id, attempt, error = %e.without_url(), "alert webhook failed")
-            }
-        }
-        if attempt < WEBHOOK_ATTEMPTS {
-            tokio::time::sleep(delay).await;
-            delay *= 2;
-        }
-    }
-    tracing::error!(rule = %rule_id, "alert webhook gave up after {WEBHOOK_ATTEMPTS} attempts");
 }
 
 #[cfg(test)]

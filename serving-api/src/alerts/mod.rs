@@ -3,9 +3,13 @@
 //!
 //! - [`rules`]: the rule shapes, their validation and the durable rule book.
 //! - [`engine`]: evaluation (fire once when a condition becomes true, re-arm when it becomes
-//!   false) and webhook delivery with retries.
+//!   false).
+//! - [`webhook`]: delivery with retries, guarded against requests to internal hosts, bounded
+//!   in concurrency; webhook URLs masked wherever they are shown.
 
 pub mod engine;
 pub mod rules;
+pub mod webhook;
 
 pub use rules::{Fired, NewRule, Rule, RuleBook, RuleKind};
+pub use webhook::Webhooks;

@@ -10,8 +10,10 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::webhook;
 use crate::error::{ApiError, ApiResult};
 use crate::params;
+use crate::settings::Networks;
 
 /// Most rules kept.
 pub const MAX_RULES: usize = 1000;
@@ -45,21 +47,52 @@ pub struct NewRule {
     /// For `change_pct`: `1h`, `24h` or `7d` (the source's reported change).
     #[serde(default)]
     pub window: Option<String>,
-    /// `http://` URL to POST fired alerts to (retried with backoff).
+    /// `http://` or `https://` URL to POST fired alerts to (retried with backoff; no
+    /// redirects; internal addresses refused unless `api.webhook_allowed_networks` names
+    /// them). Never shown in full again: reads give only its scheme and host.
     #[serde(default)]
     pub webhook_url: Option<String>,
 }
 
 /// A stored rule.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct Rule {
     pub id: String,
     pub kind: RuleKind,
     pub coin: String,
     pub threshold: f64,
     pub window: Option<String>,
+    /// The webhook, masked in every answer (`https://hooks.example.com/***`): the path and
+    /// query often carry a token.
     pub webhook_url: Option<String>,
     pub created_at: String,
+}
+
+impl Rule {
+    /// The rule as the API shows it: the webhook URL masked.
+    pub fn masked(&self) -> Rule {
+        Rule {
+            webhook_url: self.webhook_url.as_deref().map(webhook::mask),
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("coin", &self.coin)
+            .field("threshold", &self.threshold)
+            .field("window", &self.window)
+            .field(
+                "webhook_url",
+                &self.webhook_url.as_deref().map(webhook::mask),
+            )
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// A rule that fired.
@@ -77,8 +110,9 @@ pub struct Fired {
 }
 
 impl NewRule {
-    /// Checks every field; a 400 names the one at fault.
-    pub fn validate(self) -> ApiResult<NewRule> {
+    /// Checks every field, webhooks against `allow` (see [`webhook::check_url`]); a 400
+    /// names the one at fault. Does not resolve the webhook's host ([`webhook::vet`] does).
+    pub fn validate(self, allow: &Networks) -> ApiResult<NewRule> {
         if self.kind == RuleKind::SentimentBelow && self.coin == "market" {
             // The market-wide sentiment series.
         } else {
@@ -128,16 +162,7 @@ impl NewRule {
             _ => {}
         }
         if let Some(url) = &self.webhook_url {
-            let ok = url.len() <= 2048
-                && url.starts_with("http://")
-                && url.len() > "http://".len()
-                && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !ok {
-                return Err(ApiError::bad(
-                    "webhook_url",
-                    "`webhook_url` must be an http:// URL of at most 2048 characters",
-                ));
-            }
+            webhook::check_url(url, allow).map_err(|m| ApiError::bad("webhook_url", m))?;
         }
         Ok(self)
     }
@@ -314,7 +339,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let param = |r: NewRule| match r.validate() {
+        let param = |r: NewRule| match r.validate(&Networks::default()) {
             Err(ApiError::BadParam { param, .. }) => param,
             other => panic!("expected a 400, got {other:?}"),
         };
@@ -345,14 +370,15 @@ mod tests {
         let mut hook = rule(RuleKind::PriceAbove, "bitcoin", 5.0, None);
         hook.webhook_url = Some("ftp://x".into());
         assert_eq!(param(hook), "webhook_url");
+        let open = Networks::default();
         assert!(
             rule(RuleKind::SentimentBelow, "market", -0.2, None)
-                .validate()
+                .validate(&open)
                 .is_ok()
         );
         assert!(
             rule(RuleKind::ChangePct, "ethereum", 5.0, Some("24h"))
-                .validate()
+                .validate(&open)
                 .is_ok()
         );
     }

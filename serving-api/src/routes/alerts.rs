@@ -5,13 +5,13 @@ use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::StatusCode;
 
 use crate::AppState;
-use crate::alerts::{Fired, NewRule, Rule};
+use crate::alerts::{Fired, NewRule, Rule, webhook};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::List;
 use crate::params::{self, Params};
 
-/// Every alert rule, oldest first.
+/// Every alert rule, oldest first; webhook URLs are masked (scheme and host only).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
     responses((status = 200, body = List<Rule>), (status = 400, body = ErrorBody)))]
 pub async fn list(
@@ -19,10 +19,14 @@ pub async fn list(
     QueryParams(q): QueryParams<Params>,
 ) -> ApiResult<Json<List<Rule>>> {
     params::only(&q, &[])?;
-    Ok(Json(List::new(state.alerts.rules().to_vec())))
+    Ok(Json(List::new(
+        state.alerts.rules().iter().map(Rule::masked).collect(),
+    )))
 }
 
-/// Creates a rule (API key required).
+/// Creates a rule (API key required). A webhook must be an `http://` or `https://` URL whose
+/// host is not internal (loopback, private, link-local, ...) unless the server allows it; the
+/// answer shows it masked.
 #[utoipa::path(post, path = "/api/v1/alerts", tag = "alerts",
     request_body = NewRule,
     security(("api_key" = [])),
@@ -36,8 +40,15 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(rule): JsonBody<NewRule>,
 ) -> ApiResult<(StatusCode, Json<Rule>)> {
-    let rule = state.alerts.add(rule.validate()?)?;
-    Ok((StatusCode::CREATED, Json(rule)))
+    let allow = &state.settings.webhook_allowed_networks;
+    let rule = rule.validate(allow)?;
+    if let Some(url) = &rule.webhook_url {
+        webhook::vet(url, allow)
+            .await
+            .map_err(|m| ApiError::bad("webhook_url", m))?;
+    }
+    let rule = state.alerts.add(rule)?;
+    Ok((StatusCode::CREATED, Json(rule.masked())))
 }
 
 /// Deletes a rule (API key required).

@@ -59,12 +59,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/v1/alerts/{id}",
             delete(alerts::delete).route_layer(key.clone()),
         )
-        .route("/api/v1/dlq", get(dlq::list))
+        .route("/api/v1/dlq", get(dlq::list).route_layer(key.clone()))
         .route(
             "/api/v1/dlq/replay",
             post(dlq::replay).route_layer(key.clone()),
         )
-        .route("/api/v1/dlq/{id}", get(dlq::show))
+        .route("/api/v1/dlq/{id}", get(dlq::show).route_layer(key.clone()))
         .route(
             "/api/v1/replays",
             post(replays::start)

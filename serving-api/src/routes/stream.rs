@@ -15,9 +15,8 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::live::{Event, EventKind, Resume};
 use crate::params::{self, Params};
+use crate::protect::{ClientIp, SlotRefusal};
 
-/// Most concurrent stream clients; more get 503.
-const MAX_CLIENTS: usize = 1_000;
 /// Heartbeat comment period.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
@@ -33,10 +32,12 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
     responses(
         (status = 200, content_type = "text/event-stream", description = "The event stream"),
         (status = 400, body = ErrorBody),
-        (status = 503, body = ErrorBody, description = "Too many stream clients"),
+        (status = 429, body = ErrorBody, description = "Too many stream clients from this client address (`api.stream_max_clients_per_ip`)"),
+        (status = 503, body = ErrorBody, description = "Too many stream clients (`api.stream_max_clients`)"),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     QueryParams(q): QueryParams<Params>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
@@ -61,11 +62,20 @@ pub async fn stream(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     });
-    if state.hub.subscribers() >= MAX_CLIENTS {
-        return Err(ApiError::Unavailable(
-            "too many live stream clients; retry later".into(),
-        ));
-    }
+    let slot = match state.stream_slots.take(client) {
+        Ok(slot) => slot,
+        Err(SlotRefusal::Full) => {
+            return Err(ApiError::Unavailable(
+                "too many live stream clients; retry later".into(),
+            ));
+        }
+        Err(SlotRefusal::PerClient) => {
+            return Err(ApiError::TooMany(format!(
+                "at most {} live streams per client address; close one first",
+                state.settings.stream_max_clients_per_ip
+            )));
+        }
+    };
     let sub = state.hub.subscribe(last_id.as_deref());
     let mut first: VecDeque<SseEvent> = VecDeque::new();
     match sub.resume {
@@ -79,23 +89,24 @@ pub async fn stream(
             first.extend(events.iter().filter(|e| kinds.contains(&e.kind)).map(sse))
         }
     }
+    // The slot travels with the stream and is given back when the client goes away.
     let stream = futures::stream::unfold(
-        (first, sub.receiver, kinds),
-        |(mut first, mut receiver, kinds)| async move {
+        (first, sub.receiver, kinds, slot),
+        |(mut first, mut receiver, kinds, slot)| async move {
             if let Some(event) = first.pop_front() {
-                return Some((Ok(event), (first, receiver, kinds)));
+                return Some((Ok(event), (first, receiver, kinds, slot)));
             }
             loop {
                 match receiver.recv().await {
                     Ok(event) if kinds.contains(&event.kind) => {
-                        return Some((Ok(sse(&event)), (first, receiver, kinds)));
+                        return Some((Ok(sse(&event)), (first, receiver, kinds, slot)));
                     }
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         let notice = SseEvent::default()
                             .event("lagged")
                             .data(format!(r#"{{"missed":{missed}}}"#));
-                        return Some((Ok(notice), (first, receiver, kinds)));
+                        return Some((Ok(notice), (first, receiver, kinds, slot)));
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
