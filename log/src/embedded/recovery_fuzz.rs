@@ -48,10 +48,13 @@ enum Damage {
     Delete,
 }
 
+/// (key, value, timestamp) of a record to append.
+type Rec = (Option<Vec<u8>>, Vec<u8>, i64);
+
 #[derive(Clone, Debug)]
 struct Case {
     segment_bytes: u64,
-    batches: Vec<Vec<(Option<Vec<u8>>, Vec<u8>, i64)>>,
+    batches: Vec<Vec<Rec>>,
     /// (file chosen modulo the file count, damage)
     damage: Vec<(usize, Damage)>,
 }

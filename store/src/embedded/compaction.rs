@@ -246,7 +246,7 @@ fn write_outputs(
                 let (seq, w) = writer.take().expect("open");
                 let (rows, time) = w.finish()?;
                 outputs.push(DataFile::new(
-                    &dir,
+                    dir,
                     seq,
                     FileKind::Compacted,
                     rank,
@@ -259,7 +259,7 @@ fn write_outputs(
     if let Some((seq, w)) = writer.take() {
         let (rows, time) = w.finish()?;
         outputs.push(DataFile::new(
-            &dir,
+            dir,
             seq,
             FileKind::Compacted,
             rank,
