@@ -3,8 +3,17 @@
 //! `measurement,tag=value field=1.5,n=2i,s="text",b=true 1700000000000000000`, one line per
 //! row, time in nanoseconds. Escaping follows the 1.x parser: `,` and space in measurement
 //! names; `,`, `=` and space in tag keys, tag values and field keys; `"` and `\` inside string
-//! field values (a raw newline is fine inside the quotes). The 1.x parser does not unescape
-//! `\` in tags or keys, so a backslash or newline there is rejected rather than guessed at.
+//! field values (a raw newline is fine inside the quotes).
+//!
+//! What InfluxDB 1.x cannot take (or could store but never select by tag in InfluxQL) is
+//! refused before anything is sent, since a 400 would fail the whole write for good: see
+//! [`tag_value_is_representable`] (line breaks, NUL, a trailing backslash, an odd run of
+//! backslashes before a space, over 4 KiB) and
+//! [`time_is_representable`]. A tag value may hold any other character, backslashes
+//! included: the parser unescapes only
+//! `\,`, `\=` and `\ `, so every other backslash reads back as written (verified against a
+//! real influxd by `store/tests/fuzz_line_protocol.rs`). Keys (our own column names) keep the
+//! stricter rule: no backslash or newline at all.
 
 use datafusion::arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, TimestampNanosecondArray,
@@ -89,6 +98,7 @@ impl<'a> BatchLines<'a> {
             .column_by_name(TIME_COLUMN)
             .expect("validated time column")
             .as_primitive::<TimestampNanosecondType>();
+        check_times(m, time)?;
         Ok(Self {
             prefix,
             tags,
@@ -201,32 +211,119 @@ fn check_key(measurement: &str, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Longest tag value written, in bytes (before escaping). InfluxDB 1.x refuses a point whose
+/// series key (measurement and every escaped `tag=value`) passes 65,535 bytes; with values
+/// of at most 4 KiB (8 KiB escaped) a measurement can have seven tags and stay under it.
+pub const MAX_TAG_VALUE_BYTES: usize = 4096;
+
+/// Earliest time InfluxDB 1.x stores (ns): `i64::MIN + 2`.
+pub const MIN_TIME_NS: i64 = i64::MIN + 2;
+/// Latest time InfluxDB 1.x stores (ns): `i64::MAX - 1`.
+pub const MAX_TIME_NS: i64 = i64::MAX - 1;
+
+/// Why a string cannot be written as an InfluxDB tag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unrepresentable {
+    /// A newline ends a line-protocol point and tags have no escape for it; a carriage
+    /// return is written fine but InfluxQL reads it as a newline, which ends a string literal,
+    /// so the value could never be selected by a tag filter.
+    #[error(
+        "it contains a line break (`\\n` or `\\r`), which line protocol or InfluxQL cannot carry"
+    )]
+    Newline,
+    /// An odd run of backslashes right before a space: the space is written escaped
+    /// (`\\ ` for `\ `), which the tag parser reads back right, but InfluxDB's line splitter
+    /// pairs backslashes and takes the space for the start of the fields, so a later `"` in
+    /// the line is misread and the line runs into the next ones (influxd then drops the
+    /// connection: the whole write fails).
+    #[error(
+        "it has an odd run of backslashes before a space, which InfluxDB's line splitter misreads"
+    )]
+    BackslashBeforeSpace,
+    /// A final backslash would escape the separator written after the value.
+    #[error("it ends with a backslash (which would escape the separator after it)")]
+    TrailingBackslash,
+    /// A NUL: InfluxQL ends a string literal there and has no escape for it, so the value
+    /// could be written but never selected by a tag filter.
+    #[error("it contains a NUL character (InfluxQL cannot select it by tag)")]
+    Nul,
+    /// Longer than [`MAX_TAG_VALUE_BYTES`].
+    #[error("it is longer than {MAX_TAG_VALUE_BYTES} bytes (InfluxDB caps a series key at 64 KiB)")]
+    TooLong,
+}
+
+/// Whether `value` can be written to InfluxDB 1.x as a tag value and read back identical.
+///
+/// Everything else is escaped by the encoder and round-trips, through reads and through tag
+/// filters: commas, equals signs, spaces, quotes, backslashes (but at the end or in an odd
+/// run before a space), tabs and other control characters but NUL and CR, any Unicode. The
+/// empty string is written as an absent tag, which reads back as `""`. Producers and
+/// consumers call this to dead-letter a record instead of letting one value fail every store
+/// write that carries it.
+pub fn tag_value_is_representable(value: &str) -> std::result::Result<(), Unrepresentable> {
+    if value.len() > MAX_TAG_VALUE_BYTES {
+        Err(Unrepresentable::TooLong)
+    } else if value.contains(['\n', '\r']) {
+        Err(Unrepresentable::Newline)
+    } else if value.contains('\0') {
+        Err(Unrepresentable::Nul)
+    } else if value.ends_with('\\') {
+        Err(Unrepresentable::TrailingBackslash)
+    } else if odd_backslashes_before_space(value) {
+        Err(Unrepresentable::BackslashBeforeSpace)
+    } else {
+        Ok(())
+    }
+}
+
+fn odd_backslashes_before_space(value: &str) -> bool {
+    let mut run = 0usize;
+    for b in value.bytes() {
+        match b {
+            b'\\' => run += 1,
+            b' ' if run % 2 == 1 => return true,
+            _ => run = 0,
+        }
+    }
+    false
+}
+
+/// Whether InfluxDB 1.x stores a point at `ns` (Unix nanoseconds): within
+/// [`MIN_TIME_NS`]`..=`[`MAX_TIME_NS`]. A point outside fails the whole write with a 400.
+pub fn time_is_representable(ns: i64) -> bool {
+    (MIN_TIME_NS..=MAX_TIME_NS).contains(&ns)
+}
+
 /// Every value of a tag column: one scan of the column's bytes, and the row only on error.
 fn check_tag_values(measurement: &str, tag: &str, col: &StringArray) -> Result<()> {
     // Only this array's bytes: a slice of a larger array shares the whole values buffer.
     let offsets = col.value_offsets();
     let (first, last) = (offsets[0] as usize, offsets[offsets.len() - 1] as usize);
-    if !col.values()[first..last]
-        .iter()
-        .any(|b| matches!(b, b'\\' | b'\n' | b'\r'))
+    let bytes = &col.values()[first..last];
+    if bytes.len() <= MAX_TAG_VALUE_BYTES
+        && !bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r' | 0))
     {
         return Ok(());
     }
-    col.iter()
-        .flatten()
-        .try_for_each(|v| check_tag_value(measurement, tag, v))
+    col.iter().flatten().try_for_each(|v| {
+        tag_value_is_representable(v).map_err(|why| {
+            Error::invalid_batch(
+                measurement,
+                format!("tag `{tag}` value {v:?} cannot be written to InfluxDB: {why}"),
+            )
+        })
+    })
 }
 
-fn check_tag_value(measurement: &str, tag: &str, value: &str) -> Result<()> {
-    if value.contains(['\\', '\n', '\r']) {
-        return Err(Error::invalid_batch(
+/// Every time of the batch within what InfluxDB stores.
+fn check_times(measurement: &str, time: &TimestampNanosecondArray) -> Result<()> {
+    match time.values().iter().find(|t| !time_is_representable(**t)) {
+        None => Ok(()),
+        Some(t) => Err(Error::invalid_batch(
             measurement,
-            format!(
-                "tag `{tag}` value {value:?}: InfluxDB tag values cannot contain a backslash or newline"
-            ),
-        ));
+            format!("time {t} ns is outside what InfluxDB stores ({MIN_TIME_NS}..={MAX_TIME_NS})"),
+        )),
     }
-    Ok(())
 }
 
 /// Measurement names: escape `,` and space.
@@ -410,5 +507,86 @@ mod tests {
         let wb = WriteBatch::new("m", tags, all.slice(0, 2)).unwrap();
         let err = encode_batch(&wb, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("backslash"), "{err}");
+    }
+
+    fn one_tag_batch(values: Vec<&str>, times: Vec<i64>) -> WriteBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("coin", DataType::Utf8, false),
+            Field::new("time", time_data_type(), false),
+            Field::new("p", DataType::Float64, true),
+        ]));
+        let n = values.len();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(values)),
+            Arc::new(TimestampNanosecondArray::from(times).with_timezone("UTC")),
+            Arc::new(Float64Array::from(vec![1.0; n])),
+        ];
+        WriteBatch::new(
+            "m",
+            vec!["coin".into()],
+            RecordBatch::try_new(schema, cols).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn influx_inner_backslashes_in_tag_values_are_written_as_is() {
+        // InfluxDB unescapes only `\,`, `\=` and `\ ` in tags: other backslashes are literal.
+        let wb = one_tag_batch(vec![r"a\b", r"x\,y", "tab\t\u{1}\"q"], vec![1, 2, 3]);
+        let mut out = Vec::new();
+        encode_batch(&wb, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                r"m,coin=a\b p=1.0 1",
+                r"m,coin=x\\,y p=1.0 2",
+                "m,coin=tab\t\u{1}\"q p=1.0 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn influx_unrepresentable_tag_values_and_times_are_refused_before_sending() {
+        assert_eq!(
+            tag_value_is_representable("a\nb"),
+            Err(Unrepresentable::Newline)
+        );
+        assert_eq!(
+            tag_value_is_representable("a\rb"),
+            Err(Unrepresentable::Newline)
+        );
+        assert_eq!(
+            tag_value_is_representable("a\0b"),
+            Err(Unrepresentable::Nul)
+        );
+        assert_eq!(
+            tag_value_is_representable(r"a\"),
+            Err(Unrepresentable::TrailingBackslash)
+        );
+        let long = "x".repeat(MAX_TAG_VALUE_BYTES + 1);
+        assert_eq!(
+            tag_value_is_representable(&long),
+            Err(Unrepresentable::TooLong)
+        );
+        assert_eq!(tag_value_is_representable(&long[1..]), Ok(()));
+        assert_eq!(tag_value_is_representable(r"\a, b=c"), Ok(()));
+        assert_eq!(
+            tag_value_is_representable(r"a\ b"),
+            Err(Unrepresentable::BackslashBeforeSpace)
+        );
+        assert_eq!(tag_value_is_representable(r"a\\ b\,c\=d"), Ok(()));
+        for bad in ["a\nb", long.as_str()] {
+            let err =
+                encode_batch(&one_tag_batch(vec![bad], vec![1]), &mut Vec::new()).unwrap_err();
+            assert!(!err.is_retryable(), "{err}");
+        }
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let err =
+                encode_batch(&one_tag_batch(vec!["a"], vec![t]), &mut Vec::new()).unwrap_err();
+            assert!(err.to_string().contains("outside"), "{err}");
+        }
+        for t in [MIN_TIME_NS, MAX_TIME_NS] {
+            encode_batch(&one_tag_batch(vec!["a"], vec![t]), &mut Vec::new()).unwrap();
+        }
     }
 }

@@ -64,6 +64,10 @@ use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 
 pub use config::{InfluxApi, InfluxConfig, RetryConfig};
+pub use line_protocol::{
+    MAX_TAG_VALUE_BYTES, MAX_TIME_NS, MIN_TIME_NS, Unrepresentable, tag_value_is_representable,
+    time_is_representable,
+};
 
 use crate::Store;
 use crate::batch::{TIME_COLUMN, WriteBatch};
