@@ -173,7 +173,7 @@ fn event_times_at_the_ends_of_i64_do_not_wrap() {
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].start_ms, i64::MIN);
     assert!(out.iter().all(|o| o.end_ms > o.start_ms), "{out:?}");
-    assert!(out[1].start_ms <= i64::MAX && out[1].start_ms > i64::MAX - MIN);
+    assert!(out[1].start_ms > i64::MAX - MIN);
     assert!(w.is_late(i64::MIN + 1, 0));
 }
 
