@@ -48,12 +48,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         StoreBackend::Embedded => Ok(open_embedded_store(config).await?),
         StoreBackend::Influxdb => {
             let influx = &config.store.influxdb;
-            let store = InfluxStore::new(influx.clone())
-                .with_context(|| format!("store.influxdb: cannot set up {}", influx.url))?;
+            let store = InfluxStore::new(influx.clone()).with_context(|| {
+                format!("store.influxdb: cannot set up {}", influx.redacted_url())
+            })?;
             store.ping().await.with_context(|| {
                 format!(
                     "store.influxdb.url: InfluxDB at {} does not answer",
-                    influx.url
+                    influx.redacted_url()
                 )
             })?;
             Ok(Arc::new(store))

@@ -75,6 +75,14 @@ pub struct ApiConfig {
     pub sql_timeout: Duration,
     /// Most rows a `/sql` answer holds.
     pub sql_max_rows: usize,
+    /// Bytes the operators of all running `/sql` queries may hold at once (sorts, joins,
+    /// aggregates); a query past it gets a 400 naming this key.
+    pub sql_memory_limit_bytes: usize,
+    /// `/sql` queries running at once; one more gets a 429.
+    pub sql_max_concurrent: usize,
+    /// Most rows one `/sql` scan may read from InfluxDB (which has no SQL here, so
+    /// DataFusion reads the rows it needs): bound `time` to read fewer.
+    pub sql_max_scan_rows: usize,
     /// The built viewer served at `/` (`web/out`, relative to the working directory).
     pub web_dir: PathBuf,
     /// Proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` names the client for
@@ -110,6 +118,9 @@ impl Default for ApiConfig {
             body_limit_bytes: d.body_limit_bytes,
             sql_timeout: d.sql_timeout,
             sql_max_rows: d.sql_max_rows,
+            sql_memory_limit_bytes: d.sql_memory_limit_bytes,
+            sql_max_concurrent: d.sql_max_concurrent,
+            sql_max_scan_rows: d.sql_max_scan_rows,
             web_dir: PathBuf::from("web/out"),
             trusted_proxies: Vec::new(),
             webhook_allowed_networks: Vec::new(),
@@ -156,6 +167,15 @@ impl ApiConfig {
         if !(1..=1_000_000).contains(&self.sql_max_rows) {
             bail!("api.sql_max_rows: must be from 1 to 1000000");
         }
+        if self.sql_memory_limit_bytes < 1 << 20 {
+            bail!("api.sql_memory_limit_bytes: must be at least 1048576 (1 MiB)");
+        }
+        if !(1..=256).contains(&self.sql_max_concurrent) {
+            bail!("api.sql_max_concurrent: must be from 1 to 256");
+        }
+        if self.sql_max_scan_rows == 0 {
+            bail!("api.sql_max_scan_rows: must be at least 1");
+        }
         if !(1024..=16 << 20).contains(&self.body_limit_bytes) {
             bail!("api.body_limit_bytes: must be from 1024 to 16777216");
         }
@@ -191,6 +211,9 @@ impl ApiConfig {
             body_limit_bytes: self.body_limit_bytes,
             sql_timeout: self.sql_timeout,
             sql_max_rows: self.sql_max_rows,
+            sql_memory_limit_bytes: self.sql_memory_limit_bytes,
+            sql_max_concurrent: self.sql_max_concurrent,
+            sql_max_scan_rows: self.sql_max_scan_rows,
             web_dir: Some(self.web_dir.clone()),
             alerts_file: Some(data_dir.join("api").join("alerts.json")),
             // Both lists were checked by `validate`.

@@ -431,3 +431,85 @@ fn binanceus_minute_candles_resample_exactly() {
         assert_same_windows(label, &actual, &resample(&candles, width));
     }
 }
+
+/// `lines` JSONL ticks of bitcoin, none with a `source` (`with_source_on_first`: the first has one).
+fn ticks_without_source(path: &Path, lines: i64, with_source_on_first: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in 0..lines {
+        let source = if with_source_on_first && i == 0 {
+            r#","source":"binance""#
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            r#"{{"crypto_id":"bitcoin","symbol":"BTC","price_usd":{}{source},"timestamp":{}}}"#,
+            20_000.0 + (i % 100) as f64,
+            T0 + i * 1_000
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+#[test]
+fn jsonl_rows_all_lacking_a_field_stop_at_once_with_the_flag_that_supplies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ticks.jsonl");
+    ticks_without_source(&file, 300_000, false);
+    let data = dir.path().join("data");
+    let path = file.to_str().unwrap();
+
+    let started = std::time::Instant::now();
+    let out = import(&data, &["--format", "jsonl", path]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    // Said once, naming the field and the flag; no list of bad lines.
+    assert!(
+        err.contains("missing field `source`") && err.contains("--source NAME"),
+        "{err}"
+    );
+    assert!(err.contains("first 1000 rows"), "{err}");
+    assert!(!err.contains("line 2:") && !stdout(&out).contains("bad rows"));
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "took {elapsed:?}"
+    );
+    // Nothing was dead-lettered.
+    let dlq = cryptoviz(&data).args(["dlq", "list"]).output().unwrap();
+    assert!(dlq.status.success());
+    assert!(
+        !String::from_utf8_lossy(&dlq.stdout).contains("missing field"),
+        "{}",
+        String::from_utf8_lossy(&dlq.stdout)
+    );
+
+    // With the flag, every line is imported.
+    let out = import(&data, &["--format", "jsonl", "--source", "binance", path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("published   300,000 price records"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("bad rows    0"), "{}", stdout(&out));
+}
+
+#[test]
+fn jsonl_rows_that_differ_are_still_reported_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ticks.jsonl");
+    // The first line is good: the rest are bad rows, not a bad file.
+    ticks_without_source(&file, 2_000, true);
+    let out = import(
+        &dir.path().join("data"),
+        &["--format", "jsonl", file.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("published   1 price records"), "{text}");
+    assert!(text.contains("bad rows    1,999"), "{text}");
+    assert!(text.contains("line 2: missing field `source`"), "{text}");
+}

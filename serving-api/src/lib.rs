@@ -232,6 +232,8 @@ pub struct Shared {
     pub cache: Arc<Caches>,
     /// Replay jobs (`None`: replays are not offered by this process).
     pub replays: Option<Arc<replays::Replays>>,
+    /// The limits `/sql` queries share (memory pool, concurrency, scan size).
+    pub sql: Arc<routes::sql::SqlGate>,
 }
 
 impl std::ops::Deref for AppState {
@@ -261,6 +263,7 @@ impl AppState {
                 settings.stream_max_clients,
                 settings.stream_max_clients_per_ip,
             )),
+            sql: Arc::new(routes::sql::SqlGate::new(&settings)),
             settings: Arc::new(settings),
             hub: Arc::new(Hub::new(10_000, 4_096)),
             alerts: Arc::new(RuleBook::in_memory()),
@@ -289,6 +292,7 @@ impl AppState {
             settings.stream_max_clients,
             settings.stream_max_clients_per_ip,
         ));
+        shared.sql = Arc::new(routes::sql::SqlGate::new(&settings));
         shared.settings = Arc::new(settings);
         Ok(self)
     }

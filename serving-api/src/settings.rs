@@ -55,6 +55,13 @@ pub struct ApiSettings {
     pub sql_timeout: Duration,
     /// Most rows `/sql` returns (the answer says when it truncated).
     pub sql_max_rows: usize,
+    /// Bytes the operators of all running `/sql` queries may hold (sorts, joins, aggregates);
+    /// a query past it fails with a 400 instead of spilling.
+    pub sql_memory_limit_bytes: usize,
+    /// `/sql` queries running at once; one more is answered 429.
+    pub sql_max_concurrent: usize,
+    /// Most rows one `/sql` table scan may read from a backend without SQL (InfluxDB).
+    pub sql_max_scan_rows: usize,
     /// The built viewer (`web/out`) served at `/`; `None` serves a page saying how to build it.
     pub web_dir: Option<PathBuf>,
     /// Where alert rules are stored (a JSON file); `None` keeps them in memory (tests).
@@ -122,6 +129,9 @@ impl Default for ApiSettings {
             body_limit_bytes: 64 * 1024,
             sql_timeout: Duration::from_secs(10),
             sql_max_rows: 10_000,
+            sql_memory_limit_bytes: cryptoviz_store::sql::DEFAULT_MEMORY_LIMIT_BYTES,
+            sql_max_concurrent: 4,
+            sql_max_scan_rows: cryptoviz_store::sql::DEFAULT_MAX_SCAN_ROWS,
             web_dir: None,
             alerts_file: None,
             snapshot_ttl: Duration::from_millis(250),

@@ -46,6 +46,7 @@ pub use embedded::{Compression, EmbeddedStore, EmbeddedStoreConfig};
 pub use error::{Error, Result};
 pub use influx::{InfluxApi, InfluxConfig, InfluxStore};
 pub use query::{Agg, Downsample, Query, TimeRange};
+pub use sql::SqlBudget;
 
 /// A time-series store of measurements; see the crate docs for the data model.
 ///
@@ -79,9 +80,15 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 
     /// Runs a read-only SQL query (DataFusion's dialect) over the measurements, each a table
-    /// named after it, returning at most `max_rows` rows. DDL, DML and `SET` are refused.
-    async fn query_sql(&self, sql: &str, max_rows: usize) -> Result<Vec<RecordBatch>> {
-        let _ = (sql, max_rows);
+    /// named after it, returning at most `max_rows` rows. DDL, DML and `SET` are refused. Its
+    /// operators reserve memory from `budget`'s pool and fail past it (no spilling).
+    async fn query_sql(
+        &self,
+        sql: &str,
+        max_rows: usize,
+        budget: &sql::SqlBudget,
+    ) -> Result<Vec<RecordBatch>> {
+        let _ = (sql, max_rows, budget);
         Err(Error::Unsupported("SQL queries".into()))
     }
 }

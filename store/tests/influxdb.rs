@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cryptoviz_store::{
-    Agg, Downsample, InfluxApi, InfluxConfig, InfluxStore, Query, RecordBatch, Store, WriteBatch,
-    time_data_type,
+    Agg, Downsample, InfluxApi, InfluxConfig, InfluxStore, Query, RecordBatch, SqlBudget, Store,
+    WriteBatch, time_data_type,
 };
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray,
@@ -801,9 +801,10 @@ async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
     };
     let store: Arc<dyn Store> = Arc::new(InfluxStore::new(config(&server.url)).unwrap());
     store.write(sample()).await.unwrap();
+    let budget = SqlBudget::default();
     // InfluxDB has no SQL of its own here: the trait says so, the generic path answers.
     assert!(matches!(
-        store.query_sql("SELECT 1", 10).await,
+        store.query_sql("SELECT 1", 10, &budget).await,
         Err(cryptoviz_store::Error::Unsupported(_))
     ));
     let count = |batches: &[RecordBatch]| -> i64 {
@@ -821,9 +822,8 @@ async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
         .iter()
         .map(RecordBatch::num_rows)
         .sum();
-    let sql = cryptoviz_store::sql::sql_over_store;
     let n = count(
-        &sql(store.clone(), "SELECT count(*) FROM crypto_market", 10)
+        &sql_on(&store, "SELECT count(*) FROM crypto_market", 10, &budget)
             .await
             .unwrap(),
     );
@@ -840,7 +840,7 @@ async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
         "SELECT count(*) FROM crypto_market WHERE time >= to_timestamp_nanos({})",
         T0 + MIN
     );
-    let n = count(&sql(store.clone(), &q, 10).await.unwrap());
+    let n = count(&sql_on(&store, &q, 10, &budget).await.unwrap());
     assert_eq!(n as usize, bounded);
     assert!(
         bounded < all,
@@ -848,16 +848,96 @@ async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
     );
     // Writes are refused.
     assert!(
-        sql(store.clone(), "DELETE FROM crypto_market", 10)
+        sql_on(&store, "DELETE FROM crypto_market", 10, &budget)
             .await
             .is_err()
     );
     // The row limit holds.
-    let rows: usize = sql(store, "SELECT * FROM crypto_market", 1)
+    let rows: usize = sql_on(&store, "SELECT * FROM crypto_market", 1, &budget)
         .await
         .unwrap()
         .iter()
         .map(RecordBatch::num_rows)
         .sum();
     assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn influxdb_sql_refuses_a_scan_past_the_scan_limit_before_reading_it() {
+    let Some(server) = start_influxd().await else {
+        return;
+    };
+    let mut cfg = config(&server.url);
+    cfg.batch_points = 5_000;
+    let store: Arc<dyn Store> = Arc::new(InfluxStore::new(cfg).unwrap());
+    // Three series of 1,000 minutes each; `trades` only on every other row (a sparse field).
+    let rows: Vec<_> = ["bitcoin", "ethereum", "solana"]
+        .iter()
+        .flat_map(|coin| {
+            (0..1000).map(move |i| {
+                let trades = (i % 2 == 0).then_some(i);
+                (
+                    *coin,
+                    "coingecko",
+                    T0 + i * MIN,
+                    Some(1.0 + i as f64),
+                    trades,
+                    None,
+                    None,
+                )
+            })
+        })
+        .collect();
+    store.write(vec![market(&rows)]).await.unwrap();
+    let budget = SqlBudget::new(64 << 20, 1_000).unwrap();
+    let sql = |q: String| {
+        let store = store.clone();
+        let budget = &budget;
+        async move { cryptoviz_store::sql::sql_over_store(store, &q, 10_000, budget).await }
+    };
+    let count = |batches: Vec<RecordBatch>| -> i64 {
+        batches[0].column(0).as_primitive::<Int64Type>().value(0)
+    };
+    // No bound on `time`: the whole measurement, refused with the key to raise and the fix.
+    for q in [
+        "SELECT count(*) FROM crypto_market",
+        "SELECT * FROM crypto_market ORDER BY time DESC LIMIT 5",
+        "SELECT * FROM crypto_market a CROSS JOIN crypto_market b",
+    ] {
+        let err = sql(q.to_string()).await.unwrap_err();
+        let message = err.to_string();
+        assert!(
+            matches!(err, cryptoviz_store::Error::InvalidQuery(_)),
+            "{q}: {err:?}"
+        );
+        assert!(
+            message.contains("api.sql_max_scan_rows") && message.contains("3000 rows"),
+            "{q}: {message}"
+        );
+    }
+    // A range of 300 minutes (900 rows) is read and answered.
+    let q = format!(
+        "SELECT count(*) FROM crypto_market WHERE time >= to_timestamp_nanos({})",
+        T0 + 700 * MIN
+    );
+    assert_eq!(count(sql(q).await.unwrap()), 900);
+    // The bound the message suggests narrows the read too (nothing was written this week).
+    let q = "SELECT count(*) FROM crypto_market WHERE time >= now() - interval '1 day'";
+    assert_eq!(count(sql(q.to_string()).await.unwrap()), 0);
+    // Just past the limit: 334 minutes of three coins.
+    let q = format!(
+        "SELECT count(*) FROM crypto_market WHERE time >= to_timestamp_nanos({})",
+        T0 + 666 * MIN
+    );
+    let err = sql(q).await.unwrap_err().to_string();
+    assert!(err.contains("1002 rows"), "{err}");
+}
+
+async fn sql_on(
+    store: &Arc<dyn Store>,
+    q: &str,
+    max_rows: usize,
+    budget: &SqlBudget,
+) -> Result<Vec<RecordBatch>, cryptoviz_store::Error> {
+    cryptoviz_store::sql::sql_over_store(store.clone(), q, max_rows, budget).await
 }

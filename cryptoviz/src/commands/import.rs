@@ -7,7 +7,9 @@
 //! So history is windowed by exactly the code that windows live ticks, and its progress is
 //! committed like theirs: an interrupted import resumes, at the next `consume` or `run`, from
 //! the committed offsets. A bad row is reported with its line number, dead-lettered to
-//! `crypto-dlq` with the line as payload, and the import goes on.
+//! `crypto-dlq` with the line as payload, and the import goes on; but when the first rows all
+//! fail the same way (a field no line has), the import stops at once with the fix
+//! ([`shared_error`]).
 
 use std::fs::File;
 use std::io::BufReader;
@@ -31,14 +33,20 @@ use crate::backends;
 use crate::config::Config;
 
 mod progress;
+mod shared_error;
 pub(crate) mod summary;
 
 use progress::Progress;
+use shared_error::FirstRows;
 use summary::Totals;
 
 /// Records per publish (one log append, one fsync): large batches keep the fsync cost per
 /// record small.
 const BATCH: usize = 20_000;
+
+// The first rows are judged before any batch leaves the reader, so an error they all share
+// stops the import before anything is published or dead-lettered.
+const _: () = assert!(shared_error::SAME_ERROR_ROWS < BATCH as u64);
 
 /// Bad rows kept for the summary (all of them go to the DLQ).
 const BAD_ROWS_SHOWN: usize = 20;
@@ -238,6 +246,7 @@ fn read_file(
         bytes_read: 0,
     };
     let mut chunk = new_chunk();
+    let mut first_rows = FirstRows::default();
     // Records of `chunk.records` below `filled` are this batch's; those after it are spare.
     let mut filled = 0;
     loop {
@@ -246,6 +255,13 @@ fn read_file(
         }
         let row = reader.read_into(&mut chunk.records[filled]).transpose()?;
         let end = row.is_none();
+        let shared = match &row {
+            Some(row) => first_rows.row(row.as_ref().map(|_| ()), format),
+            None => first_rows.end(format),
+        };
+        if let Some(error) = shared {
+            bail!(error);
+        }
         match row {
             Some(Ok(())) => filled += 1,
             Some(Err(bad)) => chunk.bad.push(bad),

@@ -24,8 +24,9 @@ const OWNED_PROPERTIES: &[&str] = &[
 ];
 
 /// Configuration of [`KafkaLog`](super::KafkaLog) (`log.kafka.*`). Durations are human
-/// strings (`"6s"`).
-#[derive(Clone, Debug, Deserialize)]
+/// strings (`"6s"`). Its `Debug` shows the names of all properties but the values of none
+/// that may be secret ([`is_sensitive`]).
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KafkaConfig {
     /// Comma-separated `host:port` list of brokers. Default `127.0.0.1:9092`.
@@ -43,6 +44,71 @@ pub struct KafkaConfig {
     /// Default 10s. The broker bounds it (`group.min/max.session.timeout.ms`).
     #[serde(deserialize_with = "duration")]
     pub session_timeout: Duration,
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let KafkaConfig {
+            bootstrap_servers,
+            properties,
+            partitions,
+            replication_factor,
+            session_timeout,
+        } = self;
+        let properties: BTreeMap<&str, &str> = properties
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_sensitive(k) { "<redacted>" } else { v };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("bootstrap_servers", bootstrap_servers)
+            .field("properties", &properties)
+            .field("partitions", partitions)
+            .field("replication_factor", replication_factor)
+            .field("session_timeout", session_timeout)
+            .finish()
+    }
+}
+
+/// Whether the value of librdkafka property `key` may be a secret: every `sasl.*` property
+/// (passwords, JAAS and OAUTHBEARER configs, Kerberos keytabs and principals), and any whose
+/// name speaks of a password, secret, token, credential or private key (`ssl.key.password`,
+/// `ssl.key.pem`, `ssl_key`, `ssl.keystore.password`, ...). librdkafka's own list of
+/// sensitive properties is a subset of this one.
+pub(crate) fn is_sensitive(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("sasl.")
+        || [
+            "password",
+            "secret",
+            "token",
+            "credential",
+            "jaas",
+            "ssl.key",
+            "ssl_key",
+            "keystore",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// `e` without the value of a secret property it names: librdkafka's config errors quote the
+/// property and the value it refused (`Client config error: … sasl.password hunter2`).
+pub(crate) fn redact_error(e: rdkafka::error::KafkaError) -> rdkafka::error::KafkaError {
+    use rdkafka::error::KafkaError;
+    match e {
+        KafkaError::ClientConfig(res, desc, key, value) if is_sensitive(&key) => {
+            let desc = if value.is_empty() {
+                desc
+            } else {
+                desc.replace(&value, "<redacted>")
+            };
+            KafkaError::ClientConfig(res, desc, key, "<redacted>".to_owned())
+        }
+        e => e,
+    }
 }
 
 impl Default for KafkaConfig {
@@ -186,6 +252,50 @@ mod tests {
             .insert("enable.auto.commit".into(), "true".into());
         let err = c.validate().unwrap_err();
         assert!(err.is_caller_error() && err.to_string().contains("enable.auto.commit"));
+    }
+
+    #[test]
+    fn debug_shows_no_secret_property() {
+        let mut c = KafkaConfig::new("k:9093");
+        for (k, v) in [
+            ("sasl.password", "sasl-pass-4711"),
+            ("sasl.username", "sasl-user-4711"),
+            ("sasl.oauthbearer.client.secret", "oauth-secret-4711"),
+            ("sasl.jaas.config", "jaas-4711"),
+            ("ssl.key.password", "key-pass-4711"),
+            ("ssl.key.pem", "-----BEGIN PRIVATE KEY----- pem-4711"),
+            ("ssl.keystore.password", "keystore-pass-4711"),
+            ("security.protocol", "SASL_SSL"),
+        ] {
+            c.properties.insert(k.into(), v.into());
+        }
+        let shown = format!("{c:?} {c:#?}");
+        assert!(!shown.contains("4711"), "{shown}");
+        // Names stay visible, and values that are not secret.
+        for visible in ["sasl.password", "ssl.key.pem", "SASL_SSL", "k:9093"] {
+            assert!(shown.contains(visible), "{visible} missing from {shown}");
+        }
+        assert!(!is_sensitive("ssl.ca.location") && !is_sensitive("client.id"));
+        // A config error of librdkafka names the property and quotes its value.
+        let err = c.client().create::<rdkafka::consumer::BaseConsumer>().err();
+        let shown = err.map(|e| {
+            let e = redact_error(e);
+            format!("{e} {e:?}")
+        });
+        if let Some(shown) = shown {
+            assert!(!shown.contains("4711"), "{shown}");
+        }
+        let refused = rdkafka::error::KafkaError::ClientConfig(
+            rdkafka::types::RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+            "Invalid value \"oauth-secret-4711\"".into(),
+            "sasl.oauthbearer.client.secret".into(),
+            "oauth-secret-4711".into(),
+        );
+        let shown = redact_error(refused).to_string();
+        assert!(
+            !shown.contains("4711") && shown.contains("sasl.oauthbearer.client.secret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -205,6 +205,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// Maps a librdkafka error to ours, classified by whether a retry can help.
 pub(crate) fn kafka_error(e: KafkaError) -> Error {
+    let e = config::redact_error(e);
     let retryable = match &e {
         KafkaError::Canceled => true,
         e => e.rdkafka_error_code().is_some_and(is_retryable_code),

@@ -1,17 +1,62 @@
 //! `POST /api/v1/sql`: read-only SQL over the store's measurements (API key required).
+//!
+//! Every query runs under limits an anonymous or careless caller cannot get past, and each
+//! answers a 4xx naming its key: `api.sql_max_concurrent` queries at once (429, at once: the
+//! query threads are not a queue), `api.sql_memory_limit_bytes` shared by their operators
+//! (sorts, joins, aggregates fail past it rather than spill), `api.sql_max_rows` collected
+//! (the plan stops reading past it), `api.sql_max_scan_rows` read by one scan of a backend
+//! without SQL (InfluxDB), and `api.sql_timeout`.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use cryptoviz_store::SqlBudget;
+use tokio::sync::Semaphore;
+
 use crate::AppState;
 use crate::body::JsonBody;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
 use crate::json::table;
+use crate::settings::ApiSettings;
+
+/// What `/sql` queries share: their memory pool and scan limit, and the permits that cap how
+/// many run at once.
+#[derive(Debug)]
+pub struct SqlGate {
+    budget: SqlBudget,
+    permits: Arc<Semaphore>,
+    max_concurrent: usize,
+}
+
+impl SqlGate {
+    /// The gate of `settings` (`sql_memory_limit_bytes`, `sql_max_scan_rows`,
+    /// `sql_max_concurrent`; zeros count as 1).
+    pub fn new(settings: &ApiSettings) -> Self {
+        let max_concurrent = settings.sql_max_concurrent.max(1);
+        let budget = SqlBudget::new(
+            settings.sql_memory_limit_bytes.max(1),
+            settings.sql_max_scan_rows.max(1),
+        )
+        .expect("positive SQL limits are valid");
+        SqlGate {
+            budget,
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+            max_concurrent,
+        }
+    }
+
+    /// Bytes the running queries hold now (for tests and metrics).
+    pub fn memory_reserved_bytes(&self) -> usize {
+        self.budget.memory_reserved_bytes()
+    }
+}
 
 /// Longest query text accepted.
 const MAX_QUERY_LEN: usize = 20_000;
@@ -64,7 +109,9 @@ pub struct SqlResult {
         (status = 200, body = SqlResult, description = "JSON, or text/csv with format=csv"),
         (status = 400, body = ErrorBody, description = "Not a read-only query, or it does not plan"),
         (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "Past the memory limit (api.sql_memory_limit_bytes) or the scan limit (api.sql_max_scan_rows)"),
         (status = 408, body = ErrorBody, description = "Stopped after the time limit"),
+        (status = 429, body = ErrorBody, description = "api.sql_max_concurrent queries are already running; retry after the Retry-After seconds"),
     ))]
 pub async fn sql(
     State(state): State<AppState>,
@@ -113,12 +160,19 @@ pub async fn sql(
             ));
         }
     };
+    let gate = &state.sql;
+    // Held until the answer is built; a query stopped by the time limit is aborted with it.
+    let Ok(_permit) = gate.permits.clone().try_acquire_owned() else {
+        return Ok(too_many_queries(gate.max_concurrent));
+    };
     let timeout = state.settings.sql_timeout;
+    let budget = &gate.budget;
     let run = async {
-        match state.store.query_sql(text, limit + 1).await {
+        match state.store.query_sql(text, limit + 1, budget).await {
             // A backend without SQL of its own (InfluxDB): DataFusion over its queries.
             Err(cryptoviz_store::Error::Unsupported(_)) => {
-                cryptoviz_store::sql::sql_over_store(state.store.clone(), text, limit + 1).await
+                cryptoviz_store::sql::sql_over_store(state.store.clone(), text, limit + 1, budget)
+                    .await
             }
             other => other,
         }
@@ -126,9 +180,20 @@ pub async fn sql(
     let batches = match tokio::time::timeout(timeout, run).await {
         Err(_) => {
             return Err(ApiError::Timeout(format!(
-                "the query was stopped after {} s",
+                "the query was stopped after {} s (api.sql_timeout)",
                 timeout.as_secs_f64()
             )));
+        }
+        Ok(Err(e)) if cryptoviz_store::sql::is_memory_exhausted(&e) => {
+            return Err(ApiError::bad(
+                "query",
+                format!(
+                    "the query needs more memory than /sql allows (api.sql_memory_limit_bytes = \
+                     {} bytes, shared by the queries running at once): filter or aggregate \
+                     more, or read a shorter time range. {e}",
+                    budget.memory_limit_bytes()
+                ),
+            ));
         }
         Ok(Err(cryptoviz_store::Error::DataFusion(e))) => {
             return Err(ApiError::bad("query", e.to_string()));
@@ -170,6 +235,25 @@ pub async fn sql(
         truncated,
     })
     .into_response())
+}
+
+/// 429 naming the limit, with `Retry-After` (a query usually ends within seconds).
+fn too_many_queries(max: usize) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "rate_limited",
+            message: format!(
+                "{max} /sql queries are already running, the most api.sql_max_concurrent allows; retry shortly"
+            ),
+            param: None,
+        },
+    };
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, "1")],
+        Json(body),
+    )
+        .into_response()
 }
 
 /// RFC 4180 quoting.

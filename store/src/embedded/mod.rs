@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use parking_lot::{Mutex, RwLock};
 use tokio::task::JoinHandle;
@@ -38,6 +37,7 @@ use crate::batch::{
 };
 use crate::error::{Error, Result};
 use crate::query::Query;
+use crate::sql::SqlBudget;
 
 /// The embedded [`Store`]: Parquet files under [`EmbeddedStoreConfig::dir`], queried with
 /// DataFusion. Cheap to clone (shared state).
@@ -177,23 +177,27 @@ impl EmbeddedStore {
         sql: &str,
         max_rows: Option<usize>,
     ) -> Result<Vec<RecordBatch>> {
+        self.run_sql(self.inner.context(), sql, max_rows).await
+    }
+
+    /// Runs `sql` in `ctx`, on the query threads.
+    async fn run_sql(
+        &self,
+        ctx: SessionContext,
+        sql: &str,
+        max_rows: Option<usize>,
+    ) -> Result<Vec<RecordBatch>> {
         let snaps: Vec<(String, Arc<Snapshot>)> = self
             .handles()
             .into_iter()
             .filter_map(|m| Some((m.name.clone(), Arc::new(m.snapshot()?))))
             .collect();
-        let ctx = self.inner.context();
         let sql = sql.to_string();
         self.inner
             .queries
             .run(async move {
                 scan::register_views(&ctx, &snaps).await?;
-                // Read-only: no DDL (CREATE EXTERNAL TABLE), DML (COPY, INSERT) or SET.
-                let options = SQLOptions::new()
-                    .with_allow_ddl(false)
-                    .with_allow_dml(false)
-                    .with_allow_statements(false);
-                let mut frame = ctx.sql_with_options(&sql, options).await?;
+                let mut frame = ctx.sql_with_options(&sql, crate::sql::read_only()).await?;
                 if let Some(n) = max_rows {
                     frame = frame.limit(0, Some(n))?;
                 }
@@ -371,8 +375,14 @@ fn write_file(
 
 #[async_trait::async_trait]
 impl Store for EmbeddedStore {
-    async fn query_sql(&self, sql: &str, max_rows: usize) -> Result<Vec<RecordBatch>> {
-        self.sql_limited(sql, Some(max_rows)).await
+    async fn query_sql(
+        &self,
+        sql: &str,
+        max_rows: usize,
+        budget: &SqlBudget,
+    ) -> Result<Vec<RecordBatch>> {
+        let ctx = budget.context(self.inner.session_config.clone());
+        self.run_sql(ctx, sql, Some(max_rows)).await
     }
 
     async fn write(&self, batches: Vec<WriteBatch>) -> Result<()> {

@@ -10,7 +10,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER
 use serde::Deserialize;
 use tracing::warn;
 
-use super::config::{InfluxApi, InfluxConfig};
+use super::config::{InfluxApi, InfluxConfig, redact_url};
 use crate::error::{Error, Result};
 
 /// One series of an InfluxQL result.
@@ -168,7 +168,7 @@ impl Client {
             Ok(r) => r,
             Err(e) => {
                 return Err(Failure::Retry {
-                    reason: format!("request to {} failed: {e}", self.base),
+                    reason: format!("request to {} failed: {e}", redact_url(&self.base)),
                     retry_after: None,
                 });
             }
@@ -220,7 +220,10 @@ impl Client {
             .query(&[("db", self.cfg.database.as_str()), ("epoch", "ns")])
             .form(&[("q", q)]);
         let resp = self.auth(rb).send().await.map_err(|e| {
-            Error::Unavailable(format!("influxdb query to {} failed: {e}", self.base))
+            Error::Unavailable(format!(
+                "influxdb query to {} failed: {e}",
+                redact_url(&self.base)
+            ))
         })?;
         let status = resp.status();
         if !status.is_success() {
@@ -265,7 +268,10 @@ impl Client {
             .send()
             .await
             .map_err(|e| {
-                Error::Unavailable(format!("influxdb ping to {} failed: {e}", self.base))
+                Error::Unavailable(format!(
+                    "influxdb ping to {} failed: {e}",
+                    redact_url(&self.base)
+                ))
             })?;
         match resp.status() {
             StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),

@@ -52,8 +52,9 @@ impl Default for RetryConfig {
 }
 
 /// Configuration of [`InfluxStore`](super::InfluxStore); every field has a default that
-/// works against a local InfluxDB 1.x.
-#[derive(Clone, Debug, Deserialize)]
+/// works against a local InfluxDB 1.x. Its `Debug` shows neither the password, the token nor
+/// a password in the URL.
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InfluxConfig {
     /// Base URL, e.g. `http://127.0.0.1:8086`. Default that.
@@ -86,6 +87,73 @@ pub struct InfluxConfig {
     pub create_database: bool,
 }
 
+impl std::fmt::Debug for InfluxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let InfluxConfig {
+            url,
+            database,
+            username,
+            password,
+            token,
+            api,
+            batch_points,
+            write_concurrency,
+            gzip,
+            timeout,
+            retry,
+            create_database,
+        } = self;
+        f.debug_struct("InfluxConfig")
+            .field("url", &redact_url(url))
+            .field("database", database)
+            .field("username", username)
+            .field("password", &password.as_ref().map(|_| Redacted))
+            .field("token", &token.as_ref().map(|_| Redacted))
+            .field("api", api)
+            .field("batch_points", batch_points)
+            .field("write_concurrency", write_concurrency)
+            .field("gzip", gzip)
+            .field("timeout", timeout)
+            .field("retry", retry)
+            .field("create_database", create_database)
+            .finish()
+    }
+}
+
+/// Stands for a secret in `Debug` output.
+struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `url` with the password of its user info (`http://user:password@host`) replaced, for
+/// logs and messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        // No scheme: anything before an `@` may be user info.
+        return match url.rfind('@') {
+            Some(at) => format!("<redacted>@{}", &url[at + 1..]),
+            None => url.to_owned(),
+        };
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) if authority[..at].contains(':') => {
+            let user = &authority[..authority.find(':').unwrap_or(0)];
+            format!(
+                "{}://{user}:<redacted>@{}",
+                &url[..scheme_end],
+                &rest[at + 1..]
+            )
+        }
+        _ => url.to_owned(),
+    }
+}
+
 impl Default for InfluxConfig {
     fn default() -> Self {
         InfluxConfig {
@@ -115,6 +183,11 @@ impl InfluxConfig {
         }
     }
 
+    /// The URL with the password of its user info replaced, for logs and messages.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
     /// Whether write bodies are gzipped: `gzip`, or when unset, whether `url` is not loopback.
     pub fn gzip_bodies(&self) -> bool {
         self.gzip.unwrap_or_else(|| !is_loopback_url(&self.url))
@@ -129,14 +202,18 @@ impl InfluxConfig {
             })
         };
         let url = self.url.trim();
+        let shown = redact_url(url);
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return bad(
                 "store.influxdb.url",
-                &format!("`{url}` must start with http:// or https://"),
+                &format!("`{shown}` must start with http:// or https://"),
             );
         }
         if reqwest::Url::parse(url).is_err() {
-            return bad("store.influxdb.url", &format!("`{url}` is not a valid URL"));
+            return bad(
+                "store.influxdb.url",
+                &format!("`{shown}` is not a valid URL"),
+            );
         }
         if self.database.is_empty() {
             return bad("store.influxdb.database", "must not be empty");
@@ -225,6 +302,40 @@ mod tests {
             assert!(gz(remote, None), "{remote}");
             assert!(!gz(remote, Some(false)), "{remote}");
         }
+    }
+
+    #[test]
+    fn influx_config_debug_and_errors_show_no_secret() {
+        let c = InfluxConfig {
+            url: "https://admin:url-pass-4711@influx.example:8086/".into(),
+            username: Some("admin".into()),
+            password: Some("basic-pass-4711".into()),
+            token: Some("token-4711".into()),
+            ..Default::default()
+        };
+        let shown = format!("{c:?} {c:#?}");
+        for secret in ["url-pass-4711", "basic-pass-4711", "token-4711"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // What is not secret still helps: the user, the host, that a token is set.
+        for visible in ["admin", "influx.example:8086", "token: Some(<redacted>)"] {
+            assert!(shown.contains(visible), "{visible} missing from {shown}");
+        }
+        for url in [
+            "admin:url-pass-4711@influx.example:8086",
+            "http://admin:url-pass-4711@/",
+        ] {
+            let err = InfluxConfig {
+                url: url.into(),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(!err.contains("url-pass-4711"), "{err}");
+        }
+        assert_eq!(redact_url("http://h:8086/x@y"), "http://h:8086/x@y");
+        assert_eq!(redact_url("http://u@h"), "http://u@h");
     }
 
     #[test]

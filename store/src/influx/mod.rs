@@ -103,7 +103,7 @@ pub struct InfluxStore {
 impl std::fmt::Debug for InfluxStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InfluxStore")
-            .field("url", &self.cfg.url)
+            .field("url", &config::redact_url(&self.cfg.url))
             .field("database", &self.cfg.database)
             .field("api", &self.cfg.api)
             .finish_non_exhaustive()
