@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::sync_dir;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::{AssignmentChange, Committed, TopicPartition};
 
 /// What a member sees of its assignment; shared between the group and the consumer.
@@ -236,11 +236,15 @@ fn rebalance(members: &BTreeMap<u64, MemberEntry>) {
 /// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("json.tmp");
-    let mut f = fs::File::create(&tmp).at(&tmp)?;
-    f.write_all(bytes).at(&tmp)?;
-    f.sync_all().at(&tmp)?;
-    drop(f);
-    fs::rename(&tmp, path).at(path)?;
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        // A full disk must not leave the temp file behind.
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
