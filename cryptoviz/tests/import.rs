@@ -513,3 +513,93 @@ fn jsonl_rows_that_differ_are_still_reported_one_by_one() {
     assert!(text.contains("bad rows    1,999"), "{text}");
     assert!(text.contains("line 2: missing field `source`"), "{text}");
 }
+
+/// A JSONL file of trades where most milliseconds of a coin carry several ticks, and some
+/// lines repeat the line before them (a source sending a record twice).
+fn bursty_ticks(path: &Path) -> (Vec<(String, i64, f64)>, usize) {
+    let mut text = String::new();
+    let mut distinct = Vec::new();
+    let mut copies = 0;
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        // xorshift: deterministic, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for (coin, symbol) in [("bitcoin", "BTC"), ("ethereum", "ETH"), ("solana", "SOL")] {
+        let mut ts = T0;
+        let mut price = 100.0_f64;
+        while ts < T0 + 5 * 60_000 {
+            for _ in 0..1 + next(4) {
+                price *= 1.0 + (next(2001) as f64 - 1000.0) / 1_000_000.0;
+                let line = format!(
+                    "{{\"crypto_id\":\"{coin}\",\"symbol\":\"{symbol}\",\"source\":\"binance\",\
+                     \"price_usd\":{price},\"volume\":0.5,\"timestamp\":{ts}}}\n"
+                );
+                text.push_str(&line);
+                distinct.push((coin.to_string(), ts, price));
+                if next(50) == 0 {
+                    text.push_str(&line);
+                    copies += 1;
+                }
+            }
+            ts += 1 + next(300) as i64;
+        }
+    }
+    std::fs::write(path, text).unwrap();
+    (distinct, copies)
+}
+
+#[test]
+fn jsonl_ticks_sharing_a_millisecond_are_all_windowed_and_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bursts.jsonl");
+    let (ticks, copies) = bursty_ticks(&file);
+    let mut per_ms: BTreeMap<(String, i64), usize> = BTreeMap::new();
+    for (coin, ts, _) in &ticks {
+        *per_ms.entry((coin.clone(), *ts)).or_default() += 1;
+    }
+    let shared: usize = per_ms.values().filter(|n| **n > 1).sum();
+    assert!(
+        shared * 2 > ticks.len(),
+        "most ticks share their millisecond ({shared})"
+    );
+    assert!(copies > 0);
+
+    let out = import(dir.path(), &["--format", "jsonl", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("duplicates  {copies} records")),
+        "the copies are reported: {text}"
+    );
+    // Every distinct tick is a raw point.
+    let raw = query(dir.path(), "SELECT COUNT(*) AS n FROM crypto_market");
+    assert_eq!(ints(&raw, "n"), vec![ticks.len() as i64]);
+
+    // The 1-minute windows equal a batch computation over the file: count, min, max exact.
+    let mut expected: BTreeMap<(String, i64), (i64, f64, f64)> = BTreeMap::new();
+    for (coin, ts, price) in &ticks {
+        let e = expected
+            .entry((coin.clone(), ts - ts.rem_euclid(60_000)))
+            .or_insert((0, f64::INFINITY, f64::NEG_INFINITY));
+        e.0 += 1;
+        e.1 = e.1.min(*price);
+        e.2 = e.2.max(*price);
+    }
+    for coin in ["bitcoin", "ethereum", "solana"] {
+        let stored = windows(dir.path(), coin, "binance", "1m");
+        let want: Vec<(i64, i64, f64, f64)> = expected
+            .iter()
+            .filter(|((c, _), _)| c == coin)
+            .map(|((_, start), (n, lo, hi))| (*start, *n, *lo, *hi))
+            .collect();
+        let got: Vec<(i64, i64, f64, f64)> = stored
+            .iter()
+            .map(|(start, _, hi, lo, _, _, n)| (*start, *n, *lo, *hi))
+            .collect();
+        assert_eq!(got, want, "{coin}");
+    }
+}

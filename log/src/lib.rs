@@ -191,6 +191,12 @@ pub trait Log: Send + Sync + 'static {
     -> Result<Vec<ConsumedRecord>>;
     /// Flushes and fsyncs everything (called on shutdown).
     async fn flush(&self) -> Result<()>;
+    /// Why appends are stalled right now (a full disk under the embedded log), for a readiness
+    /// probe; `None` while the log takes writes. A remote broker reports its failures through
+    /// the calls themselves.
+    fn stalled(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One member of a consumer group.

@@ -55,7 +55,7 @@ fn markup_text() -> impl Strategy<Value = String> {
 
 /// Whether XML 1.0 can carry `c` (escaped or not): most control characters it cannot.
 fn xml_char(c: char) -> bool {
-    !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    (!c.is_control() || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// `s` without what XML cannot carry.

@@ -29,7 +29,7 @@ fn runner() -> TestRunner {
     let seed = std::env::var("PROPTEST_RNG_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0xa5_a0_f022);
+        .unwrap_or(0xa5a0_f022);
     TestRunner::new(Config {
         cases,
         failure_persistence: None,

@@ -59,6 +59,11 @@ use crate::protect::{ClientSlots, RateLimiter};
 /// the binary that wires the stages provides it.
 pub type StatusFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// A check `/ready` runs besides the store's and the log's: `Err` with the reason when a stage
+/// of this process can no longer do its work (a consumer that failed for good, a store or log
+/// stalled on a full disk).
+pub type ReadyFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
 /// A value reused until it is older than a given age.
 pub struct TtlCell<T> {
     slot: Mutex<Option<(Instant, Arc<T>)>>,
@@ -220,6 +225,8 @@ pub struct Shared {
     pub status: StatusFn,
     /// Status of every producer agent (a JSON array), for `/api/v1/sources`.
     pub sources: StatusFn,
+    /// The process's own stages' readiness, for `/ready`.
+    pub readiness: ReadyFn,
     /// When the process started (for `/health`).
     pub started: Instant,
     pub settings: Arc<ApiSettings>,
@@ -254,16 +261,17 @@ impl AppState {
             lag_groups: Vec::new(),
             status: Arc::new(|| serde_json::json!({})),
             sources: Arc::new(|| serde_json::json!([])),
+            readiness: Arc::new(|| Ok(())),
             started: Instant::now(),
             limiter: Arc::new(RateLimiter::new(
                 settings.rate_limit_per_second,
                 settings.rate_limit_burst,
             )),
+            sql: Arc::new(routes::sql::SqlGate::new(&settings)),
             stream_slots: Arc::new(ClientSlots::new(
                 settings.stream_max_clients,
                 settings.stream_max_clients_per_ip,
             )),
-            sql: Arc::new(routes::sql::SqlGate::new(&settings)),
             settings: Arc::new(settings),
             hub: Arc::new(Hub::new(10_000, 4_096)),
             alerts: Arc::new(RuleBook::in_memory()),
@@ -288,11 +296,11 @@ impl AppState {
             settings.rate_limit_per_second,
             settings.rate_limit_burst,
         ));
+        shared.sql = Arc::new(routes::sql::SqlGate::new(&settings));
         shared.stream_slots = Arc::new(ClientSlots::new(
             settings.stream_max_clients,
             settings.stream_max_clients_per_ip,
         ));
-        shared.sql = Arc::new(routes::sql::SqlGate::new(&settings));
         shared.settings = Arc::new(settings);
         Ok(self)
     }
@@ -321,6 +329,12 @@ impl AppState {
     /// Sets the status function.
     pub fn with_status(mut self, status: StatusFn) -> Self {
         self.shared().status = status;
+        self
+    }
+
+    /// Sets the readiness check of this process's own stages (see [`ReadyFn`]).
+    pub fn with_readiness(mut self, readiness: ReadyFn) -> Self {
+        self.shared().readiness = readiness;
         self
     }
 }

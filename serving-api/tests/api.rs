@@ -22,6 +22,19 @@ async fn health_answers() {
 }
 
 #[tokio::test]
+async fn ready_fails_naming_a_stage_that_failed_for_good() {
+    let (_d, s) = state().await;
+    let s = s.with_readiness(std::sync::Arc::new(|| {
+        Err("price consumer failed: store: invalid write batch".into())
+    }));
+    let (status, body) = get(&s, "/api/v1/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.to_string().contains("price consumer failed"), "{body}");
+    // Liveness is another matter: the process answers.
+    assert_eq!(get(&s, "/health").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn coins_lists_the_latest_snapshot_largest_first() {
     let (_d, s) = state().await;
     let (status, body) = get(&s, "/api/v1/coins").await;
@@ -315,7 +328,7 @@ async fn bad_parameters_are_400s_naming_them_and_unknown_coins_404() {
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_IMPLEMENTED, Some("unsupported"))
     );
-    let (status, body) = get(&s, "/api/v1/dlq/not-an-id").await;
+    let (status, body) = send(&s, with_key("/api/v1/dlq/not-an-id")).await;
     assert_eq!(
         (status, body["error"]["param"].as_str()),
         (StatusCode::BAD_REQUEST, Some("id"))

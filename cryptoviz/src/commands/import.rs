@@ -412,6 +412,7 @@ async fn consume(
         windows: s.windows,
         late: s.late_rows,
         dead_letters: s.dead_letters,
+        duplicates: s.duplicates,
         stored: Vec::new(),
     };
     Ok((totals, Some(consumed)))

@@ -41,7 +41,14 @@ pub async fn log(config: Config, args: LogArgs) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("cannot repair the log in {}", shown.display()))?;
     for a in &report.actions {
-        println!("{}{a}", if dry_run { "would repair " } else { "repaired " });
+        println!(
+            "{}{a}",
+            if dry_run {
+                "would repair "
+            } else {
+                "repaired "
+            }
+        );
     }
     println!(
         "{} segments in {} partitions scanned, {} {}",

@@ -99,7 +99,15 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
             })
         }))
         .with_sources(Arc::new(move || stages::sources_json(&statuses)))
-        .with_readiness(Arc::new(move || alive.check_alive()));
+        .with_readiness({
+            let log = log.clone();
+            Arc::new(move || {
+                if let Some(why) = log.stalled() {
+                    return Err(format!("log stalled: {why}"));
+                }
+                alive.check_alive()
+            })
+        });
     let live = cryptoviz_api::start_live(&state, &api);
     let replays = state.replays.clone();
     let api_token = api.clone();

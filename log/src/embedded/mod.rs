@@ -257,6 +257,10 @@ impl EmbeddedLog {
 
 #[async_trait::async_trait]
 impl Log for EmbeddedLog {
+    fn stalled(&self) -> Option<String> {
+        EmbeddedLog::stalled(self).map(|s| s.to_string())
+    }
+
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()> {
         self.ensure(topic, partitions).await.map(|_| ())
     }

@@ -47,7 +47,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -80,7 +83,10 @@ async fn full_disk_stalls_appends_until_space_returns() {
     let log = EmbeddedLog::open(cfg()).unwrap();
     log.ensure_topic("t", 1).await.unwrap();
     let before: Vec<String> = (0..200).map(|i| big("before", i)).collect();
-    let recs = before.iter().map(|v| rec(Some("k"), v.clone(), 1)).collect();
+    let recs = before
+        .iter()
+        .map(|v| rec(Some("k"), v.clone(), 1))
+        .collect();
     log.append("t", recs).await.unwrap();
 
     // Fill the disk, then free 8 KiB: the next batch (~45 KiB, crossing a segment roll) is
@@ -94,7 +100,10 @@ async fn full_disk_stalls_appends_until_space_returns() {
         .set_len(len - (8 << 10))
         .unwrap();
     let stalled: Vec<String> = (0..300).map(|i| big("stalled", i)).collect();
-    let recs: Vec<_> = stalled.iter().map(|v| rec(Some("k"), v.clone(), 2)).collect();
+    let recs: Vec<_> = stalled
+        .iter()
+        .map(|v| rec(Some("k"), v.clone(), 2))
+        .collect();
     let writer = log.clone();
     let task = tokio::spawn(async move { writer.append("t", recs).await });
 
@@ -141,6 +150,9 @@ async fn full_disk_stalls_appends_until_space_returns() {
     let all = values(&poll_n(&mut c, 500).await);
     assert_eq!(all[..200], before[..]);
     assert_eq!(all[200..], stalled[..]);
-    let p = log.append("t", vec![rec(Some("k"), "after", 3)]).await.unwrap();
+    let p = log
+        .append("t", vec![rec(Some("k"), "after", 3)])
+        .await
+        .unwrap();
     assert_eq!(p[0].offset, 500);
 }

@@ -26,8 +26,8 @@ use tokio::task::JoinHandle;
 
 pub use self::config::{Compression, EmbeddedStoreConfig};
 use self::executor::QueryExecutor;
-pub use self::health::Stalled;
 use self::files::{DataFile, FileKind, FileRef, FileWriter, Manifest, file_name, fsync_dir};
+pub use self::health::Stalled;
 use self::latest::LatestCache;
 use self::scan::Snapshot;
 use crate::Store;
@@ -544,6 +544,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn ping(&self) -> Result<()> {
+        if let Some(stall) = self.stalled() {
+            return Err(Error::Unavailable(stall.to_string()));
+        }
         let dir = &self.inner.config.dir;
         match tokio::fs::metadata(dir).await {
             Ok(md) if md.is_dir() => Ok(()),
@@ -554,7 +557,4 @@ impl Store for EmbeddedStore {
             Err(e) => Err(Error::io(dir, e)),
         }
     }
-        if let Some(stall) = self.stalled() {
-            return Err(Error::Unavailable(stall.to_string()));
-        }
 }

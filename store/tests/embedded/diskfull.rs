@@ -41,7 +41,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -104,7 +107,11 @@ async fn full_disk_stalls_writes_until_space_returns() {
     }
     let err = store.ping().await.expect_err("not ready while stalled");
     assert!(err.to_string().contains("prices"), "{err}");
-    assert_eq!(count(&store).await, 1, "nothing of the stalled write is visible");
+    assert_eq!(
+        count(&store).await,
+        1,
+        "nothing of the stalled write is visible"
+    );
     assert!(!task.is_finished());
 
     std::fs::remove_file(&filler).unwrap();

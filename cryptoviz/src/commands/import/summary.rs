@@ -34,6 +34,9 @@ pub struct Consumed {
     pub late: u64,
     /// Records on the topic that did not decode.
     pub dead_letters: u64,
+    /// Records identical to one just before them (same coin, source, time and values):
+    /// counted once.
+    pub duplicates: u64,
     /// Windows in the store per width (`1m`, `5m`, `1h`) over the imported span.
     pub stored: Vec<(&'static str, u64)>,
 }
@@ -93,6 +96,13 @@ pub fn print(
             println!(
                 "  undecodable {} records on the topic (in crypto-dlq)",
                 thousands(c.dead_letters)
+            );
+        }
+        if c.duplicates > 0 {
+            println!(
+                "  duplicates  {} records repeated an identical record of the same coin, source \
+                 and millisecond: counted once",
+                thousands(c.duplicates)
             );
         }
         if c.late > 0 {
