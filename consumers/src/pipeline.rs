@@ -446,7 +446,7 @@ impl PricePipeline {
             .emitted
             .iter()
             .filter(|w| w.status == WindowStatus::Closed)
-            .map(|w| (now_ms - w.end_ms) as f64 / 1000.0)
+            .map(|w| now_ms.saturating_sub(w.end_ms) as f64 / 1000.0)
             .collect();
         let windows = self.emitted.len() as u64;
         let anomalies = self.anomalies.len() as u64;

@@ -533,7 +533,9 @@ fn bursty_ticks(path: &Path) -> (Vec<(String, i64, f64)>, usize) {
         let mut price = 100.0_f64;
         while ts < T0 + 5 * 60_000 {
             for _ in 0..1 + next(4) {
-                price *= 1.0 + (next(2001) as f64 - 1000.0) / 1_000_000.0;
+                // Never an unchanged price: an identical line would be a real copy.
+                let step = next(2000) as f64 - 1000.0;
+                price *= 1.0 + if step == 0.0 { 1.0 } else { step } / 1_000_000.0;
                 let line = format!(
                     "{{\"crypto_id\":\"{coin}\",\"symbol\":\"{symbol}\",\"source\":\"binance\",\
                      \"price_usd\":{price},\"volume\":0.5,\"timestamp\":{ts}}}\n"
