@@ -1,19 +1,18 @@
 //! A less complete emission of a window never replaces a more complete one in the store.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::{open, publish, simulated};
 
 use cryptoviz_consumers::{
     ConsumerConfig, ConsumerStats, PricePipeline, ReplayBounds, ReplayFrom, ReplayTo,
 };
-use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig};
-use cryptoviz_producers::sources::simulated::{Market, SimConfig, generate};
-use cryptoviz_producers::{Publisher, SourceStatus};
 use cryptoviz_schemas::topics;
-use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig, Query, Store};
+use cryptoviz_store::{EmbeddedStore, Query, Store};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
-
-const START: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 /// (status, count) of every stored 1-hour window.
 async fn hour_windows(store: &EmbeddedStore) -> Vec<(String, String, i64)> {
@@ -44,17 +43,10 @@ async fn hour_windows(store: &EmbeddedStore) -> Vec<(String, String, i64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_ending_mid_window_does_not_overwrite_the_closed_window_with_a_partial() {
     let dir = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open(EmbeddedLogConfig::new(dir.path().join("log"))).unwrap();
-    let store =
-        Arc::new(EmbeddedStore::open(EmbeddedStoreConfig::new(dir.path().join("store"))).unwrap());
+    let (log, store) = open(dir.path());
     // 70 minutes: the live consumer closes the first hour.
-    let mut market = Market::new(&SimConfig::default(), START);
-    let mut ticks = Vec::new();
-    generate(&mut market, 70 * 60 * 20, |_, p| ticks.append(p));
-    let publisher = Publisher::new(log.clone(), "test", SourceStatus::new("test"));
-    for chunk in ticks.chunks(5_000) {
-        publisher.publish(chunk, START + 86_400_000).await.unwrap();
-    }
+    let ticks = simulated(70);
+    publish(log.clone(), &ticks).await;
     let config = ConsumerConfig {
         flush_rows: 5_000,
         poll_max: 2_000,

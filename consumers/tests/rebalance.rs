@@ -2,32 +2,22 @@
 //! mid-stream, and the stored windows are exactly those of the ticks — none skipped because
 //! another partition had closed further.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{open, publish, simulated};
 use cryptoviz_consumers::pipeline::WINDOW_1M;
 use cryptoviz_consumers::{ConsumerConfig, ConsumerStats, PricePipeline, verify};
-use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig};
-use cryptoviz_producers::sources::simulated::{Market, SimConfig, generate};
-use cryptoviz_producers::{Publisher, SourceStatus};
-use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
-
-const START: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_joining_and_one_leaving_mid_stream_lose_no_window() {
     let dir = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open(EmbeddedLogConfig::new(dir.path().join("log"))).unwrap();
-    let store =
-        Arc::new(EmbeddedStore::open(EmbeddedStoreConfig::new(dir.path().join("store"))).unwrap());
-    let mut market = Market::new(&SimConfig::default(), START);
-    let mut ticks = Vec::new();
-    generate(&mut market, 40 * 60 * 20, |_, p| ticks.append(p));
-    let publisher = Publisher::new(log.clone(), "test", SourceStatus::new("test"));
-    for chunk in ticks.chunks(5_000) {
-        publisher.publish(chunk, START + 86_400_000).await.unwrap();
-    }
+    let (log, store) = open(dir.path());
+    let ticks = simulated(40);
+    publish(log.clone(), &ticks).await;
     let config = ConsumerConfig {
         flush_rows: 300,
         poll_max: 100,
