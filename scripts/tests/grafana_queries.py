@@ -240,7 +240,12 @@ def run_pipeline(binary, influx_url, tmp):
         deadline = time.time() + 120
         # Every tick of the history stored (its last one is at start + HISTORY_S; the live
         # market starts after that), and something in every measurement the dashboards read.
-        history = f"SELECT count(price_usd) FROM crypto_market WHERE time <= {start + HISTORY_S}s"
+        # A raw point is stamped event time + a sub-millisecond offset (consumers/src/identity.rs),
+        # so the last history tick, at start + HISTORY_S, is stored a few µs after it.
+        history = (
+            "SELECT count(price_usd) FROM crypto_market "
+            f"WHERE time < {(start + HISTORY_S) * 1000 + 1}ms"
+        )
         while True:
             if proc.poll() is not None:
                 raise Failure(

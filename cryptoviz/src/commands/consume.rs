@@ -46,9 +46,17 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
                 mut records,
                 handles,
             } = consumers;
+            // SIGTERM or Ctrl-C ends the run like idleness does: drain, flush, commit, leave
+            // the group (a step returns within its poll timeout, so the flag is seen soon).
+            let stop = CancellationToken::new();
+            let signalled = stop.clone();
+            let watcher = tokio::spawn(async move {
+                shutdown::signal().await;
+                signalled.cancel();
+            });
             let mut quiet_since = tokio::time::Instant::now();
             let mut records_polled = tokio::time::Instant::now();
-            loop {
+            while !stop.is_cancelled() {
                 let mut read = prices.step().await?;
                 // The low-rate topics' poll waits for its timeout when they are idle: poll
                 // them when prices pause, or once a second.
@@ -62,6 +70,7 @@ pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
                     break;
                 }
             }
+            watcher.abort();
             prices.finish().await?;
             handles
         }
