@@ -3,6 +3,8 @@
 //!
 //! - Two `cryptoviz consume` processes in one group split the partitions and together write
 //!   every window, with the values a single embedded run computes.
+//! - A member leaving mid-stream hands its partitions, open windows included, to the other:
+//!   the windows still equal a single embedded run's.
 //! - Killing `consume` (SIGKILL) mid-stream and starting it again, and stopping influxd for
 //!   30 s while ingesting, lose and double nothing in InfluxDB: offsets are committed only
 //!   after acknowledged writes, and writes back off and resume. Once with the embedded log,
@@ -190,6 +192,88 @@ fn last_value(log: &str, marker: &str, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// A `consume` member of the group, logging (info) to `log`.
+struct Member {
+    running: Running,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Member {
+    fn start(tansu: &Tansu, influx: &Influxd, log: std::path::PathBuf, slow_flush: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = cryptoviz(dir.path());
+        with_kafka(&mut cmd, tansu);
+        with_influx(&mut cmd, influx);
+        if slow_flush {
+            slow(&mut cmd);
+        }
+        let child = cmd
+            .env("CRYPTOVIZ_LOG", "info")
+            .args(["consume", "--exit-when-idle", "15s"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Member {
+            running: Running(child),
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log_text(&self) -> String {
+        let mut s = String::new();
+        std::fs::File::open(&self.log)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        strip_ansi(&s)
+    }
+
+    /// The number of partitions the analytics consumer reported last.
+    fn partitions(&self) -> Option<u64> {
+        last_value(&self.log_text(), "consumer:cryptoviz-analytics", "partitions")
+    }
+
+    /// Waits for the member to exit on its own (idle); returns the ticks it read.
+    fn finish(mut self) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.running.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "consume did not exit when idle");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let text = self.log_text();
+        assert!(status.success(), "consume failed:\n{text}");
+        last_value(&text, "consumer finished", "ticks").unwrap_or(0)
+    }
+}
+
+/// Two members that joined before any data exists and split the 3 partitions.
+fn two_members(tansu: &Tansu, influx: &Influxd, logs: &Path, slow_flush: bool) -> [Member; 2] {
+    let members = [0, 1].map(|i| {
+        Member::start(
+            tansu,
+            influx,
+            logs.join(format!("consume-{i}.log")),
+            slow_flush,
+        )
+    });
+    let split = wait_for(Duration::from_secs(60), || {
+        let parts: Vec<u64> = members.iter().filter_map(Member::partitions).collect();
+        (parts.len() == 2 && parts.iter().all(|p| *p > 0) && parts.iter().sum::<u64>() == 3)
+            .then_some(parts)
+    });
+    assert!(
+        split.is_some(),
+        "the two members never split the 3 partitions"
+    );
+    members
+}
+
 #[test]
 fn two_consumers_split_the_partitions_and_write_every_window() {
     let (Some(tansu), Some(influx)) = (Tansu::start(), Influxd::start()) else {
@@ -200,64 +284,14 @@ fn two_consumers_split_the_partitions_and_write_every_window() {
 
     // Both members join before any data exists, so each partition has one owner throughout.
     let logs = tempfile::tempdir().unwrap();
-    let mut members = Vec::new();
-    for i in 0..2 {
-        let dir = tempfile::tempdir().unwrap();
-        let log_path = logs.path().join(format!("consume-{i}.log"));
-        let mut cmd = cryptoviz(dir.path());
-        with_kafka(&mut cmd, &tansu);
-        with_influx(&mut cmd, &influx);
-        let child = cmd
-            .env("CRYPTOVIZ_LOG", "info")
-            .args(["consume", "--exit-when-idle", "15s"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .unwrap();
-        members.push((Running(child), log_path, dir));
-    }
-    let read_log = |p: &Path| {
-        let mut s = String::new();
-        std::fs::File::open(p)
-            .unwrap()
-            .read_to_string(&mut s)
-            .unwrap();
-        strip_ansi(&s)
-    };
-    let split = wait_for(Duration::from_secs(60), || {
-        let parts: Vec<u64> = members
-            .iter()
-            .filter_map(|(_, log, _)| {
-                last_value(&read_log(log), "consumer:cryptoviz-analytics", "partitions")
-            })
-            .collect();
-        (parts.len() == 2 && parts.iter().all(|p| *p > 0) && parts.iter().sum::<u64>() == 3)
-            .then_some(parts)
-    });
-    assert!(
-        split.is_some(),
-        "the two members never split the 3 partitions"
-    );
+    let members = two_members(&tansu, &influx, logs.path(), false);
 
     let producer = tempfile::tempdir().unwrap();
     let mut cmd = cryptoviz(producer.path());
     with_kafka(&mut cmd, &tansu);
     succeed(cmd.args(["produce", "--simulate", "--ticks", TICKS]));
 
-    let mut ticks = Vec::new();
-    for (mut running, log, _dir) in members {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let status = loop {
-            if let Some(status) = running.0.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "consume did not exit when idle");
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let text = read_log(&log);
-        assert!(status.success(), "consume failed:\n{text}");
-        ticks.push(last_value(&text, "consumer finished", "ticks").unwrap_or(0));
-    }
+    let ticks: Vec<u64> = members.into_iter().map(Member::finish).collect();
     assert!(
         ticks.iter().all(|t| *t > 0),
         "each member read some ticks: {ticks:?}"
@@ -268,6 +302,61 @@ fn two_consumers_split_the_partitions_and_write_every_window() {
         "each tick read by exactly one member: {ticks:?}"
     );
     assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 60_000);
+    assert_windows_equal(&expected, &stored(&influx));
+}
+
+/// Issue 18, item 2: a member leaves mid-stream (SIGTERM: it drains, commits and leaves the
+/// group) and the other inherits its partitions, whose windows the leaver had not closed
+/// while the survivor's own partitions are further on in event time. The inherited
+/// partitions must resume from their own checkpoint, not from the survivor's progress (the
+/// old code applied the largest `closed_until` of all partitions to every partition, and
+/// skipped the inherited ticks as already counted).
+#[test]
+fn a_member_leaving_mid_stream_hands_its_open_windows_over() {
+    let (Some(tansu), Some(influx)) = (Tansu::start(), Influxd::start()) else {
+        return;
+    };
+    const TICKS: &str = "100000";
+    let expected = reference(TICKS);
+    let logs = tempfile::tempdir().unwrap();
+    let [stays, leaves] = two_members(&tansu, &influx, logs.path(), true);
+
+    let producer = tempfile::tempdir().unwrap();
+    let mut cmd = cryptoviz(producer.path());
+    with_kafka(&mut cmd, &tansu);
+    succeed(cmd.args(["produce", "--simulate", "--ticks", TICKS]));
+
+    let started = wait_for(Duration::from_secs(90), || {
+        (influx.count(DB, "crypto_market", "price_usd") > 20_000).then_some(())
+    });
+    assert!(started.is_some(), "nothing reached InfluxDB");
+    let at_leave = influx.count(DB, "crypto_market", "price_usd");
+    let Member { running, log, .. } = leaves;
+    let status = running.terminate(Duration::from_secs(60));
+    let mut text = String::new();
+    std::fs::File::open(&log)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        status.success(),
+        "the leaving member failed ({status:?}):\n{text}"
+    );
+    assert!(
+        at_leave < 100_000,
+        "the leave must land mid-stream ({at_leave} stored)"
+    );
+
+    let inherited = wait_for(Duration::from_secs(60), || {
+        (stays.partitions() == Some(3)).then_some(())
+    });
+    assert!(
+        inherited.is_some(),
+        "the remaining member never took over all 3 partitions:\n{}",
+        stays.log_text()
+    );
+    stays.finish();
+    assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 100_000);
     assert_windows_equal(&expected, &stored(&influx));
 }
 
@@ -411,5 +500,49 @@ fn kill_9_on_kafka_loses_and_doubles_nothing() {
         "tansu keeps no commit metadata, so the restart must use the store's checkpoints:\n{text}"
     );
     assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 100_000);
+    assert_windows_equal(&expected, &stored(&influx));
+}
+
+/// Issue 18, item 2, the other direction: a second member joins mid-stream and takes some of
+/// the first one's partitions, with their open windows.
+#[test]
+fn a_member_joining_mid_stream_takes_over_open_windows() {
+    let (Some(tansu), Some(influx)) = (Tansu::start(), Influxd::start()) else {
+        return;
+    };
+    const TICKS: &str = "300000";
+    let expected = reference(TICKS);
+    let logs = tempfile::tempdir().unwrap();
+    let first = Member::start(&tansu, &influx, logs.path().join("first.log"), true);
+    let alone = wait_for(Duration::from_secs(60), || {
+        (first.partitions() == Some(3)).then_some(())
+    });
+    assert!(alone.is_some(), "the first member never got the 3 partitions");
+
+    let producer = tempfile::tempdir().unwrap();
+    let mut cmd = cryptoviz(producer.path());
+    with_kafka(&mut cmd, &tansu);
+    succeed(cmd.args(["produce", "--simulate", "--ticks", TICKS]));
+    let started = wait_for(Duration::from_secs(90), || {
+        (influx.count(DB, "crypto_market", "price_usd") > 0).then_some(())
+    });
+    assert!(started.is_some(), "nothing reached InfluxDB");
+
+    let second = Member::start(&tansu, &influx, logs.path().join("second.log"), true);
+    let split = wait_for(Duration::from_secs(90), || {
+        (second.partitions().is_some_and(|p| p > 0)).then_some(())
+    });
+    assert!(
+        split.is_some(),
+        "the joining member was never assigned a partition:\n{}",
+        second.log_text()
+    );
+    assert!(
+        influx.count(DB, "crypto_market", "price_usd") < 300_000,
+        "the join must land mid-stream"
+    );
+    first.finish();
+    second.finish();
+    assert_eq!(influx.count(DB, "crypto_market", "price_usd"), 300_000);
     assert_windows_equal(&expected, &stored(&influx));
 }
