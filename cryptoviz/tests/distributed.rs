@@ -233,7 +233,11 @@ impl Member {
 
     /// The number of partitions the analytics consumer reported last.
     fn partitions(&self) -> Option<u64> {
-        last_value(&self.log_text(), "consumer:cryptoviz-analytics", "partitions")
+        last_value(
+            &self.log_text(),
+            "consumer:cryptoviz-analytics",
+            "partitions",
+        )
     }
 
     /// Waits for the member to exit on its own (idle); returns the ticks it read.
@@ -517,7 +521,10 @@ fn a_member_joining_mid_stream_takes_over_open_windows() {
     let alone = wait_for(Duration::from_secs(60), || {
         (first.partitions() == Some(3)).then_some(())
     });
-    assert!(alone.is_some(), "the first member never got the 3 partitions");
+    assert!(
+        alone.is_some(),
+        "the first member never got the 3 partitions"
+    );
 
     let producer = tempfile::tempdir().unwrap();
     let mut cmd = cryptoviz(producer.path());
