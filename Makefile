@@ -1,0 +1,49 @@
+# The handful of commands people run. Every cargo command uses the same flags
+# (`--release --workspace`) so features unify the same way and DataFusion is compiled once for
+# all of them; see docs/benchmarks.md for the bench commands' figures.
+#
+#   make run            the whole pipeline embedded, viewer and API on http://127.0.0.1:8080
+#   make demo           the same on a simulated market, a market minute per second
+#   make test           the whole suite, as CI runs it
+#   make check          fmt, clippy and the Rust tests only (no viewer, no Python suites)
+#   make fmt            format the Rust code
+#   make web-test       the viewer's type-check, lint, Vitest and Playwright suites
+#   make bench          the embedded end-to-end bench (1M ticks)
+#   make bench-kafka    the same bench on a throwaway tansu broker
+#   make clean-data     remove ./data (the embedded log and store of `make run`)
+
+CARGO_FLAGS := --release --workspace
+BIN := ./target/release/cryptoviz
+
+.PHONY: run demo test check fmt web-test bench bench-kafka clean-data
+
+run:
+	./scripts/run.sh
+
+demo:
+	./scripts/run.sh --simulate --speed 60
+
+test:
+	./scripts/test.sh
+
+check:
+	cargo fmt --all -- --check
+	cargo clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	cargo test $(CARGO_FLAGS)
+
+fmt:
+	cargo fmt --all
+
+web-test:
+	bash scripts/web-test.sh
+
+bench:
+	cargo build $(CARGO_FLAGS) --all-targets
+	$(BIN) bench --ticks 1000000 --json
+
+bench-kafka:
+	cargo build $(CARGO_FLAGS) --all-targets
+	bash scripts/bench/kafka.sh
+
+clean-data:
+	rm -rf ./data
