@@ -264,7 +264,8 @@ pub struct AnalyticsRow {
     #[serde(serialize_with = "ns_as_rfc3339")]
     #[schema(value_type = String)]
     pub window_end: i64,
-    /// `closed`, `partial` (flushed at shutdown) or `open` (still filling).
+    /// `closed` (final), `provisional` (emitted while the stream is idle; may still change) or
+    /// `partial` (emitted at a shutdown; completed after the restart).
     pub status: String,
 }
 
