@@ -35,7 +35,6 @@ pub mod identity;
 pub mod indicators;
 pub mod measurements;
 pub mod pipeline;
-pub mod records;
 pub mod replay;
 pub mod sentiment;
 pub mod sinks;
@@ -45,7 +44,7 @@ pub mod verify;
 pub mod windows;
 
 pub use error::{Error, Result};
-pub use pipeline::{ConsumerConfig, PricePipeline};
-pub use records::RecordsPipeline;
+pub use pipeline::records;
+pub use pipeline::{ConsumerConfig, PricePipeline, RecordsPipeline};
 pub use replay::{ReplayBounds, ReplayFrom, ReplayTo};
 pub use stats::ConsumerStats;
