@@ -21,7 +21,9 @@
 //! - **Durability**: a file is written under a `.tmp` name, fsynced, renamed and the directory
 //!   fsynced before `write` returns. The manifest is replaced atomically the same way.
 //! - **Dedup**: for equal (tags…, time) the row of the newest file wins, at query time across
-//!   files not yet compacted and physically in compaction.
+//!   files not yet compacted and physically in compaction. A query deduplicates only the
+//!   rows whose time files of different ranks both cover; every other row is read straight
+//!   from Parquet (statistics, row-group and page pruning, `count(*)` from metadata).
 //! - **Crash safety**: on open, `.tmp` leftovers, compaction outputs the manifest does not
 //!   list, and inputs a committed compaction replaced are deleted; what remains is the exact
 //!   acknowledged state.

@@ -116,6 +116,7 @@ pub(crate) async fn compact_measurement(
         &snap.schema,
     );
     let schema = snap.schema.clone();
+    let n_tags = snap.tags.len();
     let outputs = tokio::task::spawn_blocking(move || -> Result<Vec<DataFile>> {
         let mut outputs = Vec::new();
         let written = write_outputs(
@@ -124,7 +125,7 @@ pub(crate) async fn compact_measurement(
             &schema,
             &props,
             (first_seq, rank),
-            target,
+            (target, n_tags),
             &mut outputs,
         );
         if written.is_err() {
@@ -222,7 +223,7 @@ fn write_outputs(
     schema: &SchemaRef,
     props: &datafusion::parquet::file::properties::WriterProperties,
     (first_seq, rank): (u64, u64),
-    target: usize,
+    (target, n_tags): (usize, usize),
     outputs: &mut Vec<DataFile>,
 ) -> Result<()> {
     let mut writer: Option<(u64, FileWriter)> = None;
@@ -234,7 +235,7 @@ fn write_outputs(
                 let path = dir.join(file_name(FileKind::Compacted, next));
                 writer = Some((
                     next,
-                    FileWriter::create(path, schema.clone(), props.clone())?,
+                    FileWriter::create(path, schema.clone(), n_tags, props.clone())?,
                 ));
                 next += 1;
             }
@@ -244,28 +245,20 @@ fn write_outputs(
             offset += take;
             if w.rows() as usize >= target {
                 let (seq, w) = writer.take().expect("open");
-                let (rows, time) = w.finish()?;
-                outputs.push(DataFile::new(
-                    dir,
-                    seq,
-                    FileKind::Compacted,
-                    rank,
-                    rows,
-                    time,
-                ));
+                let w = w.finish()?;
+                outputs.push(
+                    DataFile::new(dir, seq, FileKind::Compacted, rank, w.rows, w.time)
+                        .with_series(w.series),
+                );
             }
         }
     }
     if let Some((seq, w)) = writer.take() {
-        let (rows, time) = w.finish()?;
-        outputs.push(DataFile::new(
-            dir,
-            seq,
-            FileKind::Compacted,
-            rank,
-            rows,
-            time,
-        ));
+        let w = w.finish()?;
+        outputs.push(
+            DataFile::new(dir, seq, FileKind::Compacted, rank, w.rows, w.time)
+                .with_series(w.series),
+        );
     }
     fsync_dir(dir)?;
     Ok(())

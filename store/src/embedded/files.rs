@@ -16,8 +16,8 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression as ParquetCompression;
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::KeyValue;
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::metadata::{KeyValue, SortingColumn};
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,7 @@ use crate::batch::TIME_COLUMN;
 use crate::error::{Error, Result};
 
 use super::Compression;
+use super::series::{SeriesRanges, SeriesSpan};
 
 /// File name of a measurement's manifest.
 pub(crate) const MANIFEST: &str = "MANIFEST.json";
@@ -54,6 +55,8 @@ pub(crate) struct DataFile {
     pub rows: u64,
     pub min_time: i64,
     pub max_time: i64,
+    /// Time range of every series, sorted by tags; `None` if not known (too many series).
+    pub series: Option<Vec<SeriesSpan>>,
     obsolete: AtomicBool,
 }
 
@@ -74,8 +77,15 @@ impl DataFile {
             rows,
             min_time: time.0,
             max_time: time.1,
+            series: None,
             obsolete: AtomicBool::new(false),
         }
+    }
+
+    /// The file with its per-series time ranges.
+    pub fn with_series(mut self, series: Option<Vec<SeriesSpan>>) -> Self {
+        self.series = series;
+        self
     }
 
     /// Deletes the file once nothing references it any more.
@@ -117,6 +127,11 @@ fn parse_file_name(name: &str) -> Option<(FileKind, u64)> {
 
 /// Parquet writer settings of the store for files of `schema`.
 ///
+/// Statistics per page, hence a column and offset index: every file is sorted by
+/// (tags…, time), so a time or tag filter skips whole row groups by their statistics and the
+/// pages of the others by the page index. The sort is recorded as the row groups' sorting
+/// columns.
+///
 /// Dictionary encoding only for strings (tags, and fields such as a window's status): their
 /// values repeat. A number or a time is mostly new in every row, so a dictionary of them
 /// costs the writer a hash-table probe per value (a tenth of an import's store writes) and is
@@ -133,9 +148,19 @@ pub(crate) fn writer_properties(
         Compression::Lz4 => ParquetCompression::LZ4_RAW,
     };
     let tags_json = serde_json::to_string(tags).expect("strings serialise");
+    // Files are written with the measurement's tags first, then `time` (`measurement_schema`).
+    let sorted = (0..=tags.len())
+        .map(|column_idx| SortingColumn {
+            column_idx: column_idx as i32,
+            descending: false,
+            nulls_first: false,
+        })
+        .collect();
     let builder = WriterProperties::builder()
         .set_compression(codec)
         .set_max_row_group_row_count(Some(row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(Some(sorted))
         .set_key_value_metadata(Some(vec![KeyValue::new(TAGS_KEY.to_owned(), tags_json)]));
     schema
         .fields()
@@ -162,7 +187,17 @@ pub(crate) struct FileWriter {
     writer: Option<ArrowWriter<BufWriter<File>>>,
     rows: u64,
     time: Option<(i64, i64)>,
+    n_tags: usize,
+    series: SeriesRanges,
     renamed: bool,
+}
+
+/// What a [`FileWriter`] wrote.
+pub(crate) struct Written {
+    pub rows: u64,
+    /// (min, max) of `time`; (0, 0) when empty.
+    pub time: (i64, i64),
+    pub series: Option<Vec<SeriesSpan>>,
 }
 
 impl Drop for FileWriter {
@@ -181,7 +216,13 @@ impl Drop for FileWriter {
 }
 
 impl FileWriter {
-    pub fn create(path: PathBuf, schema: SchemaRef, props: WriterProperties) -> Result<Self> {
+    /// A writer of `schema`, whose first `n_tags` columns are the tags and the next `time`.
+    pub fn create(
+        path: PathBuf,
+        schema: SchemaRef,
+        n_tags: usize,
+        props: WriterProperties,
+    ) -> Result<Self> {
         let tmp = tmp_path(&path);
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut w = FileWriter {
@@ -190,6 +231,8 @@ impl FileWriter {
             writer: None,
             rows: 0,
             time: None,
+            n_tags,
+            series: SeriesRanges::default(),
             renamed: false,
         };
         w.writer = Some(
@@ -209,6 +252,7 @@ impl FileWriter {
                 None => (lo, hi),
             });
         }
+        self.series.add(batch, self.n_tags);
         self.rows += batch.num_rows() as u64;
         self.writer
             .as_mut()
@@ -221,8 +265,8 @@ impl FileWriter {
         self.rows
     }
 
-    /// Finishes, fsyncs and renames; returns (rows, (min_time, max_time)).
-    pub fn finish(mut self) -> Result<(u64, (i64, i64))> {
+    /// Finishes, fsyncs and renames.
+    pub fn finish(mut self) -> Result<Written> {
         let tmp = self.tmp.clone();
         let writer = self.writer.take().expect("finished once");
         let buf = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
@@ -233,7 +277,11 @@ impl FileWriter {
         drop(file);
         fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
         self.renamed = true;
-        Ok((self.rows, self.time.unwrap_or((0, 0))))
+        Ok(Written {
+            rows: self.rows,
+            time: self.time.unwrap_or((0, 0)),
+            series: std::mem::take(&mut self.series).finish(),
+        })
     }
 }
 
@@ -502,5 +550,18 @@ mod tests {
         let dictionary = |c: &str| props.dictionary_enabled(&ColumnPath::from(c));
         assert!(dictionary("crypto_id") && dictionary("status"));
         assert!(!dictionary(TIME_COLUMN) && !dictionary("price_usd") && !dictionary("count"));
+        // Row-group and page statistics on every column (what pruning reads), and the sort.
+        assert_eq!(
+            props.statistics_enabled(&ColumnPath::from(TIME_COLUMN)),
+            EnabledStatistics::Page
+        );
+        assert!(!props.offset_index_disabled());
+        let sorted: Vec<i32> = props
+            .sorting_columns()
+            .unwrap()
+            .iter()
+            .map(|c| c.column_idx)
+            .collect();
+        assert_eq!(sorted, [0, 1]);
     }
 }

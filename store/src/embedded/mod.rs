@@ -11,7 +11,9 @@ mod executor;
 mod files;
 mod health;
 mod latest;
+mod overlap;
 mod scan;
+mod series;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -301,12 +303,15 @@ fn load_measurement(name: String, dir: PathBuf) -> Result<Measurement> {
     let mut live = Vec::with_capacity(recovered.files.len());
     for mut f in recovered.files {
         let mut bounds: Option<(i64, i64)> = None;
+        let mut series = series::SeriesRanges::default();
         let (schema, file_tags) = files::read_file(&f.path, |file_tags, batch| {
             if let Some(b) = files::batch_time_bounds(batch) {
                 bounds = Some(bounds.map_or(b, |a| (a.0.min(b.0), a.1.max(b.1))));
             }
+            series.add(batch, file_tags.len());
             latest.update(batch, file_tags.len())
         })?;
+        f.series = series.finish();
         let corrupt = |reason: String| Error::Corrupt {
             path: f.path.clone(),
             reason,
@@ -366,11 +371,13 @@ fn write_file(
 ) -> Result<(DataFile, RecordBatch)> {
     let rows = prepare_rows(batches, &merged.file_schema, &merged.tags)?;
     let path = dir.join(file_name(FileKind::Write, seq));
-    let mut w = FileWriter::create(path, merged.file_schema.clone(), props)?;
+    let mut w = FileWriter::create(path, merged.file_schema.clone(), merged.tags.len(), props)?;
     w.write(&rows)?;
-    let (n, time) = w.finish()?;
+    let written = w.finish()?;
     fsync_dir(dir)?;
-    Ok((DataFile::new(dir, seq, FileKind::Write, seq, n, time), rows))
+    let file = DataFile::new(dir, seq, FileKind::Write, seq, written.rows, written.time)
+        .with_series(written.series);
+    Ok((file, rows))
 }
 
 #[async_trait::async_trait]

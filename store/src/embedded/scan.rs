@@ -1,6 +1,7 @@
 //! Query building over a measurement's files with DataFusion: file pruning by time,
-//! projection and predicate pushdown into the Parquet scans, deduplication across files that
-//! may overlap, downsampling with `date_bin`, sorting.
+//! projection and predicate pushdown into the Parquet scans, deduplication of the rows that
+//! files of different ranks may both hold (`overlap.rs`), downsampling with `date_bin`,
+//! sorting.
 
 use std::sync::Arc;
 
@@ -16,12 +17,16 @@ use datafusion::logical_expr::{ExprFunctionExt, SortExpr};
 use datafusion::prelude::{DataFrame, Expr, ParquetReadOptions, SessionContext, ident, lit};
 
 use super::files::FileRef;
+use super::overlap::{self, Dirty, FileSpan, Interval};
 use crate::batch::TIME_COLUMN;
 use crate::error::{Error, Result};
 use crate::query::{Agg, Downsample, Query, TimeRange};
 
 const RANK: &str = "__rank";
 const ROW_NUMBER: &str = "__rn";
+/// Most (series, times) terms in the filter that splits a file into rows read as they are and
+/// rows to deduplicate; a file needing more is split by time alone (coarser, as correct).
+const MAX_SERIES_TERMS: usize = 64;
 
 /// A consistent view of one measurement: holding it keeps its files on disk.
 #[derive(Clone, Debug)]
@@ -62,38 +67,41 @@ fn apply_filters(mut df: DataFrame, filters: &[Expr]) -> Result<DataFrame> {
     Ok(df)
 }
 
-/// Groups the files that may hold the same key: overlapping time ranges and different
-/// ranks (files of one rank come from one compaction and are disjoint).
-fn overlap_groups(files: &[&FileRef]) -> Vec<Vec<usize>> {
-    let n = files.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn find(p: &mut [usize], mut i: usize) -> usize {
-        while p[i] != i {
-            p[i] = p[p[i]];
-            i = p[i];
-        }
-        i
-    }
-    for i in 0..n {
-        for j in i + 1..n {
-            let (a, b) = (files[i], files[j]);
-            if a.rank != b.rank && a.min_time <= b.max_time && b.min_time <= a.max_time {
-                let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-                parent[ri] = rj;
-            }
-        }
-    }
-    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for i in 0..n {
-        let r = find(&mut parent, i);
-        groups[r].push(i);
-    }
-    groups.retain(|g| !g.is_empty());
-    groups
+/// `time` within one of `intervals` (inclusive), as one disjunction.
+fn time_within(intervals: &[Interval]) -> Option<Expr> {
+    intervals
+        .iter()
+        .map(|&(lo, hi)| {
+            ident(TIME_COLUMN)
+                .gt_eq(ts_lit(lo))
+                .and(ident(TIME_COLUMN).lt_eq(ts_lit(hi)))
+        })
+        .reduce(Expr::or)
+}
+
+/// `(tags = key AND time within intervals)` for every term, as one disjunction.
+fn series_within(tags: &[String], terms: &[(&[String], Vec<Interval>)]) -> Option<Expr> {
+    terms
+        .iter()
+        .filter_map(|(key, intervals)| {
+            let times = time_within(intervals)?;
+            Some(
+                tags.iter()
+                    .zip(key.iter())
+                    .map(|(tag, value)| ident(tag.as_str()).eq(lit(value.as_str())))
+                    .fold(times, |e, eq| eq.and(e)),
+            )
+        })
+        .reduce(Expr::or)
 }
 
 /// The deduplicated rows of `snap` within `range` matching the tag filters, with columns
 /// tags, `time` and `fields`. `None` if no file can hold a match.
+///
+/// Only the rows that can still have a duplicate (`overlap.rs`: times covered by files of
+/// two ranks) go through the dedup window; every other row is read straight from Parquet, so
+/// DataFusion pushes projections, filters and limits into those scans and answers a bare
+/// `count(*)` of clean files from their metadata.
 pub(crate) async fn deduplicated(
     ctx: &SessionContext,
     snap: &Snapshot,
@@ -123,26 +131,60 @@ pub(crate) async fn deduplicated(
         .collect();
     let options = || ParquetReadOptions::default().schema(&snap.schema);
 
+    // Rows outside the range are filtered anyway: clip the spans so that a conflict outside
+    // the range costs nothing.
+    let spans: Vec<FileSpan<'_>> = files
+        .iter()
+        .map(|f| FileSpan {
+            rank: f.rank,
+            min: range.start_ns.map_or(f.min_time, |s| f.min_time.max(s)),
+            max: range
+                .end_ns
+                .map_or(f.max_time, |e| f.max_time.min(e.saturating_sub(1))),
+            series: f.series.as_deref(),
+        })
+        .collect();
+    let plans = overlap::plan_files(&spans, MAX_SERIES_TERMS);
     let mut clean: Vec<String> = Vec::new();
     let mut parts: Vec<DataFrame> = Vec::new();
-    for group in overlap_groups(&files) {
-        if group.len() == 1 {
-            clean.push(path_str(files[group[0]])?);
-            continue;
-        }
-        let mut union: Option<DataFrame> = None;
-        for i in group {
-            let f = files[i];
+    let mut dirty: Option<DataFrame> = None;
+    for (f, plan) in files.iter().zip(plans) {
+        let (outside, inside) = match plan {
+            Dirty::Clean => {
+                clean.push(path_str(f)?);
+                continue;
+            }
+            Dirty::Times { dirty, clean } => (time_within(&clean), time_within(&dirty)),
+            Dirty::Series(terms) => {
+                let inside = series_within(&snap.tags, &terms);
+                (inside.clone().map(|e| !e), inside)
+            }
+        };
+        let inside = inside.expect("a dirty file has a conflict");
+        if let Some(outside) = outside {
             let df = ctx.read_parquet(path_str(f)?, options()).await?;
-            let mut cols = columns.clone();
-            cols.push(lit(f.rank).alias(RANK));
-            let df = apply_filters(df, &filters)?.select(cols)?;
-            union = Some(match union {
-                Some(u) => u.union(df)?,
-                None => df,
-            });
+            parts.push(
+                apply_filters(df, &filters)?
+                    .filter(outside)?
+                    .select(columns.clone())?,
+            );
         }
-        let union = union.expect("group is not empty");
+        let df = ctx.read_parquet(path_str(f)?, options()).await?;
+        let mut cols = columns.clone();
+        cols.push(lit(f.rank).alias(RANK));
+        let df = apply_filters(df, &filters)?.filter(inside)?.select(cols)?;
+        dirty = Some(match dirty {
+            Some(u) => u.union(df)?,
+            None => df,
+        });
+    }
+    tracing::debug!(
+        files = files.len(),
+        clean = clean.len(),
+        split = parts.len(),
+        "deduplicating scan planned"
+    );
+    if let Some(union) = dirty {
         let rn = row_number()
             .partition_by(key.clone())
             .order_by(vec![ident(RANK).sort(false, false)])
@@ -156,7 +198,7 @@ pub(crate) async fn deduplicated(
     }
     if !clean.is_empty() {
         let df = ctx.read_parquet(clean, options()).await?;
-        parts.push(apply_filters(df, &filters)?.select(columns.clone())?);
+        parts.insert(0, apply_filters(df, &filters)?.select(columns.clone())?);
     }
     let mut parts = parts.into_iter();
     let mut df = parts.next().expect("at least one part");

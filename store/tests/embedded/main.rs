@@ -3,5 +3,6 @@
 mod compaction;
 mod diskfull;
 mod downsample;
+mod overlap;
 mod support;
 mod write_query;
