@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use cryptoviz_log::{Committed, ConsumedRecord, Log, LogConsumer, SeekTo, TopicPartition};
+use cryptoviz_log::{Committed, ConsumedRecord, Log, LogConsumer, TopicPartition};
 use cryptoviz_schemas::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment, Message, topics};
 
 use crate::{Publishable, Publisher, Result};
@@ -28,20 +28,6 @@ pub struct ReplayReport {
     /// Dead letters whose payload is not a record's JSON (raw upstream bodies) or that could
     /// not be decoded.
     pub not_replayable: usize,
-}
-
-/// A throw-away consumer reading every partition of the DLQ from the beginning.
-async fn reader(log: &dyn Log) -> Result<Box<dyn LogConsumer>> {
-    let group = format!(
-        "cryptoviz-dlq-reader-{}-{}",
-        std::process::id(),
-        cryptoviz_schemas::now_ms()
-    );
-    let mut consumer = log.subscribe(&group, &[topics::DLQ]).await?;
-    for tp in consumer.assignment() {
-        consumer.seek(&tp, SeekTo::Beginning).await?;
-    }
-    Ok(consumer)
 }
 
 /// Reads the DLQ up to its end offsets as of creation, one batch at a time.
@@ -103,18 +89,31 @@ impl ToEnd {
 
 /// The newest `limit` dead letters, oldest first, as `(partition, offset, record)`.
 /// Undecodable entries are skipped.
+///
+/// Reads with [`Log::read`], without joining a consumer group (a group per call would be
+/// kept by the log forever), and only the last `limit` records of each partition: dead
+/// letters are appended as they fail, so a partition's newest are at its end.
 pub async fn list(log: &dyn Log, limit: usize) -> Result<Vec<(u32, u64, DlqRecord)>> {
     if log.partition_count(topics::DLQ).await.is_err() {
         return Ok(Vec::new());
     }
-    let mut consumer = reader(log).await?;
-    let mut to_end = ToEnd::new(log, consumer.as_ref()).await?;
     let mut all = Vec::new();
-    while let Some(records) = to_end.next_batch(consumer.as_mut()).await? {
-        for r in records {
-            if let Ok(d) = cryptoviz_schemas::decode::<DlqRecord>(&r.value) {
-                all.push((r.partition, r.offset, d));
-            }
+    for (partition, (start, end)) in (0u32..).zip(log.offsets(topics::DLQ).await?) {
+        let tp = TopicPartition::new(topics::DLQ, partition);
+        let mut next = end.saturating_sub(limit as u64).max(start);
+        while next < end {
+            let records = log.read(&tp, next, (end - next) as usize).await?;
+            let Some(last) = records.last() else { break };
+            next = last.offset + 1;
+            all.extend(
+                records
+                    .into_iter()
+                    .filter(|r| r.offset < end)
+                    .filter_map(|r| {
+                        let letter = cryptoviz_schemas::decode::<DlqRecord>(&r.value).ok()?;
+                        Some((r.partition, r.offset, letter))
+                    }),
+            );
         }
     }
     all.sort_by_key(|(p, o, d)| (d.timestamp_ms, *p, *o));
@@ -122,7 +121,8 @@ pub async fn list(log: &dyn Log, limit: usize) -> Result<Vec<(u32, u64, DlqRecor
     Ok(all.split_off(skip))
 }
 
-/// The dead letter `id` (`"partition:offset"`), if it exists.
+/// The dead letter `id` (`"partition:offset"`), if it exists. Read with [`Log::read`], no
+/// consumer group.
 pub async fn show(log: &dyn Log, id: &str) -> Result<Option<DlqRecord>> {
     let Some((p, o)) = id.split_once(':') else {
         return Ok(None);
@@ -137,26 +137,12 @@ pub async fn show(log: &dyn Log, id: &str) -> Result<Option<DlqRecord>> {
         Some((start, end)) if (*start..*end).contains(&offset) => {}
         _ => return Ok(None),
     }
-    let mut consumer = reader(log).await?;
-    for tp in consumer.assignment() {
-        let to = if tp.partition == partition {
-            SeekTo::Offset(offset)
-        } else {
-            SeekTo::End
-        };
-        consumer.seek(&tp, to).await?;
-    }
-    for _ in 0..50 {
-        for r in consumer.poll(16, POLL).await? {
-            if r.partition == partition && r.offset == offset {
-                return Ok(cryptoviz_schemas::decode::<DlqRecord>(&r.value).ok());
-            }
-            if r.partition == partition && r.offset > offset {
-                return Ok(None);
-            }
-        }
-    }
-    Ok(None)
+    let tp = TopicPartition::new(topics::DLQ, partition);
+    let records = log.read(&tp, offset, 1).await?;
+    Ok(records
+        .into_iter()
+        .find(|r| r.offset == offset)
+        .and_then(|r| cryptoviz_schemas::decode::<DlqRecord>(&r.value).ok()))
 }
 
 enum Outcome {

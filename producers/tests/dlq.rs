@@ -2,9 +2,54 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cryptoviz_log::{
+    Committed, ConsumedRecord, Log, LogConsumer, Produced, Record, Result, TopicPartition,
+};
 use cryptoviz_producers::dlq;
 use cryptoviz_schemas::{CryptoPrice, topics};
 use support::TestLog;
+
+/// A log that counts the consumer groups joined through it.
+struct Joins {
+    inner: std::sync::Arc<dyn Log>,
+    subscribes: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Log for Joins {
+    async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()> {
+        self.inner.ensure_topic(topic, partitions).await
+    }
+    async fn partition_count(&self, topic: &str) -> Result<u32> {
+        self.inner.partition_count(topic).await
+    }
+    async fn append(&self, topic: &str, records: Vec<Record>) -> Result<Vec<Produced>> {
+        self.inner.append(topic, records).await
+    }
+    async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn LogConsumer>> {
+        self.subscribes.fetch_add(1, Ordering::SeqCst);
+        self.inner.subscribe(group, topics).await
+    }
+    async fn offsets(&self, topic: &str) -> Result<Vec<(u64, u64)>> {
+        self.inner.offsets(topic).await
+    }
+    async fn group_offsets(&self, group: &str, topic: &str) -> Result<Vec<Option<Committed>>> {
+        self.inner.group_offsets(group, topic).await
+    }
+    async fn read(
+        &self,
+        tp: &TopicPartition,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<ConsumedRecord>> {
+        self.inner.read(tp, from, max).await
+    }
+    async fn flush(&self) -> Result<()> {
+        self.inner.flush().await
+    }
+}
 
 fn price(id: &str, ts: i64) -> CryptoPrice {
     CryptoPrice {
@@ -79,6 +124,33 @@ async fn list_show_and_replay_once() {
     let again = dlq::replay(log.log.as_ref(), &ctx.publisher).await.unwrap();
     assert_eq!((again.scanned, again.replayed), (0, 0));
     assert_eq!(log.read::<CryptoPrice>().await.len(), 1);
+}
+
+/// Listing and showing are reads: they join no consumer group (a group per call used to be
+/// kept by the embedded log for as long as it ran), and a list reads only the newest letters.
+#[tokio::test]
+async fn list_and_show_join_no_group() {
+    let log = TestLog::new();
+    let (ctx, _) = log.ctx("coingecko");
+    let now = cryptoviz_schemas::now_ms();
+    for i in 0..30 {
+        ctx.publisher
+            .reject(topics::PRICES, &format!("bad {i}"), b"[{".to_vec(), now + i)
+            .await
+            .unwrap();
+    }
+    let joins = Joins {
+        inner: log.log.clone(),
+        subscribes: AtomicUsize::new(0),
+    };
+    let listed = dlq::list(&joins, 5).await.unwrap();
+    let reasons: Vec<_> = listed.iter().map(|(_, _, d)| d.reason.clone()).collect();
+    assert_eq!(reasons, ["bad 25", "bad 26", "bad 27", "bad 28", "bad 29"]);
+    assert_eq!(dlq::list(&joins, 100).await.unwrap().len(), 30);
+    let (p, o, last) = &listed[4];
+    let shown = dlq::show(&joins, &format!("{p}:{o}")).await.unwrap();
+    assert_eq!(shown.as_ref(), Some(last));
+    assert_eq!(joins.subscribes.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
