@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -18,6 +19,9 @@ use crate::{AssignmentChange, Committed, ConsumedRecord, LogConsumer, SeekTo, To
 #[derive(Default)]
 struct GroupContext {
     state: Mutex<GroupState>,
+    /// Set with `state.change`, so the poll loop checks for a rebalance per message without
+    /// taking the lock.
+    changed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -52,6 +56,7 @@ impl ConsumerContext for GroupContext {
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "Kafka rebalance error"),
         }
+        self.changed.store(true, Ordering::Release);
     }
 }
 
@@ -163,6 +168,11 @@ impl KafkaConsumer {
     }
 }
 
+/// Whether `r`'s partition is one of `tps` (compared in place: no allocation per record).
+fn holds<'a>(mut tps: impl Iterator<Item = &'a TopicPartition>, r: &ConsumedRecord) -> bool {
+    tps.any(|tp| tp.partition == r.partition && *tp.topic == *r.topic)
+}
+
 /// librdkafka refuses a seek with "erroneous state" until the partition's fetcher runs.
 fn is_not_ready(e: &KafkaError) -> bool {
     e.rdkafka_error_code() == Some(RDKafkaErrorCode::State)
@@ -175,8 +185,12 @@ impl LogConsumer for KafkaConsumer {
         let inner = self.inner();
         let records = blocking(move || {
             let deadline = Instant::now() + timeout;
-            let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+            // The hot path allocates nothing per message but the record's own bytes: the
+            // topic name is shared, the rebalance flag is an atomic, and the assignment
+            // filter below compares in place.
+            let mut topic: Option<Arc<str>> = None;
             let mut out = Vec::new();
+            let context = inner.context();
             while out.len() < max {
                 let wait = if out.is_empty() {
                     deadline.saturating_duration_since(Instant::now())
@@ -185,10 +199,10 @@ impl LogConsumer for KafkaConsumer {
                 };
                 let drained = match inner.poll(wait) {
                     Some(Ok(m)) => {
-                        let topic = topics
-                            .entry(m.topic().to_owned())
-                            .or_insert_with(|| Arc::from(m.topic()))
-                            .clone();
+                        let topic = match &topic {
+                            Some(t) if **t == *m.topic() => t.clone(),
+                            _ => topic.insert(Arc::from(m.topic())).clone(),
+                        };
                         out.push(ConsumedRecord {
                             topic,
                             partition: m.partition() as u32,
@@ -210,7 +224,7 @@ impl LogConsumer for KafkaConsumer {
                     None => true,
                 };
                 // A rebalance ends the poll early: the caller must react to it first.
-                let rebalanced = inner.context().state.lock().change.is_some();
+                let rebalanced = context.changed.load(Ordering::Acquire);
                 let done = if out.is_empty() {
                     Instant::now() >= deadline
                 } else {
@@ -220,21 +234,17 @@ impl LogConsumer for KafkaConsumer {
                     break;
                 }
             }
-            let st = inner.context().state.lock();
-            out.retain(|r| {
-                st.assignment
-                    .contains(&TopicPartition::new(&*r.topic, r.partition))
-            });
+            let st = context.state.lock();
+            out.retain(|r| holds(st.assignment.iter(), r));
             Ok(out)
         })
         .await?;
+        if self.pending_seeks.is_empty() {
+            return Ok(records);
+        }
         Ok(records
             .into_iter()
-            .filter(|r| {
-                !self
-                    .pending_seeks
-                    .contains_key(&TopicPartition::new(&*r.topic, r.partition))
-            })
+            .filter(|r| !holds(self.pending_seeks.keys(), r))
             .collect())
     }
 
@@ -245,7 +255,13 @@ impl LogConsumer for KafkaConsumer {
     }
 
     fn take_assignment_change(&mut self) -> Option<AssignmentChange> {
-        let change = self.inner().context().state.lock().change.take();
+        let inner = self.inner();
+        let context = inner.context();
+        let change = {
+            let mut st = context.state.lock();
+            context.changed.store(false, Ordering::Release);
+            st.change.take()
+        };
         if let Some(c) = &change {
             // Seeks on partitions that moved are void: the new assignment starts from the
             // committed offsets.
