@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio_util::sync::CancellationToken;
 
 use crate::Result;
@@ -45,7 +45,8 @@ pub(crate) async fn run<C: Supervised>(
     consumer: &mut C,
     shutdown: &CancellationToken,
 ) -> Result<Ended> {
-    let mut backoff = Backoff::default();
+    let mut backoff = policy().build();
+    let mut attempts = 0u32;
     let mut recovering = false;
     consumer.stats().set_state(ConsumerState::Running);
     while !shutdown.is_cancelled() {
@@ -57,17 +58,21 @@ pub(crate) async fn run<C: Supervised>(
         };
         match result {
             Ok(_) => {
-                if recovering || backoff.attempts() > 0 {
+                if recovering || attempts > 0 {
                     tracing::info!(consumer = %consumer.name(), "consumer recovered");
                     consumer.stats().set_state(ConsumerState::Running);
                 }
                 recovering = false;
-                backoff.reset();
+                if attempts > 0 {
+                    backoff = policy().build();
+                    attempts = 0;
+                }
             }
             Err(e) if e.is_retryable() => {
                 consumer.stats().set_error(&e, true);
-                let delay = backoff.next_delay();
-                tracing::warn!(consumer = %consumer.name(), error = %e, ?delay, attempt = backoff.attempts(), "consumer step failed; rebuilding from the last commit after a pause");
+                attempts += 1;
+                let delay = backoff.next().unwrap_or(MAX_DELAY);
+                tracing::warn!(consumer = %consumer.name(), error = %e, ?delay, attempt = attempts, "consumer step failed; rebuilding from the last commit after a pause");
                 recovering = true;
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -99,49 +104,17 @@ pub(crate) fn drained(stats: &ConsumerStats, name: &str, result: &Result<()>) {
     }
 }
 
-/// Exponential back-off with ±20 % jitter, so a fleet of consumers does not retry in step.
-#[derive(Debug, Clone)]
-pub(crate) struct Backoff {
-    next: Duration,
-    min: Duration,
-    max: Duration,
-    attempts: u32,
-}
+/// Longest wait between recoveries.
+const MAX_DELAY: Duration = Duration::from_secs(30);
 
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new(Duration::from_millis(100), Duration::from_secs(30))
-    }
-}
-
-impl Backoff {
-    pub(crate) fn new(min: Duration, max: Duration) -> Self {
-        Self {
-            next: min,
-            min,
-            max,
-            attempts: 0,
-        }
-    }
-
-    /// The delay before the next attempt (and doubles the one after).
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let base = self.next;
-        self.next = (self.next * 2).min(self.max);
-        self.attempts += 1;
-        base.mul_f64(rand::rng().random_range(0.8..=1.2))
-    }
-
-    /// Failures since the last success.
-    pub(crate) fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    /// After a success: the next failure waits the minimum again.
-    pub(crate) fn reset(&mut self) {
-        self.next = self.min;
-        self.attempts = 0;
-    }
+/// 100 ms doubling to 30 s, plus up to 100 % jitter so a fleet of consumers does not retry in
+/// step; for as long as it takes.
+fn policy() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(MAX_DELAY)
+        .with_jitter()
+        .without_max_times()
 }
 
 #[cfg(test)]
@@ -149,14 +122,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delays_double_up_to_the_cap_and_reset() {
-        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
-        let delays: Vec<u128> = (0..5).map(|_| b.next_delay().as_millis()).collect();
-        for (d, base) in delays.iter().zip([100, 200, 400, 500, 500]) {
-            assert!((base * 8 / 10..=base * 12 / 10).contains(d), "{delays:?}");
+    fn delays_double_up_to_the_cap_with_jitter_and_never_end() {
+        let delays: Vec<u128> = policy().build().take(12).map(|d| d.as_millis()).collect();
+        let bases = [
+            100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 30_000, 30_000, 30_000,
+        ];
+        for (d, base) in delays.iter().zip(bases) {
+            assert!((base..base * 2).contains(d), "{delays:?}");
         }
-        assert_eq!(b.attempts(), 5);
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(120));
     }
 }

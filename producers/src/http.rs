@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use bytes::{Bytes, BytesMut};
-use rand::Rng;
 use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,14 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// The `Retry-After` the server sent with this error, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Timeouts, connection errors, 5xx and 429 may succeed on retry; the rest will not.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -206,35 +214,18 @@ impl HttpClient {
         if !self.breaker.allow() {
             return Err(FetchError::BreakerOpen);
         }
-        let mut attempt = 0;
-        let result = loop {
-            let result = tokio::select! {
-                _ = shutdown.cancelled() => return Err(FetchError::Cancelled),
-                r = self.get_once(url, headers) => r,
-            };
-            let err = match result {
-                Ok(body) => break Ok(body),
-                Err(e) if !e.is_retryable() || attempt >= self.config.retries => break Err(e),
-                Err(e) => e,
-            };
-            let wait = match &err {
-                FetchError::Status {
-                    retry_after: Some(after),
-                    ..
-                } => {
-                    if *after > self.config.max_retry_after {
-                        break Err(err);
-                    }
-                    *after
-                }
-                _ => backoff(self.config.backoff, attempt),
-            };
-            tracing::debug!(error = %err, attempt, wait_ms = wait.as_millis() as u64, "retrying");
-            attempt += 1;
-            tokio::select! {
-                _ = shutdown.cancelled() => return Err(FetchError::Cancelled),
-                _ = tokio::time::sleep(wait) => {}
-            }
+        let max_retry_after = self.config.max_retry_after;
+        let attempts = (|| self.get_once(url, headers))
+            .retry(self.retry_policy())
+            // A `Retry-After` longer than configured is the server's "not now": give up.
+            .when(|e| e.is_retryable() && e.retry_after().is_none_or(|a| a <= max_retry_after))
+            .adjust(|e, backoff| backoff.map(|b| e.retry_after().unwrap_or(b)))
+            .notify(|e, wait| {
+                tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "retrying");
+            });
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return Err(FetchError::Cancelled),
+            r = attempts => r,
         };
         match result {
             Ok(body) => {
@@ -252,6 +243,16 @@ impl HttpClient {
                 Err(e)
             }
         }
+    }
+
+    /// `backoff` doubling per retry (capped at 60 s) plus up to 100 % jitter, at most
+    /// `retries` retries.
+    fn retry_policy(&self) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.config.backoff)
+            .with_max_delay(Duration::from_secs(60))
+            .with_jitter()
+            .with_max_times(self.config.retries as usize)
     }
 
     async fn get_once(&self, url: &str, headers: &[(&str, &str)]) -> Result<Bytes, FetchError> {
@@ -294,11 +295,4 @@ impl HttpClient {
         }
         Ok(body.freeze())
     }
-}
-
-/// `base × 2^attempt`, plus up to 50 % jitter, capped at 60 s.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << attempt.min(16));
-    let jitter = rand::rng().random_range(0.0..=0.5);
-    exp.mul_f64(1.0 + jitter).min(Duration::from_secs(60))
 }

@@ -21,6 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::Semaphore;
@@ -256,37 +257,51 @@ impl Webhooks {
     }
 }
 
+/// Why one webhook attempt did not deliver.
+enum Undelivered {
+    /// Worth another try: a refusal (non-2xx, non-3xx) or a failed request.
+    Retry,
+    /// A redirect: not followed (see the module docs), and asking again will not change it.
+    Final,
+}
+
 /// POSTs a fired alert, retrying with backoff. The URL is never logged (it may hold a token).
 async fn send(http: &reqwest::Client, url: Url, rule_id: &str, body: String) {
-    let mut delay = Duration::from_secs(1);
-    for attempt in 1..=WEBHOOK_ATTEMPTS {
-        let result = http
+    let mut attempt = 0u32;
+    let policy = ExponentialBuilder::new()
+        .with_min_delay(Duration::from_secs(1))
+        .with_max_times(WEBHOOK_ATTEMPTS as usize - 1);
+    let result = (|| {
+        attempt += 1;
+        let attempt = attempt;
+        let request = http
             .post(url.clone())
             .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await;
-        match result {
-            Ok(r) if r.status().is_success() => return,
-            Ok(r) if r.status().is_redirection() => {
-                // Not followed (see the module docs), and following it later will not work
-                // better: a redirect is the endpoint's final word.
-                tracing::warn!(rule = %rule_id, status = %r.status(), "alert webhook redirected; redirects are not followed");
-                return;
-            }
-            Ok(r) => {
-                tracing::warn!(rule = %rule_id, attempt, status = %r.status(), "alert webhook refused")
-            }
-            Err(e) => {
-                tracing::warn!(rule = %rule_id, attempt, error = %e.without_url(), "alert webhook failed")
+            .body(body.clone());
+        async move {
+            match request.send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) if r.status().is_redirection() => {
+                    tracing::warn!(rule = %rule_id, status = %r.status(), "alert webhook redirected; redirects are not followed");
+                    Err(Undelivered::Final)
+                }
+                Ok(r) => {
+                    tracing::warn!(rule = %rule_id, attempt, status = %r.status(), "alert webhook refused");
+                    Err(Undelivered::Retry)
+                }
+                Err(e) => {
+                    tracing::warn!(rule = %rule_id, attempt, error = %e.without_url(), "alert webhook failed");
+                    Err(Undelivered::Retry)
+                }
             }
         }
-        if attempt < WEBHOOK_ATTEMPTS {
-            tokio::time::sleep(delay).await;
-            delay *= 2;
-        }
+    })
+    .retry(policy)
+    .when(|e| matches!(e, Undelivered::Retry))
+    .await;
+    if let Err(Undelivered::Retry) = result {
+        tracing::error!(rule = %rule_id, "alert webhook gave up after {WEBHOOK_ATTEMPTS} attempts");
     }
-    tracing::error!(rule = %rule_id, "alert webhook gave up after {WEBHOOK_ATTEMPTS} attempts");
 }
 
 #[cfg(test)]

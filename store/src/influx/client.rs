@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use reqwest::StatusCode;
@@ -111,32 +112,40 @@ impl Client {
         let body = bytes::Bytes::from(body);
         let retry = &self.cfg.retry;
         let started = Instant::now();
-        let mut backoff = retry.initial_backoff;
         let mut attempt = 0u32;
-        loop {
+        let policy = ExponentialBuilder::new()
+            .with_min_delay(retry.initial_backoff)
+            .with_max_delay(retry.max_backoff)
+            .without_max_times();
+        let result = (|| {
             attempt += 1;
-            let failure = match self.write_once(body.clone(), what).await {
-                Ok(()) => return Ok(()),
-                Err(f) => f,
+            self.write_once(body.clone(), what)
+        })
+        .retry(policy)
+        .when(|f| matches!(f, Failure::Retry { .. }))
+        // The server's `Retry-After` wins over the back-off (both capped at `max_backoff`);
+        // a wait that would end past `max_elapsed` ends the retries instead.
+        .adjust(|f, backoff| {
+            let after = match f {
+                Failure::Retry { retry_after, .. } => *retry_after,
+                Failure::Permanent(_) => None,
             };
-            match failure {
-                Failure::Permanent(e) => return Err(e),
-                Failure::Retry {
-                    reason,
-                    retry_after,
-                } => {
-                    let wait = retry_after.unwrap_or(backoff).min(retry.max_backoff);
-                    if started.elapsed() + wait > retry.max_elapsed {
-                        return Err(Error::Unavailable(format!(
-                            "influxdb write of {points} points ({what}) failed {attempt} times in {:?}: {reason}",
-                            started.elapsed()
-                        )));
-                    }
-                    warn!(attempt, wait_ms = wait.as_millis() as u64, %reason, "influxdb write failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(retry.max_backoff);
-                }
+            let wait = after.or(backoff)?.min(retry.max_backoff);
+            (started.elapsed() + wait <= retry.max_elapsed).then_some(wait)
+        })
+        .notify(|f, wait| {
+            if let Failure::Retry { reason, .. } = f {
+                warn!(wait_ms = wait.as_millis() as u64, %reason, "influxdb write failed; retrying");
             }
+        })
+        .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(Failure::Permanent(e)) => Err(e),
+            Err(Failure::Retry { reason, .. }) => Err(Error::Unavailable(format!(
+                "influxdb write of {points} points ({what}) failed {attempt} times in {:?}: {reason}",
+                started.elapsed()
+            ))),
         }
     }
 
