@@ -78,6 +78,9 @@ describe('alert form', () => {
     expect(ruleBody({ ...form, coin: ' ' })).toMatchObject({ field: 'coin' });
     expect(ruleBody({ ...form, kind: 'nope' })).toMatchObject({ field: 'kind' });
     expect(ruleBody({ ...form, kind: 'change_pct', threshold: '5', window: '2h' })).toMatchObject({ field: 'window' });
+    // The API takes the changes the sources report: 1h, 24h, 7d (not 5m).
+    expect(ruleBody({ ...form, kind: 'change_pct', threshold: '5', window: '5m' })).toMatchObject({ field: 'window' });
+    expect(ruleBody({ ...form, kind: 'change_pct', threshold: '5', window: '7d' })).toMatchObject({ body: { window: '7d' } });
     expect(ruleBody({ ...form, coin: 'market' })).toMatchObject({ field: 'coin' });
     expect(ruleBody({ ...form, webhookUrl: 'ftp://x' })).toMatchObject({ field: 'webhookUrl' });
   });
