@@ -1,6 +1,6 @@
 // The alert rule form: validation and the request body it produces.
 
-import type { AlertKind } from './types';
+import type { AlertKind, NewAlertRule } from './schemas';
 
 export const ALERT_KINDS: { kind: AlertKind; label: string; unit: string }[] = [
   { kind: 'price_above', label: 'Price above', unit: 'USD' },
@@ -22,13 +22,7 @@ export interface RuleForm {
   webhookUrl: string;
 }
 
-export interface RuleBody {
-  kind: AlertKind;
-  coin: string;
-  threshold: number;
-  window?: string;
-  webhook_url?: string;
-}
+export type RuleBody = NewAlertRule;
 
 /** The body to POST, or the first problem with the form (naming the field). */
 export function ruleBody(f: RuleForm): { body: RuleBody } | { error: string; field: keyof RuleForm } {
