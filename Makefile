@@ -8,6 +8,7 @@
 #   make check          fmt, clippy and the Rust tests only (no viewer, no Python suites)
 #   make fmt            format the Rust code
 #   make web-test       the viewer's type-check, lint, Vitest and Playwright suites
+#   make web-types      regenerate the viewer's API types (web/lib/api-types.ts) from $(BIN)
 #   make bench          the embedded end-to-end bench (1M ticks)
 #   make bench-kafka    the same bench on a throwaway tansu broker
 #   make clean-data     remove ./data (the embedded log and store of `make run`)
@@ -15,7 +16,7 @@
 CARGO_FLAGS := --release --workspace
 BIN := ./target/release/cryptoviz
 
-.PHONY: run demo test check fmt web-test bench bench-kafka clean-data
+.PHONY: run demo test check fmt web-test web-types bench bench-kafka clean-data
 
 run:
 	./scripts/run.sh
@@ -36,6 +37,9 @@ fmt:
 
 web-test:
 	bash scripts/web-test.sh
+
+web-types:
+	bash scripts/gen-web-types.sh
 
 bench:
 	cargo build $(CARGO_FLAGS) --all-targets

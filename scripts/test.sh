@@ -47,7 +47,7 @@ step "API fuzzing: schemathesis against the served OpenAPI document"
 # No 5xx and no answer outside the documented schema; see the script's header.
 bash scripts/tests/api_schemathesis.sh
 
-step "viewer: type-check, lint, build, Vitest, and Playwright in Chromium against the binary"
+step "viewer: API types drift check, type-check, lint, build, Vitest, and Playwright in Chromium against the binary"
 if ! command -v npm >/dev/null 2>&1; then
   echo "Node.js >= 20.9 with npm is required for the viewer's tests" >&2
   exit 1

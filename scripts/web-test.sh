@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The viewer's tests: install, type-check, lint, build the static export, unit tests (Vitest),
-# then end-to-end tests in Debian's Chromium (playwright-core) against the real cryptoviz
-# binary on a simulated market. Screenshots and the server's log go to web/test-results/.
+# The viewer's tests: install, check that the generated API types (web/lib/api-types.ts) match
+# the binary's OpenAPI document, type-check, lint, build the static export, unit tests
+# (Vitest), then end-to-end tests in Debian's Chromium (playwright-core) against the real
+# cryptoviz binary on a simulated market. Screenshots and the server's log go to
+# web/test-results/.
 #
 #   CRYPTOVIZ_BIN   the binary to test (default target/release/cryptoviz); it is not built here
-#   WEB_E2E=0       skip the end-to-end part (no binary needed)
+#   WEB_E2E=0       skip the end-to-end part; without a binary, the API types check is then
+#                   skipped too (with a warning)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +46,17 @@ fi
 cd "$web"
 step "npm install"
 npm install --no-audit --no-fund --loglevel=error
+
+step "API types: web/lib/api-types.ts against the binary's OpenAPI document"
+if [[ -x "$bin" ]]; then
+  CRYPTOVIZ_BIN="$bin" bash "$root/scripts/gen-web-types.sh" --check
+elif [[ "${WEB_E2E:-1}" == 0 ]]; then
+  echo "WARNING: no cryptoviz binary at $bin: the API types drift check is SKIPPED" >&2
+  echo "WARNING: build it (cargo build --release --workspace --all-targets) or set CRYPTOVIZ_BIN to run it" >&2
+else
+  echo "no cryptoviz binary at $bin (build it first, or set CRYPTOVIZ_BIN)" >&2
+  exit 1
+fi
 
 step "type check"
 npx tsc --noEmit

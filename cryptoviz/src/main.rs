@@ -4,9 +4,9 @@
 //! windowed consumers → embedded store → HTTP API — with no external service. The other
 //! subcommands run one stage alone (`produce`, `consume`, `serve`), import history files
 //! through the pipeline (`import`), re-run the consumers over the log's history (`replay`) or
-//! measure the pipeline (`bench`). Configuration comes from an
-//! optional TOML file plus `CRYPTOVIZ__SECTION__KEY` environment overrides, then command-line
-//! flags ([`config`]); a bad key or value stops start-up with a message naming it.
+//! measure the pipeline (`bench`); `openapi` prints the API's OpenAPI document. Configuration
+//! comes from an optional TOML file plus `CRYPTOVIZ__SECTION__KEY` environment overrides, then
+//! command-line flags ([`config`]); a bad key or value stops start-up with a message naming it.
 
 mod backends;
 mod commands;
@@ -58,6 +58,8 @@ enum Command {
     SentimentEval(commands::sentiment_eval::SentimentEvalArgs),
     /// Push simulated ticks through the full embedded pipeline and report throughput.
     Bench(commands::bench::BenchArgs),
+    /// Print the API's OpenAPI document (as served at `/api/v1/openapi.json`) as JSON.
+    Openapi(commands::openapi::OpenapiArgs),
 }
 
 /// Caps glibc's malloc at two arenas. By default it grows one arena per thread that
@@ -83,6 +85,16 @@ fn limit_malloc_arenas() {}
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
+    if let Command::Openapi(args) = cli.command {
+        // Needs no configuration, runtime or logging: stdout is the document alone.
+        return match commands::openapi::openapi(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRYPTOVIZ_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -121,7 +133,9 @@ fn main() -> ExitCode {
             Command::Dlq(args) => commands::dlq::dlq(config, args).await,
             Command::Log(args) => commands::log::log(config, args).await,
             Command::Bench(args) => commands::bench::bench(config, args).await,
-            Command::SentimentEval(_) => unreachable!("handled before the runtime starts"),
+            Command::SentimentEval(_) | Command::Openapi(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

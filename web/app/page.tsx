@@ -12,7 +12,8 @@ import { formatCompactUsd, formatDateTime, formatPercent, formatUsd } from '../l
 import { applyAnalytics, applyPrices, mergeSnapshot } from '../lib/live';
 import { filterCoins, nextSort, sortCoins } from '../lib/table';
 import type { Movement, Order, SortKey } from '../lib/table';
-import type { AnalyticsEvent, Coin, FearGreed, GlobalStats, List, PriceEvent } from '../lib/types';
+import type { Coin, CoinPage, FearGreed, GlobalStats, TopVolatile } from '../lib/schemas';
+import type { AnalyticsEvent, PriceEvent } from '../lib/stream-events';
 
 interface Flash {
   move: 'up' | 'down' | 'same';
@@ -31,15 +32,15 @@ const COLUMNS: { key: SortKey; label: string; num: boolean; hideSm?: boolean }[]
 ];
 
 export default function Overview() {
-  const coinsRes = useApi<List<Coin>>('/coins?sparkline=true&limit=100', 60_000);
+  const coinsRes = useApi<CoinPage>('/coins?sparkline=true&limit=100', 60_000);
   const global = useApi<GlobalStats>('/global', 30_000);
   const fearGreed = useApi<FearGreed>('/fear-greed?limit=1', 60_000);
-  const volatile = useApi<List<{ id: string; volatility_pct: number | null }>>('/analytics/top-volatile?window=1h&limit=3', 60_000);
+  const volatile = useApi<TopVolatile>('/analytics/top-volatile?window=1h&limit=3', 60_000);
   const stale = useStale();
 
   // Live coins: the REST answer, then every price event merged in. A new REST answer replaces
   // the merged state (set during render: the documented way to reset state from new input).
-  const [live, setLive] = useState<{ base: List<Coin> | null; coins: Coin[]; flash: Record<string, Flash> }>({
+  const [live, setLive] = useState<{ base: CoinPage | null; coins: Coin[]; flash: Record<string, Flash> }>({
     base: null,
     coins: [],
     flash: {},

@@ -19,7 +19,7 @@ import type { Bar, VolumeBar } from '../lib/candles';
 import { mergeTick, toSeconds } from '../lib/candles';
 import { bollinger, ema, macd, rsi, sma, toLine } from '../lib/indicators';
 import type { Marker } from '../lib/anomalies';
-import type { PriceEvent } from '../lib/types';
+import type { PriceEvent } from '../lib/stream-events';
 import { useStreamBatch } from './LiveProvider';
 import { useTheme } from './ThemeToggle';
 

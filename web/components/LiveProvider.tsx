@@ -12,8 +12,9 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { backoffMs, parseData, streamUrl } from '../lib/live';
-import { STREAM_EVENTS } from '../lib/types';
-import type { FiredAlert, StreamEventName } from '../lib/types';
+import type { FiredAlert } from '../lib/schemas';
+import { STREAM_EVENTS } from '../lib/stream-events';
+import type { StreamEventName } from '../lib/stream-events';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 

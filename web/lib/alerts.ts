@@ -1,6 +1,6 @@
 // The alert rule form: validation and the request body it produces.
 
-import type { AlertKind } from './types';
+import type { AlertKind, NewAlertRule } from './schemas';
 
 export const ALERT_KINDS: { kind: AlertKind; label: string; unit: string }[] = [
   { kind: 'price_above', label: 'Price above', unit: 'USD' },
@@ -10,7 +10,9 @@ export const ALERT_KINDS: { kind: AlertKind; label: string; unit: string }[] = [
   { kind: 'sentiment_below', label: 'Sentiment below', unit: 'score' },
 ];
 
-export const CHANGE_WINDOWS = ['5m', '1h', '24h'] as const;
+/** The windows a `change_pct` rule can watch: the changes the sources report (the API
+ *  refuses any other; its schema types `window` as a plain string, so the list is kept here). */
+export const CHANGE_WINDOWS = ['1h', '24h', '7d'] as const;
 
 export interface RuleForm {
   kind: string;
@@ -20,13 +22,7 @@ export interface RuleForm {
   webhookUrl: string;
 }
 
-export interface RuleBody {
-  kind: AlertKind;
-  coin: string;
-  threshold: number;
-  window?: string;
-  webhook_url?: string;
-}
+export type RuleBody = NewAlertRule;
 
 /** The body to POST, or the first problem with the form (naming the field). */
 export function ruleBody(f: RuleForm): { body: RuleBody } | { error: string; field: keyof RuleForm } {
@@ -47,7 +43,7 @@ export function ruleBody(f: RuleForm): { body: RuleBody } | { error: string; fie
   const body: RuleBody = { kind, coin, threshold };
   if (kind === 'change_pct') {
     if (!(CHANGE_WINDOWS as readonly string[]).includes(f.window)) {
-      return { error: 'Choose a window: 5m, 1h or 24h', field: 'window' };
+      return { error: `Choose a window: ${CHANGE_WINDOWS.join(', ')}`, field: 'window' };
     }
     body.window = f.window;
   }

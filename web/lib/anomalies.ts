@@ -1,6 +1,6 @@
 // Anomalies → chart markers, and the timeline's helpers.
 
-import type { Anomaly } from './types';
+import type { Anomaly, AnomalyKind, Severity } from './schemas';
 import { toSeconds } from './candles';
 
 export interface Marker {
@@ -14,20 +14,33 @@ export interface Marker {
   key: string;
 }
 
-export const SEVERITY_COLORS: Record<string, string> = {
-  high: '#e5484d',
-  medium: '#f5a524',
-  low: '#8e8cf3',
-};
+// One entry per value the API documents (`satisfies` fails the build when one is missing); a
+// lookup takes any string, so a row whose kind or severity the viewer does not know yet still
+// renders.
+const SEVERITY_COLORS = new Map<string, string>(
+  Object.entries({
+    high: '#e5484d',
+    medium: '#f5a524',
+    low: '#8e8cf3',
+  } satisfies Record<Severity, string>),
+);
 
-const KIND_LABELS: Record<string, string> = {
-  price_return: 'Price move',
-  volume: 'Volume spike',
-  divergence: 'Source divergence',
-};
+const KIND_LABELS = new Map<string, string>(
+  Object.entries({
+    price_return: 'Price move',
+    volume: 'Volume spike',
+    divergence: 'Source divergence',
+  } satisfies Record<AnomalyKind, string>),
+);
 
+/** A severity's colour; an unknown severity gets the colour of `low`. */
+export function severityColor(severity: string): string {
+  return SEVERITY_COLORS.get(severity) ?? SEVERITY_COLORS.get('low')!;
+}
+
+/** A kind's label; an unknown kind shows as it is. */
 export function kindLabel(kind: string): string {
-  return KIND_LABELS[kind] ?? kind;
+  return KIND_LABELS.get(kind) ?? kind;
 }
 
 /**
@@ -58,22 +71,19 @@ export function snapToBar(barTimes: readonly number[], t: number, intervalSec: n
 export function toMarkers(anomalies: readonly Anomaly[], barTimes: readonly number[], intervalSec: number): Marker[] {
   const out: Marker[] = [];
   for (const a of anomalies) {
-    const at = toSeconds(a.peak_time ?? a.time) ?? toSeconds(a.time);
+    const at = toSeconds(a.peak_time) ?? toSeconds(a.time);
     if (at === null) continue;
     const time = snapToBar(barTimes, at, intervalSec);
     if (time === null) continue;
-    const down =
-      typeof a.observed === 'number' && typeof a.baseline === 'number' && a.kind === 'price_return'
-        ? a.observed < a.baseline
-        : false;
+    const down = a.kind === 'price_return' && a.observed < a.baseline;
     out.push({
       time,
       at,
       position: down ? 'belowBar' : 'aboveBar',
       shape: a.kind === 'divergence' ? 'circle' : down ? 'arrowUp' : 'arrowDown',
-      color: SEVERITY_COLORS[a.severity ?? ''] ?? SEVERITY_COLORS.low,
-      text: kindLabel(String(a.kind)),
-      key: `${a.crypto_id}|${a.kind}|${a.source ?? ''}|${a.time}`,
+      color: severityColor(a.severity),
+      text: kindLabel(a.kind),
+      key: `${a.crypto_id}|${a.kind}|${a.source}|${a.time}`,
     });
   }
   return out.sort((x, y) => x.time - y.time);

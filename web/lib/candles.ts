@@ -1,6 +1,6 @@
 // Candles from the API → the series the chart draws, and live ticks merged into them.
 
-import type { Candle } from './types';
+import type { Candle, HistoryInterval, HistoryRange } from './schemas';
 import { toMillis } from './format';
 
 /** A candle in chart units: `time` in seconds since the epoch (the bin start). */
@@ -18,11 +18,13 @@ export interface VolumeBar {
   color: string;
 }
 
-export const RANGES = ['1h', '24h', '7d', '30d', '1y'] as const;
-export type Range = (typeof RANGES)[number];
+// The ranges and intervals are the API's (`RANGE_SECONDS` and `INTERVAL_SECONDS` must have one
+// entry per documented value); these lists give the order the viewer offers them in.
+export type Range = HistoryRange;
+export const RANGES = ['1h', '24h', '7d', '30d', '1y'] as const satisfies readonly Range[];
 
-export const INTERVALS = ['auto', '1m', '5m', '15m', '1h', '4h', '1d'] as const;
-export type Interval = (typeof INTERVALS)[number];
+export type Interval = HistoryInterval;
+export const INTERVALS = ['auto', '1m', '5m', '15m', '1h', '4h', '1d'] as const satisfies readonly Interval[];
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -78,24 +80,19 @@ export function toSeconds(t: string | number | null | undefined): number | null 
   return ms === null ? null : Math.floor(ms / 1000);
 }
 
-function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
 /**
  * Candles as chart bars: sorted by time, one per time (the last wins, as a re-emitted window
- * replaces its provisional value), candles with a missing price dropped. High and low are
+ * replaces its provisional value), candles with an unreadable time dropped. High and low are
  * widened to contain open and close so a partial window never draws an inverted wick.
  */
 export function toBars(candles: readonly Candle[]): Bar[] {
   const byTime = new Map<number, Bar>();
   for (const c of candles) {
     const time = toSeconds(c.time);
-    const open = num(c.open);
-    const close = num(c.close);
-    if (time === null || open === null || close === null) continue;
-    const high = Math.max(num(c.high) ?? -Infinity, open, close);
-    const low = Math.min(num(c.low) ?? Infinity, open, close);
+    if (time === null) continue;
+    const { open, close } = c;
+    const high = Math.max(c.high, open, close);
+    const low = Math.min(c.low, open, close);
     byTime.set(time, { time, open, high, low, close });
   }
   return [...byTime.values()].sort((a, b) => a.time - b.time);
@@ -106,10 +103,8 @@ export function toVolumeBars(candles: readonly Candle[], up: string, down: strin
   const byTime = new Map<number, VolumeBar>();
   for (const c of candles) {
     const time = toSeconds(c.time);
-    const volume = num(c.volume);
-    if (time === null || volume === null) continue;
-    const rising = (num(c.close) ?? 0) >= (num(c.open) ?? 0);
-    byTime.set(time, { time, value: volume, color: rising ? up : down });
+    if (time === null || typeof c.volume !== 'number') continue;
+    byTime.set(time, { time, value: c.volume, color: c.close >= c.open ? up : down });
   }
   return [...byTime.values()].sort((a, b) => a.time - b.time);
 }

@@ -1,7 +1,8 @@
 // Merging live stream events into the state the pages hold. Pure: each function takes the
 // current state and one event and returns the next state (the same object when nothing changed).
 
-import type { Anomaly, Article, Coin, FiredAlert, PriceEvent, AnalyticsEvent, SentimentPoint } from './types';
+import type { Anomaly, Article, Coin, FiredAlert, SentimentPoint } from './schemas';
+import type { AnalyticsEvent, PriceEvent } from './stream-events';
 import { toMillis } from './format';
 
 /** Parses an event's JSON `data`; null when it is not a JSON object. */
@@ -46,7 +47,7 @@ export function applyPrice(coins: readonly Coin[], ev: PriceEvent): PriceMerge {
   };
   const out = coins.slice();
   out[i] = next;
-  const move = before === null || before === ev.price_usd ? 'same' : ev.price_usd > before ? 'up' : 'down';
+  const move = before === ev.price_usd ? 'same' : ev.price_usd > before ? 'up' : 'down';
   return { coins: out, changed: { id: coin.id, move } };
 }
 
@@ -93,16 +94,9 @@ export function mergeFired(list: readonly FiredAlert[], f: FiredAlert, cap = 100
   return [f, ...list].slice(0, cap);
 }
 
-/** Article coin ids, whether the API gives an array or a comma-separated string. */
+/** Article coin ids (empty ids dropped). */
 export function articleCoins(a: Pick<Article, 'coins'>): string[] {
-  if (Array.isArray(a.coins)) return a.coins.filter((c) => typeof c === 'string' && c !== '');
-  if (typeof a.coins === 'string') {
-    return a.coins
-      .split(',')
-      .map((c) => c.trim())
-      .filter((c) => c !== '');
-  }
-  return [];
+  return a.coins.filter((c) => c !== '');
 }
 
 /** Whether an article passes the news page's filters (empty filter = any). */
@@ -150,7 +144,7 @@ export function applyPrices(
   for (const c of out) {
     if (!touched.has(c.id)) continue;
     const b = before.get(c.id);
-    moves[c.id] = b === null || b === undefined || c.price_usd === null || b === c.price_usd ? 'same' : c.price_usd > b ? 'up' : 'down';
+    moves[c.id] = b === undefined || b === c.price_usd ? 'same' : c.price_usd > b ? 'up' : 'down';
   }
   return { coins: out, moves };
 }

@@ -1,6 +1,6 @@
 // Sorting and filtering of the overview's coin table.
 
-import type { Coin } from './types';
+import type { Coin } from './schemas';
 
 export const SORT_KEYS = [
   'market_cap',

@@ -8,34 +8,34 @@ const S0 = Date.UTC(2026, 0, 1) / 1000;
 describe('toBars', () => {
   it('converts times to seconds and sorts', () => {
     const bars = toBars([
-      { time: T1, open: 2, high: 3, low: 1, close: 2.5 },
-      { time: T0, open: 1, high: 2, low: 0.5, close: 2 },
+      { time: T1, open: 2, high: 3, low: 1, close: 2.5, ticks: 1 },
+      { time: T0, open: 1, high: 2, low: 0.5, close: 2, ticks: 1 },
     ]);
     expect(bars).toEqual([
       { time: S0, open: 1, high: 2, low: 0.5, close: 2 },
       { time: S0 + 60, open: 2, high: 3, low: 1, close: 2.5 },
     ]);
   });
-  it('keeps the last candle of a time and drops candles without a price', () => {
+  it('keeps the last candle of a time and drops candles with an unreadable time', () => {
     const bars = toBars([
-      { time: T0, open: 1, high: 1, low: 1, close: 1 },
-      { time: T0, open: 1, high: 4, low: 1, close: 3 },
-      { time: T1, open: null, high: null, low: null, close: null },
+      { time: T0, open: 1, high: 1, low: 1, close: 1, ticks: 1 },
+      { time: T0, open: 1, high: 4, low: 1, close: 3, ticks: 1 },
+      { time: 'not a time', open: 2, high: 2, low: 2, close: 2, ticks: 1 },
     ]);
     expect(bars).toHaveLength(1);
     expect(bars[0].close).toBe(3);
   });
   it('widens high and low to contain open and close', () => {
-    const [bar] = toBars([{ time: T0, open: 10, high: 9, low: 11, close: 12 }]);
+    const [bar] = toBars([{ time: T0, open: 10, high: 9, low: 11, close: 12, ticks: 1 }]);
     expect(bar.high).toBe(12);
     expect(bar.low).toBe(10);
   });
   it('colours volume by direction and skips missing volumes', () => {
     const v = toVolumeBars(
       [
-        { time: T0, open: 1, high: 2, low: 1, close: 2, volume: 10 },
-        { time: T1, open: 2, high: 2, low: 1, close: 1, volume: 5 },
-        { time: '2026-01-01T00:02:00Z', open: 1, high: 1, low: 1, close: 1, volume: null },
+        { time: T0, open: 1, high: 2, low: 1, close: 2, volume: 10, ticks: 1 },
+        { time: T1, open: 2, high: 2, low: 1, close: 1, volume: 5, ticks: 1 },
+        { time: '2026-01-01T00:02:00Z', open: 1, high: 1, low: 1, close: 1, volume: null, ticks: 1 },
       ],
       'green',
       'red',
@@ -68,7 +68,7 @@ describe('intervals', () => {
 });
 
 describe('mergeTick', () => {
-  const bars = toBars([{ time: T0, open: 10, high: 12, low: 9, close: 11 }]);
+  const bars = toBars([{ time: T0, open: 10, high: 12, low: 9, close: 11, ticks: 1 }]);
   it('updates the open bar', () => {
     const r = mergeTick(bars, 13, S0 + 30, 60)!;
     expect(r.bar).toEqual({ time: S0, open: 10, high: 13, low: 9, close: 13 });

@@ -15,7 +15,8 @@ import {
   parseData,
   streamUrl,
 } from '../lib/live';
-import type { Anomaly, Article, Coin } from '../lib/types';
+import type { AnalyticsRow, Anomaly, Article, Coin, FiredAlert } from '../lib/schemas';
+import type { PriceEvent } from '../lib/stream-events';
 
 function coin(id: string, price: number, at = '2026-01-01T00:00:00.000Z'): Coin {
   return {
@@ -34,10 +35,15 @@ function coin(id: string, price: number, at = '2026-01-01T00:00:00.000Z'): Coin 
   };
 }
 
+/** A `price` event of `id` at `time`, with the fields a tick always has. */
+function tick(id: string, time: string, price_usd: number, extra: Partial<PriceEvent> = {}): PriceEvent {
+  return { id, symbol: id.slice(0, 3).toUpperCase(), source: 'simulated', time, price_usd, ...extra };
+}
+
 describe('applyPrice', () => {
   const coins = [coin('bitcoin', 100), coin('ethereum', 10)];
   it('updates the coin and reports the move', () => {
-    const r = applyPrice(coins, { id: 'ethereum', time: '2026-01-01T00:00:01.000Z', price_usd: 11, change_24h: 2 });
+    const r = applyPrice(coins, tick('ethereum', '2026-01-01T00:00:01.000Z', 11, { change_24h: 2 }));
     expect(r.changed).toEqual({ id: 'ethereum', move: 'up' });
     expect(r.coins[1].price_usd).toBe(11);
     expect(r.coins[1].change_24h).toBe(2);
@@ -47,25 +53,41 @@ describe('applyPrice', () => {
     expect(r.coins[0]).toBe(coins[0]);
   });
   it('reports a fall', () => {
-    const r = applyPrice(coins, { id: 'bitcoin', time: '2026-01-01T00:00:01.000Z', price_usd: 99 });
+    const r = applyPrice(coins, tick('bitcoin', '2026-01-01T00:00:01.000Z', 99));
     expect(r.changed?.move).toBe('down');
   });
   it('ignores an event older than the shown value', () => {
-    const r = applyPrice(coins, { id: 'bitcoin', time: '2025-12-31T23:59:59.000Z', price_usd: 1 });
+    const r = applyPrice(coins, tick('bitcoin', '2025-12-31T23:59:59.000Z', 1));
     expect(r.changed).toBeNull();
     expect(r.coins).toBe(coins);
   });
-  it('ignores unknown coins and missing prices', () => {
-    expect(applyPrice(coins, { id: 'doge', time: '2026-01-02T00:00:00Z', price_usd: 1 }).changed).toBeNull();
-    expect(applyPrice(coins, { id: 'bitcoin', time: '2026-01-02T00:00:00Z', price_usd: null }).changed).toBeNull();
+  it('ignores unknown coins', () => {
+    expect(applyPrice(coins, tick('doge', '2026-01-02T00:00:00Z', 1)).changed).toBeNull();
   });
 });
 
 describe('applyAnalytics', () => {
   it('takes the 1-hour volatility only', () => {
     const coins = [coin('bitcoin', 1)];
-    expect(applyAnalytics(coins, { crypto_id: 'bitcoin', window: '1m', time: 'x', volatility_pct: 9 })).toBe(coins);
-    expect(applyAnalytics(coins, { crypto_id: 'bitcoin', window: '1h', time: 'x', volatility_pct: 9 })[0].volatility_pct).toBe(9);
+    const row = (window: string): AnalyticsRow => ({
+      time: '2026-01-01T00:00:00.000Z',
+      crypto_id: 'bitcoin',
+      source: 'simulated',
+      window,
+      open: 1,
+      high: 1,
+      low: 1,
+      close: 1,
+      mean: 1,
+      min: 1,
+      max: 1,
+      count: 1,
+      window_end: '2026-01-01T01:00:00.000Z',
+      status: 'closed',
+      volatility_pct: 9,
+    });
+    expect(applyAnalytics(coins, row('1m'))).toBe(coins);
+    expect(applyAnalytics(coins, row('1h'))[0].volatility_pct).toBe(9);
   });
 });
 
@@ -92,13 +114,12 @@ describe('news merging', () => {
     expect(list[1].title).toBe('edited');
     expect(mergeArticle(list, article('c', '2026-01-01T00:02:00Z'), 2).map((a) => a.guid)).toEqual(['c', 'b']);
   });
-  it('reads coins from an array or a comma-separated string', () => {
-    expect(articleCoins({ coins: ['bitcoin', ''] })).toEqual(['bitcoin']);
-    expect(articleCoins({ coins: 'bitcoin, ethereum' })).toEqual(['bitcoin', 'ethereum']);
-    expect(articleCoins({ coins: null })).toEqual([]);
+  it('reads the coin ids, dropping empty ones', () => {
+    expect(articleCoins({ coins: ['bitcoin', '', 'ethereum'] })).toEqual(['bitcoin', 'ethereum']);
+    expect(articleCoins({ coins: [] })).toEqual([]);
   });
   it('filters by coin, source and sentiment', () => {
-    const a = article('a', '2026-01-01T00:00:00Z', { coins: 'solana', sentiment_label: 'positive' });
+    const a = article('a', '2026-01-01T00:00:00Z', { coins: ['solana'], sentiment_label: 'positive' });
     expect(articleMatches(a, {})).toBe(true);
     expect(articleMatches(a, { coin: 'solana' })).toBe(true);
     expect(articleMatches(a, { coin: 'bitcoin' })).toBe(false);
@@ -113,12 +134,17 @@ describe('anomaly merging', () => {
     crypto_id: 'bitcoin',
     kind: 'price_return',
     source: 'simulated',
+    end_time: '2026-01-01T00:01:00.000Z',
+    peak_time: '2026-01-01T00:00:00.000Z',
+    observed: 2,
+    baseline: 1,
     score: 4,
     severity: 'medium',
-    status: 'open',
+    status: 'ongoing',
+    detail: '',
   };
   it('updates an episode in place', () => {
-    const list = mergeAnomaly([a], { ...a, time: '2026-01-01T00:00:00Z', score: 6, status: 'closed' });
+    const list = mergeAnomaly([a], { ...a, time: '2026-01-01T00:00:00Z', score: 6, status: 'ended' });
     expect(list).toHaveLength(1);
     expect(list[0].score).toBe(6);
     expect(anomalyKey(list[0])).toBe(anomalyKey(a));
@@ -131,7 +157,7 @@ describe('anomaly merging', () => {
 
 describe('fired alerts', () => {
   it('drops duplicates', () => {
-    const f = { rule_id: 1, coin: 'bitcoin', kind: 'price_above', message: 'm', value: 1, threshold: 1, time: 't' };
+    const f: FiredAlert = { rule_id: '1', coin: 'bitcoin', kind: 'price_above', message: 'm', value: 1, threshold: 1, time: 't' };
     const once = mergeFired([], f);
     expect(mergeFired(once, { ...f })).toBe(once);
     expect(mergeFired(once, { ...f, time: 'u' })).toHaveLength(2);
@@ -158,11 +184,11 @@ describe('applyPrices', () => {
     const coins = [coin('bitcoin', 100), coin('ethereum', 10), coin('solana', 5)];
     const t = (s: number) => `2026-01-01T00:00:0${s}.000Z`;
     const r = applyPrices(coins, [
-      { id: 'bitcoin', time: t(1), price_usd: 105 },
-      { id: 'bitcoin', time: t(2), price_usd: 99 },
-      { id: 'ethereum', time: t(1), price_usd: 12 },
-      { id: 'ethereum', time: t(2), price_usd: 10 },
-      { id: 'bitcoin', time: t(0), price_usd: 1 },
+      tick('bitcoin', t(1), 105),
+      tick('bitcoin', t(2), 99),
+      tick('ethereum', t(1), 12),
+      tick('ethereum', t(2), 10),
+      tick('bitcoin', t(0), 1),
     ]);
     expect(r.coins.map((c) => c.price_usd)).toEqual([99, 10, 5]);
     expect(r.moves).toEqual({ bitcoin: 'down', ethereum: 'same' });

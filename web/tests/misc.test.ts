@@ -3,10 +3,24 @@ import { snapToBar, toMarkers, timelinePosition } from '../lib/anomalies';
 import { fearGreedBand, gaugeNeedle, tone } from '../lib/sentiment';
 import { describeRule, ruleBody } from '../lib/alerts';
 import { errorFrom, query } from '../lib/api';
-import type { Anomaly } from '../lib/types';
+import type { Anomaly } from '../lib/schemas';
 
 describe('anomaly markers', () => {
   const times = [0, 60, 120, 180];
+  const base: Anomaly = {
+    time: '1970-01-01T00:02:10Z',
+    crypto_id: 'x',
+    kind: 'price_return',
+    source: 's',
+    end_time: '1970-01-01T00:03:10Z',
+    peak_time: '1970-01-01T00:02:10Z',
+    observed: 1,
+    baseline: 0,
+    score: 5,
+    severity: 'high',
+    status: 'ongoing',
+    detail: '',
+  };
   it('snaps a time to the bar containing it', () => {
     expect(snapToBar(times, 61, 60)).toBe(60);
     expect(snapToBar(times, 180, 60)).toBe(180);
@@ -16,12 +30,11 @@ describe('anomaly markers', () => {
     expect(snapToBar([], 5, 60)).toBeNull();
   });
   it('places anomalies on bars, sorted, coloured by severity, down moves below', () => {
-    const base: Anomaly = { time: '1970-01-01T00:02:10Z', crypto_id: 'x', kind: 'price_return', source: 's', score: 5, severity: 'high' };
     const m = toMarkers(
       [
         { ...base, observed: -3, baseline: 0 },
-        { ...base, time: '1970-01-01T00:00:30Z', kind: 'volume', severity: 'low' },
-        { ...base, time: '1970-01-01T01:00:00Z' },
+        { ...base, time: '1970-01-01T00:00:30Z', peak_time: '1970-01-01T00:00:30Z', kind: 'volume', severity: 'low' },
+        { ...base, time: '1970-01-01T01:00:00Z', peak_time: '1970-01-01T01:00:00Z' },
       ],
       times,
       60,
@@ -31,7 +44,7 @@ describe('anomaly markers', () => {
     expect(m[0]).toMatchObject({ position: 'aboveBar', text: 'Volume spike' });
   });
   it('uses the peak time when given', () => {
-    const a: Anomaly = { time: '1970-01-01T00:00:10Z', peak_time: '1970-01-01T00:03:05Z', crypto_id: 'x', kind: 'volume', source: null, score: 1, severity: 'medium' };
+    const a: Anomaly = { ...base, time: '1970-01-01T00:00:10Z', peak_time: '1970-01-01T00:03:05Z', kind: 'volume', severity: 'medium' };
     expect(toMarkers([a], times, 60)[0].time).toBe(180);
   });
   it('positions on a timeline', () => {
@@ -78,6 +91,9 @@ describe('alert form', () => {
     expect(ruleBody({ ...form, coin: ' ' })).toMatchObject({ field: 'coin' });
     expect(ruleBody({ ...form, kind: 'nope' })).toMatchObject({ field: 'kind' });
     expect(ruleBody({ ...form, kind: 'change_pct', threshold: '5', window: '2h' })).toMatchObject({ field: 'window' });
+    // The API takes the changes the sources report: 1h, 24h, 7d (not 5m).
+    expect(ruleBody({ ...form, kind: 'change_pct', threshold: '5', window: '5m' })).toMatchObject({ field: 'window' });
+    expect(ruleBody({ ...form, kind: 'change_pct', threshold: '5', window: '7d' })).toMatchObject({ body: { window: '7d' } });
     expect(ruleBody({ ...form, coin: 'market' })).toMatchObject({ field: 'coin' });
     expect(ruleBody({ ...form, webhookUrl: 'ftp://x' })).toMatchObject({ field: 'webhookUrl' });
   });

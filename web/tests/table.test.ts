@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { filterCoins, nextSort, sortCoins, sparklinePoints } from '../lib/table';
-import type { Coin } from '../lib/types';
+import type { Coin } from '../lib/schemas';
 
 function c(id: string, over: Partial<Coin>): Coin {
   return {
@@ -8,7 +8,7 @@ function c(id: string, over: Partial<Coin>): Coin {
     symbol: id.toUpperCase(),
     name: id[0].toUpperCase() + id.slice(1),
     source: 's',
-    updated_at: null,
+    updated_at: '2026-01-01T00:00:00.000Z',
     price_usd: 1,
     market_cap: 1,
     volume_24h: 1,

@@ -5,6 +5,7 @@ pub mod consume;
 pub mod dlq;
 pub mod import;
 pub mod log;
+pub mod openapi;
 pub mod produce;
 pub mod replay;
 pub mod run;

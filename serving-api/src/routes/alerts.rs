@@ -12,7 +12,7 @@ use crate::model::List;
 use crate::params::{self, Params};
 
 /// Every alert rule, oldest first; webhook URLs are masked (scheme and host only).
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", operation_id = "list_alerts",
     responses((status = 200, body = List<Rule>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ const WINDOWS: [&str; 3] = ["1m", "5m", "1h"];
 
 /// Stored windows (statistics and indicators), oldest first. Without `from` it returns the
 /// newest `limit` windows.
-#[utoipa::path(get, path = "/api/v1/analytics", tag = "analytics",
+#[utoipa::path(get, path = "/api/v1/analytics", tag = "analytics", operation_id = "list_analytics",
     params(
         ("coin" = Option<String>, Query, description = "Coin id"),
         ("window" = Option<Window>, Query, description = "1m (default), 5m, 1h"),

@@ -16,7 +16,7 @@ use crate::params::{self, Params};
 const SCAN_CAP: usize = 50_000;
 
 /// Anomaly episodes (z-score of returns and volume, cross-source divergence), newest first.
-#[utoipa::path(get, path = "/api/v1/anomalies", tag = "analytics",
+#[utoipa::path(get, path = "/api/v1/anomalies", tag = "analytics", operation_id = "list_anomalies",
     params(
         ("coin" = Option<String>, Query, description = "Coin id"),
         ("kind" = Option<AnomalyKind>, Query, description = "price_return, volume or divergence"),

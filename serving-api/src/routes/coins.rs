@@ -184,7 +184,7 @@ fn sort_coins(coins: &mut [Coin], by: &str, descending: bool) {
 }
 
 /// Every coin's latest snapshot.
-#[utoipa::path(get, path = "/api/v1/coins", tag = "market",
+#[utoipa::path(get, path = "/api/v1/coins", tag = "market", operation_id = "list_coins",
     params(
         ("ids" = Option<String>, Query, description = "Comma-separated coin ids to keep (at most 250)"),
         ("sort" = Option<CoinSort>, Query, description = "market_cap (default), price, volume, change_1h, change_24h, change_7d, volatility"),

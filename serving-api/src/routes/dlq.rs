@@ -56,7 +56,7 @@ const READ_CHUNK: usize = 100;
 /// The newest dead letters before `before` (API key required): id, time, original topic,
 /// source and reason, oldest first, and the cursor of the next older page. Each page reads at
 /// most `limit` letters per partition of the DLQ, with no consumer group.
-#[utoipa::path(get, path = "/api/v1/dlq", tag = "operations",
+#[utoipa::path(get, path = "/api/v1/dlq", tag = "operations", operation_id = "list_dead_letters",
     params(
         ("limit" = Option<usize>, Query, description = "1-1000 (50)"),
         ("before" = Option<String>, Query, description = "The `next` of the previous page"),
@@ -195,7 +195,7 @@ fn parse_cursor(raw: &str, offsets: &[(u64, u64)]) -> ApiResult<Vec<u64>> {
 
 /// One dead letter with its payload (API key required: payloads are what upstreams sent,
 /// including what failed validation).
-#[utoipa::path(get, path = "/api/v1/dlq/{id}", tag = "operations",
+#[utoipa::path(get, path = "/api/v1/dlq/{id}", tag = "operations", operation_id = "show_dead_letter",
     params(("id" = String, Path, description = "`partition:offset`, as the list gives it")),
     security(("api_key" = [])),
     responses(

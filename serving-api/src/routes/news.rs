@@ -22,7 +22,7 @@ use crate::params::{self, Params};
 const SCAN_CAP: usize = 50_000;
 
 /// Articles with sentiment and coin tags, newest first.
-#[utoipa::path(get, path = "/api/v1/news", tag = "news",
+#[utoipa::path(get, path = "/api/v1/news", tag = "news", operation_id = "list_news",
     params(
         ("coin" = Option<String>, Query, description = "Only articles mentioning this coin id"),
         ("source" = Option<String>, Query, description = "Publisher (feed name)"),
@@ -93,7 +93,7 @@ pub async fn list(
 }
 
 /// Every publisher with its article count and newest article.
-#[utoipa::path(get, path = "/api/v1/news/sources", tag = "news",
+#[utoipa::path(get, path = "/api/v1/news/sources", tag = "news", operation_id = "news_sources",
     responses((status = 200, body = List<NewsSource>), (status = 400, body = ErrorBody)))]
 pub async fn sources(
     State(state): State<AppState>,

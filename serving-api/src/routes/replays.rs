@@ -119,7 +119,7 @@ pub async fn start(
 }
 
 /// The replay jobs of this process, newest first (the running one and the last finished).
-#[utoipa::path(get, path = "/api/v1/replays", tag = "operations",
+#[utoipa::path(get, path = "/api/v1/replays", tag = "operations", operation_id = "list_replays",
     responses(
         (status = 200, body = List<ReplayJob>),
         (status = 400, body = ErrorBody),
@@ -135,7 +135,7 @@ pub async fn list(
 }
 
 /// One replay job with its progress.
-#[utoipa::path(get, path = "/api/v1/replays/{id}", tag = "operations",
+#[utoipa::path(get, path = "/api/v1/replays/{id}", tag = "operations", operation_id = "show_replay",
     params(("id" = u64, Path, description = "Job number")),
     responses(
         (status = 200, body = ReplayJob),

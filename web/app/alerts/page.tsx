@@ -13,7 +13,8 @@ import type { RuleForm } from '../../lib/alerts';
 import { api, ApiError } from '../../lib/api';
 import { formatDateTime, formatNumber, formatUsd } from '../../lib/format';
 import { mergeFired } from '../../lib/live';
-import type { AlertRule, Coin, FiredAlert, List } from '../../lib/types';
+import type { AlertRule, AlertRuleList, CoinPage, CreatedAlertRule, FiredAlert, FiredAlertList } from '../../lib/schemas';
+import type { AlertEvent } from '../../lib/stream-events';
 
 const KEY = 'cryptoviz.apiKey';
 const keyListeners = new Set<() => void>();
@@ -50,9 +51,9 @@ function useApiKey(): string {
 export default function AlertsPage() {
   const apiKey = useApiKey();
   const [keyDraft, setKeyDraft] = useState('');
-  const rules = useApi<List<AlertRule>>('/alerts');
-  const fired = useApi<List<FiredAlert>>('/alerts/fired?limit=50');
-  const coins = useApi<List<Coin>>('/coins?limit=100', 30_000);
+  const rules = useApi<AlertRuleList>('/alerts');
+  const fired = useApi<FiredAlertList>('/alerts/fired?limit=50');
+  const coins = useApi<CoinPage>('/coins?limit=100', 30_000);
   const [form, setForm] = useState<RuleForm>({ kind: 'price_above', coin: 'bitcoin', threshold: '', window: '1h', webhookUrl: '' });
   const [formError, setFormError] = useState<{ message: string; field?: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -60,7 +61,7 @@ export default function AlertsPage() {
 
   const [firedLive, setFiredLive] = useState<{ base: unknown; list: FiredAlert[] }>({ base: null, list: [] });
   if (fired.data && firedLive.base !== fired.data) setFiredLive({ base: fired.data, list: fired.data.data });
-  useStreamEvent<FiredAlert>('alert', (f) => setFiredLive((s) => ({ ...s, list: mergeFired(s.list, f) })));
+  useStreamEvent<AlertEvent>('alert', (f) => setFiredLive((s) => ({ ...s, list: mergeFired(s.list, f) })));
 
   const selected = coins.data?.data.find((c) => c.id === form.coin);
   const unit = ALERT_KINDS.find((k) => k.kind === form.kind)?.unit ?? '';
@@ -82,7 +83,7 @@ export default function AlertsPage() {
     }
     setBusy(true);
     try {
-      const rule = await api<AlertRule>('/alerts', { method: 'POST', body: r.body, apiKey });
+      const rule = await api<CreatedAlertRule>('/alerts', { method: 'POST', body: r.body, apiKey });
       setFormError(null);
       setNotice(`Created: ${describeRule(rule ?? r.body)}`);
       rules.reload();
@@ -96,7 +97,7 @@ export default function AlertsPage() {
   const remove = async (rule: AlertRule) => {
     setNotice(null);
     try {
-      await api<null>(`/alerts/${encodeURIComponent(String(rule.id))}`, { method: 'DELETE', apiKey });
+      await api<null>(`/alerts/${encodeURIComponent(rule.id)}`, { method: 'DELETE', apiKey });
       setNotice(`Deleted: ${describeRule(rule)}`);
       rules.reload();
     } catch (e) {
@@ -160,9 +161,9 @@ export default function AlertsPage() {
             Coin
             <select value={form.coin} onChange={(e) => setForm({ ...form, coin: e.target.value })} data-testid="alert-coin" {...field('coin')}>
               {form.kind === 'sentiment_below' && <option value="market">Whole market</option>}
-              {(coins.data?.data ?? [{ id: form.coin, name: form.coin } as Coin]).map((c) => (
+              {(coins.data?.data.map((c) => ({ id: c.id, label: c.name ?? c.id })) ?? [{ id: form.coin, label: form.coin }]).map((c) => (
                 <option key={c.id} value={c.id}>
-                  {c.name ?? c.id}
+                  {c.label}
                 </option>
               ))}
             </select>
@@ -192,7 +193,7 @@ export default function AlertsPage() {
           </button>
         </form>
         {selected && (form.kind === 'price_above' || form.kind === 'price_below') && (
-          <p className="muted small" data-testid="alert-current-price" data-price={selected.price_usd ?? ''}>
+          <p className="muted small" data-testid="alert-current-price" data-price={selected.price_usd}>
             {selected.name} is at {formatUsd(selected.price_usd)} now.
           </p>
         )}
@@ -214,7 +215,7 @@ export default function AlertsPage() {
         {rules.data && rules.data.data.length === 0 && <p className="muted">No rules yet.</p>}
         <ul className="news-list" data-testid="alert-rules">
           {(rules.data?.data ?? []).map((r) => (
-            <li key={String(r.id)} className="news-item toolbar" data-testid="alert-rule" data-rule-id={String(r.id)}>
+            <li key={r.id} className="news-item toolbar" data-testid="alert-rule" data-rule-id={r.id}>
               <span>{describeRule(r)}</span>
               {r.webhook_url && <span className="muted small">→ {r.webhook_url}</span>}
               <button type="button" onClick={() => remove(r)} disabled={!apiKey} aria-label={`Delete rule: ${describeRule(r)}`} data-testid="alert-delete">

@@ -9,16 +9,17 @@ import { useStreamEvent } from '../../components/LiveProvider';
 import { useStale } from '../../components/StaleBanner';
 import { useApi } from '../../components/useApi';
 import { query } from '../../lib/api';
-import { SEVERITY_COLORS, kindLabel, timelinePosition } from '../../lib/anomalies';
+import { kindLabel, severityColor, timelinePosition } from '../../lib/anomalies';
 import { formatDateTime, formatNumber, toMillis } from '../../lib/format';
 import { mergeAnomaly } from '../../lib/live';
-import type { Anomaly, Coin, List } from '../../lib/types';
+import type { Anomaly, AnomalyList, CoinPage, Severity } from '../../lib/schemas';
+import type { AnomalyEvent } from '../../lib/stream-events';
 
 const RANGES = ['1h', '24h', '7d', '30d'] as const;
-const SEVERITY_Y: Record<string, number> = { high: 15, medium: 35, low: 55 };
+const SEVERITY_Y = new Map<string, number>(Object.entries({ high: 15, medium: 35, low: 55 } satisfies Record<Severity, number>));
 
 function coinHref(a: Anomaly): string {
-  const at = toMillis(a.peak_time ?? a.time) ?? toMillis(a.time);
+  const at = toMillis(a.peak_time) ?? toMillis(a.time);
   return `/coin/${query({ id: a.crypto_id, range: '24h', at: at === null ? null : new Date(at).toISOString() })}`;
 }
 
@@ -27,13 +28,13 @@ export default function AnomaliesPage() {
   const [kind, setKind] = useState('');
   const [severity, setSeverity] = useState('');
   const [range, setRange] = useState<(typeof RANGES)[number]>('24h');
-  const res = useApi<List<Anomaly>>(`/anomalies${query({ coin, kind, severity, range, limit: 500 })}`);
-  const coins = useApi<List<Coin>>('/coins?limit=100', 300_000);
+  const res = useApi<AnomalyList>(`/anomalies${query({ coin, kind, severity, range, limit: 500 })}`);
+  const coins = useApi<CoinPage>('/coins?limit=100', 300_000);
   const stale = useStale();
 
   const [live, setLive] = useState<{ base: unknown; list: Anomaly[] }>({ base: null, list: [] });
   if (res.data && live.base !== res.data) setLive({ base: res.data, list: res.data.data });
-  useStreamEvent<Anomaly>('anomaly', (a) => {
+  useStreamEvent<AnomalyEvent>('anomaly', (a) => {
     if ((coin && a.crypto_id !== coin) || (kind && a.kind !== kind) || (severity && a.severity !== severity)) return;
     setLive((s) => ({ ...s, list: mergeAnomaly(s.list, a) }));
   });
@@ -94,8 +95,8 @@ export default function AnomaliesPage() {
             {live.list.map((a) => {
               const t = toMillis(a.time) ?? from;
               return (
-                <a key={`${a.crypto_id}|${a.kind}|${a.source}|${a.time}`} href={coinHref(a)} aria-label={`${a.crypto_id} ${kindLabel(String(a.kind))} at ${formatDateTime(a.time)}`}>
-                  <circle cx={8 + timelinePosition(t, from, to) * 984} cy={SEVERITY_Y[a.severity ?? ''] ?? 55} r="6" fill={SEVERITY_COLORS[a.severity ?? ''] ?? SEVERITY_COLORS.low} />
+                <a key={`${a.crypto_id}|${a.kind}|${a.source}|${a.time}`} href={coinHref(a)} aria-label={`${a.crypto_id} ${kindLabel(a.kind)} at ${formatDateTime(a.time)}`}>
+                  <circle cx={8 + timelinePosition(t, from, to) * 984} cy={SEVERITY_Y.get(a.severity) ?? 55} r="6" fill={severityColor(a.severity)} />
                 </a>
               );
             })}
@@ -140,7 +141,7 @@ export default function AnomaliesPage() {
                 </td>
                 <td>{a.crypto_id}</td>
                 <td>
-                  {kindLabel(String(a.kind))}
+                  {kindLabel(a.kind)}
                   {a.source && <span className="muted small"> · {a.source}</span>}
                 </td>
                 <td>
@@ -149,7 +150,7 @@ export default function AnomaliesPage() {
                 <td className="num">{formatNumber(a.score, 2)}</td>
                 <td className="num hide-sm">{formatNumber(a.observed, 4)}</td>
                 <td className="num hide-sm">{formatNumber(a.baseline, 4)}</td>
-                <td className="hide-sm">{a.status ?? '—'}</td>
+                <td className="hide-sm">{a.status || '—'}</td>
               </tr>
             ))}
           </tbody>

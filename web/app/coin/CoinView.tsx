@@ -15,7 +15,8 @@ import { INTERVALS, RANGES, intervalSeconds, isInterval, isRange, rangeSeconds, 
 import type { Interval, Range } from '../../lib/candles';
 import { formatClock, formatCompactUsd, formatDateTime, formatNumber, formatUsd, toMillis } from '../../lib/format';
 import { applyPrices, articleCoins, mergeAnomaly, mergeArticle } from '../../lib/live';
-import type { Anomaly, Article, CoinDetail, History, List, PriceEvent, SourceSnapshot } from '../../lib/types';
+import type { Anomaly, AnomalyList, Article, ArticleList, Coin, CoinDetail, History } from '../../lib/schemas';
+import type { AnomalyEvent, NewsEvent, PriceEvent } from '../../lib/stream-events';
 
 const OVERLAY_LABELS: [keyof Overlays, string][] = [
   ['sma20', 'SMA 20'],
@@ -59,10 +60,10 @@ export function CoinView() {
   const history = useApi<History>(historyPath);
   const detail = useApi<CoinDetail>(id ? `/coins/${encodeURIComponent(id)}` : null, 30_000);
   const h = history.data;
-  const anomaliesRes = useApi<List<Anomaly>>(
+  const anomaliesRes = useApi<AnomalyList>(
     id && h ? `/anomalies${query({ coin: id, from: h.from, to: h.to, limit: 500 })}` : null,
   );
-  const newsRes = useApi<List<Article>>(id ? `/news${query({ coin: id, limit: 10 })}` : null);
+  const newsRes = useApi<ArticleList>(id ? `/news${query({ coin: id, limit: 10 })}` : null);
 
   const [overlays, setOverlays] = useState<Overlays>({
     sma20: true,
@@ -83,14 +84,14 @@ export function CoinView() {
   if (anomaliesRes.data && liveAnomalies.base !== anomaliesRes.data) {
     setLiveAnomalies({ base: anomaliesRes.data, list: anomaliesRes.data.data });
   }
-  useStreamEvent<Anomaly>('anomaly', (a) => {
+  useStreamEvent<AnomalyEvent>('anomaly', (a) => {
     if (a.crypto_id === id) setLiveAnomalies((s) => ({ ...s, list: mergeAnomaly(s.list, a) }));
   });
   const [liveNews, setLiveNews] = useState<{ base: unknown; list: Article[] }>({ base: null, list: [] });
   if (newsRes.data && liveNews.base !== newsRes.data) {
     setLiveNews({ base: newsRes.data, list: newsRes.data.data });
   }
-  useStreamEvent<Article>('news', (a) => {
+  useStreamEvent<NewsEvent>('news', (a) => {
     if (articleCoins(a).includes(id)) setLiveNews((s) => ({ ...s, list: mergeArticle(s.list, a, 10) }));
   });
 
@@ -204,9 +205,9 @@ export function CoinView() {
             <ul className="news-list" data-testid="coin-anomalies">
               {liveAnomalies.list.slice(0, 30).map((a) => (
                 <li key={`${a.kind}|${a.source}|${a.time}`} className="news-item" data-testid="coin-anomaly">
-                  <SeverityBadge severity={a.severity} /> {kindLabel(String(a.kind))} · score {formatNumber(a.score, 2)} ·{' '}
-                  <button type="button" className="link-button" onClick={() => go({ at: new Date(toMillis(a.peak_time ?? a.time) ?? toMillis(a.time) ?? 0).toISOString() })}>
-                    {formatDateTime(a.peak_time ?? a.time, true)}
+                  <SeverityBadge severity={a.severity} /> {kindLabel(a.kind)} · score {formatNumber(a.score, 2)} ·{' '}
+                  <button type="button" className="link-button" onClick={() => go({ at: new Date(toMillis(a.peak_time) ?? toMillis(a.time) ?? 0).toISOString() })}>
+                    {formatDateTime(a.peak_time, true)}
                   </button>
                   {a.detail && <div className="muted small">{a.detail}</div>}
                 </li>
@@ -241,14 +242,14 @@ export function CoinView() {
   );
 }
 
-function SourcesTable({ sources }: { sources: SourceSnapshot[] }) {
+function SourcesTable({ sources }: { sources: Coin[] }) {
   if (!sources.length) return <p className="muted">Only one source reports this coin.</p>;
-  const rows: [string, (s: SourceSnapshot) => string][] = [
+  const rows: [string, (s: Coin) => string][] = [
     ['Price', (s) => formatUsd(s.price_usd)],
     ['Market cap', (s) => formatCompactUsd(s.market_cap)],
     ['Volume 24h', (s) => formatCompactUsd(s.volume_24h)],
     ['Change 24h', (s) => (typeof s.change_24h === 'number' ? `${s.change_24h.toFixed(2)}%` : '—')],
-    ['Updated', (s) => `${formatClock(s.updated_at ?? s.time ?? null)} UTC`],
+    ['Updated', (s) => `${formatClock(s.updated_at)} UTC`],
   ];
   const prices = sources.map((s) => s.price_usd).filter((p): p is number => typeof p === 'number');
   const spread = prices.length > 1 ? ((Math.max(...prices) - Math.min(...prices)) / Math.min(...prices)) * 100 : null;

@@ -11,29 +11,24 @@ import { useApi } from '../../components/useApi';
 import { query } from '../../lib/api';
 import { formatDateTime } from '../../lib/format';
 import { articleCoins, articleMatches, mergeArticle } from '../../lib/live';
-import type { Article, Coin, List } from '../../lib/types';
-
-interface NewsSource {
-  source: string;
-  articles: number;
-  latest: string | null;
-}
+import type { Article, ArticleList, CoinPage, NewsSourceList } from '../../lib/schemas';
+import type { NewsEvent } from '../../lib/stream-events';
 
 export default function NewsPage() {
   const [coin, setCoin] = useState('');
   const [source, setSource] = useState('');
   const [sentiment, setSentiment] = useState('');
   const filters = { coin, source, sentiment };
-  const res = useApi<List<Article>>(`/news${query({ ...filters, limit: 50 })}`);
-  const sources = useApi<List<NewsSource>>('/news/sources', 60_000);
-  const coins = useApi<List<Coin>>('/coins?limit=100', 300_000);
+  const res = useApi<ArticleList>(`/news${query({ ...filters, limit: 50 })}`);
+  const sources = useApi<NewsSourceList>('/news/sources', 60_000);
+  const coins = useApi<CoinPage>('/coins?limit=100', 300_000);
   const stale = useStale();
 
   const [feed, setFeed] = useState<{ base: unknown; list: Article[]; fresh: Set<string> }>({ base: null, list: [], fresh: new Set() });
   if (res.data && feed.base !== res.data) {
     setFeed({ base: res.data, list: res.data.data, fresh: new Set() });
   }
-  useStreamEvent<Article>('news', (a) => {
+  useStreamEvent<NewsEvent>('news', (a) => {
     if (!articleMatches(a, filters)) return;
     setFeed((s) => ({ ...s, list: mergeArticle(s.list, a, 100), fresh: new Set(s.fresh).add(a.guid ?? '') }));
   });

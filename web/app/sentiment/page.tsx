@@ -13,7 +13,8 @@ import { query } from '../../lib/api';
 import { toSeconds } from '../../lib/candles';
 import { formatDateTime, formatNumber } from '../../lib/format';
 import { mergeSentiment } from '../../lib/live';
-import type { Coin, FearGreed, List, SentimentEvent, SentimentPoint } from '../../lib/types';
+import type { CoinPage, FearGreed, SentimentPoint, SentimentSeries } from '../../lib/schemas';
+import type { SentimentEvent } from '../../lib/stream-events';
 import { useStreamEvent } from '../../components/LiveProvider';
 
 const RANGES = ['24h', '7d', '30d'] as const;
@@ -21,13 +22,13 @@ const RANGES = ['24h', '7d', '30d'] as const;
 export default function SentimentPage() {
   const [coin, setCoin] = useState('market');
   const [range, setRange] = useState<(typeof RANGES)[number]>('7d');
-  const sentiment = useApi<{ coin: string; count: number; data: SentimentPoint[] }>(`/sentiment${query({ coin, range })}`, 60_000);
-  const market = useApi<{ coin: string; count: number; data: SentimentPoint[] }>(
+  const sentiment = useApi<SentimentSeries>(`/sentiment${query({ coin, range })}`, 60_000);
+  const market = useApi<SentimentSeries>(
     coin === 'market' ? null : `/sentiment${query({ coin: 'market', range })}`,
     60_000,
   );
   const fg = useApi<FearGreed>('/fear-greed?limit=365', 300_000);
-  const coins = useApi<List<Coin>>('/coins?limit=100', 300_000);
+  const coins = useApi<CoinPage>('/coins?limit=100', 300_000);
   const stale = useStale();
 
   // Hours that change while the page is open arrive on the stream.

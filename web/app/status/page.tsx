@@ -9,7 +9,10 @@ import { useNow } from '../../components/ConnectionIndicator';
 import { useLive } from '../../components/LiveProvider';
 import { useApi } from '../../components/useApi';
 import { formatAgo, formatDateTime, formatNumber } from '../../lib/format';
-import type { List } from '../../lib/types';
+
+// The API documents `/sources` and `/status` as free-form JSON (no schema in the OpenAPI
+// document, so nothing to generate): these are the viewer's defensive reading of them, every
+// field optional or checked before use.
 
 interface SourceStatus {
   name: string;
@@ -19,6 +22,12 @@ interface SourceStatus {
   last_error?: [number, string] | { time?: number; message?: string } | null;
   breaker?: string | null;
   [key: string]: unknown;
+}
+
+/** `/sources`: `{count, data: [...]}`. */
+interface SourceList {
+  count?: number;
+  data?: SourceStatus[];
 }
 
 type Counters = Record<string, unknown>;
@@ -60,7 +69,7 @@ function Value({ v, name = '' }: { v: unknown; name?: string }) {
 }
 
 export default function StatusPage() {
-  const sources = useApi<List<SourceStatus>>('/sources', 5000);
+  const sources = useApi<SourceList>('/sources', 5000);
   const status = useApi<{ sources?: unknown; consumers?: Record<string, Counters>; lag?: Lag[]; [k: string]: unknown }>('/status', 5000);
   const { state, lagged } = useLive();
   const now = useNow(5000);
