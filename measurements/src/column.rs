@@ -344,11 +344,11 @@ macro_rules! closed_set {
             $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),* $(,)?
         }
     ) => {
-        $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             $crate::serde::Serialize, $crate::serde::Deserialize, $crate::utoipa::ToSchema,
         )]
+        $(#[$meta])*
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),*
         }

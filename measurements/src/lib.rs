@@ -14,14 +14,17 @@
 //! one module per measurement: [`market`], [`coin_info`], [`analytics`], [`news`],
 //! [`sentiment`], [`anomalies`], [`fear_greed`]. Closed sets (window status, anomaly kind,
 //! severity, episode status, sentiment label) are enums in the module of the measurement that
-//! stores them. [`replay`] holds the replay request and progress the API serves and the
-//! consumers run: the API defines how a replay is started (a trait the binary implements with
-//! the consumers), and both sides meet on these types without the API depending on the
-//! consumers.
+//! stores them; [`names`] lists every name and tag set as constants.
+//!
+//! Two modules hold what is not a measurement but is shared the same way. [`replay`] has the
+//! replay request and progress the API serves and the consumers run: the API defines how a
+//! replay is started (a `ReplayRunner` trait the binary implements with the consumers), and
+//! both sides meet on these types without the API depending on the consumers. [`status`] has
+//! the bounds of the consumers' latency histogram, which their status and the API's
+//! `/metrics` share.
 //!
 //! This crate depends on the store (for [`WriteBatch`] and the Arrow types) and the topic
-//! schemas only; the consumers, the API and the binary depend on it. ([`status`] holds the
-//! bounds of the consumers' latency histogram, which their status and the API's `/metrics` share.)
+//! schemas only; the consumers, the API and the binary depend on it.
 
 pub mod analytics;
 pub mod anomalies;
@@ -29,6 +32,7 @@ pub mod coin_info;
 pub mod column;
 pub mod fear_greed;
 pub mod market;
+pub mod names;
 pub mod news;
 pub mod replay;
 pub mod sentiment;

@@ -10,6 +10,7 @@ pub const MARKET_WIDE: &str = "market";
 
 crate::closed_set! {
     /// The label of a sentiment score (`sentiment_label` of [`crate::news`]).
+    #[schema(as = SentimentLabel)]
     pub enum Label {
         /// Score above the threshold.
         Positive = "positive",
