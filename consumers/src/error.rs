@@ -12,6 +12,9 @@ pub enum Error {
     /// Building an Arrow batch failed (a bug: the schemas are fixed).
     #[error("arrow: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// A row did not convert to its measurement's batch (a bug: the contract is fixed).
+    #[error("measurement: {0}")]
+    Contract(#[from] cryptoviz_measurements::Error),
     /// A configuration value is invalid (the message names the key).
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -55,9 +55,9 @@ pub struct ConsumerStats {
     emit_latency: Mutex<LatencyHistogram>,
 }
 
-/// Upper bounds (seconds) of [`StatsSnapshot::window_emit_latency`]'s buckets.
-pub const EMIT_LATENCY_BUCKETS: [f64; 10] =
-    [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0];
+/// Upper bounds (seconds) of [`StatsSnapshot::window_emit_latency`]'s buckets (shared with
+/// the API's `/metrics`).
+pub use cryptoviz_measurements::status::EMIT_LATENCY_BUCKETS;
 
 /// A cumulative histogram (Prometheus style: each bucket counts values ≤ its bound).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

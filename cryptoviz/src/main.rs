@@ -12,6 +12,7 @@ mod backends;
 mod commands;
 mod config;
 mod exporter;
+mod replays;
 mod shutdown;
 mod stages;
 

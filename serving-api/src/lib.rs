@@ -59,6 +59,11 @@ use crate::protect::{ClientSlots, RateLimiter};
 /// the binary that wires the stages provides it.
 pub type StatusFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// Scores an article and tags its coins for the live stream as the consumers do before
+/// storing it; the binary provides the consumers' (the default leaves articles as they are).
+pub type EnrichFn =
+    Arc<dyn Fn(cryptoviz_schemas::CryptoNews) -> cryptoviz_schemas::CryptoNews + Send + Sync>;
+
 /// A check `/ready` runs besides the store's and the log's: `Err` with the reason when a stage
 /// of this process can no longer do its work (a consumer that failed for good, a store or log
 /// stalled on a full disk).
@@ -239,6 +244,8 @@ pub struct Shared {
     pub cache: Arc<Caches>,
     /// Replay jobs (`None`: replays are not offered by this process).
     pub replays: Option<Arc<replays::Replays>>,
+    /// Articles read from the log are enriched with it before the live stream shows them.
+    pub enrich_news: EnrichFn,
     /// The limits `/sql` queries share (memory pool, concurrency, scan size).
     pub sql: Arc<routes::sql::SqlGate>,
 }
@@ -278,6 +285,7 @@ impl AppState {
             http_metrics: Arc::new(HttpMetrics::default()),
             cache: Arc::new(Caches::default()),
             replays: None,
+            enrich_news: Arc::new(|article| article),
         }))
     }
 
@@ -313,10 +321,16 @@ impl AppState {
         self
     }
 
-    /// Offers replay jobs (`/api/v1/replays`) run with the consumers configured by
-    /// `consumer`; they need the log too ([`AppState::with_log`]).
-    pub fn with_replays(mut self, consumer: cryptoviz_consumers::ConsumerConfig) -> Self {
-        self.shared().replays = Some(Arc::new(replays::Replays::new(consumer)));
+    /// Offers replay jobs (`/api/v1/replays`) run by `runner` (the binary's runs the
+    /// consumers); they need the log too ([`AppState::with_log`]).
+    pub fn with_replays(mut self, runner: Arc<dyn replays::ReplayRunner>) -> Self {
+        self.shared().replays = Some(Arc::new(replays::Replays::new(runner)));
+        self
+    }
+
+    /// Sets how articles are scored and tagged for the live stream (see [`EnrichFn`]).
+    pub fn with_news_enricher(mut self, enrich: EnrichFn) -> Self {
+        self.shared().enrich_news = enrich;
         self
     }
 
@@ -446,6 +460,7 @@ pub fn start_live(state: &AppState, cancel: &CancellationToken) -> Vec<JoinHandl
         tasks.push(tokio::spawn(live::feed::tail_log(
             log.clone(),
             state.hub.clone(),
+            state.enrich_news.clone(),
             cancel.clone(),
         )));
     }

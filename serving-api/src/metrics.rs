@@ -363,7 +363,7 @@ pub fn render_pipeline(out: &mut String, status: &Value, lag: &Lag) {
             continue;
         };
         let g = escape(group);
-        for (bound, n) in cryptoviz_consumers::stats::EMIT_LATENCY_BUCKETS
+        for (bound, n) in cryptoviz_measurements::status::EMIT_LATENCY_BUCKETS
             .iter()
             .zip(buckets)
         {

@@ -1,11 +1,21 @@
 //! The shapes the API answers with. Each derives `ToSchema`, so the OpenAPI document is the
 //! code; rows read from the store are deserialised into them (`from_row`), so a stored shape
 //! that drifted from the documented one is an error here, not a surprise for clients.
+//!
+//! A stored row is answered as the contract declares it (`cryptoviz-measurements`: the same
+//! type the consumers write), re-exported here; the shapes below are the API's own (pages,
+//! lists, summaries, projections).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+
+pub use cryptoviz_measurements::analytics::{AnalyticsRow, IndicatorSet, WindowStatus};
+pub use cryptoviz_measurements::anomalies::AnomalyRow;
+pub use cryptoviz_measurements::coin_info::CoinInfoRow;
+pub use cryptoviz_measurements::fear_greed::FearGreedRow as FearGreedPoint;
+pub use cryptoviz_measurements::news::NewsRow as NewsArticle;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -133,17 +143,6 @@ impl MarketRow {
     }
 }
 
-/// A stored `crypto_coin_info` row: a series' fundamentals.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CoinInfoRow {
-    pub crypto_id: String,
-    pub source: String,
-    pub name: Option<String>,
-    pub ath: Option<f64>,
-    pub atl: Option<f64>,
-    pub circulating_supply: Option<f64>,
-}
-
 /// A coin with every source's latest snapshot side by side.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoinDetail {
@@ -183,22 +182,6 @@ pub struct History {
     pub candles: Vec<Candle>,
 }
 
-/// Technical indicators of a series up to one window (null until enough windows).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct IndicatorSet {
-    pub sma_20: Option<f64>,
-    pub sma_50: Option<f64>,
-    pub ema_20: Option<f64>,
-    pub ema_50: Option<f64>,
-    pub rsi_14: Option<f64>,
-    pub macd: Option<f64>,
-    pub macd_signal: Option<f64>,
-    pub macd_hist: Option<f64>,
-    pub bb_upper: Option<f64>,
-    pub bb_middle: Option<f64>,
-    pub bb_lower: Option<f64>,
-}
-
 /// Technical indicators of one window.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorPoint {
@@ -234,39 +217,6 @@ pub struct Global {
     pub eth_dominance: Option<f64>,
     /// Sources with at least one coin.
     pub sources: Vec<String>,
-}
-
-/// One window's statistics and indicators (`crypto_analytics`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AnalyticsRow {
-    /// Window start.
-    pub time: String,
-    pub crypto_id: String,
-    pub source: String,
-    /// Window width: `1m`, `5m`, `1h`.
-    pub window: String,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub mean: f64,
-    pub min: f64,
-    pub max: f64,
-    pub stddev: Option<f64>,
-    pub volatility_pct: Option<f64>,
-    pub volume: Option<f64>,
-    pub vwap: Option<f64>,
-    #[serde(flatten)]
-    pub indicators: IndicatorSet,
-    /// Ticks in the window.
-    pub count: i64,
-    /// Window end (exclusive).
-    #[serde(serialize_with = "ns_as_rfc3339")]
-    #[schema(value_type = String)]
-    pub window_end: i64,
-    /// `closed` (final), `provisional` (emitted while the stream is idle; may still change) or
-    /// `partial` (emitted at a shutdown; completed after the restart).
-    pub status: String,
 }
 
 /// The latest window of a coin, ranked by volatility.
@@ -314,70 +264,6 @@ pub struct Compare {
     pub series: Vec<CompareSeries>,
 }
 
-/// An anomaly episode (`crypto_anomalies`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AnomalyRow {
-    /// Start of the episode.
-    pub time: String,
-    pub crypto_id: String,
-    /// `price_return`, `volume` or `divergence`.
-    pub kind: String,
-    pub source: String,
-    /// End of the episode's latest abnormal candle.
-    #[serde(serialize_with = "ns_as_rfc3339")]
-    #[schema(value_type = String)]
-    pub end_time: i64,
-    /// Start of the candle where the episode peaked.
-    #[serde(serialize_with = "ns_as_rfc3339")]
-    #[schema(value_type = String)]
-    pub peak_time: i64,
-    pub observed: f64,
-    pub baseline: f64,
-    /// Peak score (z-score, or divergence in percent).
-    pub score: f64,
-    /// `low`, `medium` or `high`.
-    pub severity: String,
-    /// `ongoing` or `ended`.
-    pub status: String,
-    pub detail: String,
-}
-
-/// A news article with its sentiment.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct NewsArticle {
-    /// Publication time.
-    pub time: String,
-    /// Publisher (feed name).
-    pub source: String,
-    pub guid: Option<String>,
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    pub link: Option<String>,
-    /// Publication time, epoch milliseconds.
-    pub published_at: Option<i64>,
-    pub sentiment_score: Option<f64>,
-    /// `positive`, `negative` or `neutral`.
-    pub sentiment_label: Option<String>,
-    /// Coin ids the article mentions.
-    #[serde(deserialize_with = "comma_list")]
-    pub coins: Vec<String>,
-}
-
-/// Stored nanoseconds shown like every other time: RFC 3339.
-fn ns_as_rfc3339<S: serde::Serializer>(ns: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::params::rfc3339(*ns))
-}
-
-fn comma_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let raw: Option<String> = Option::deserialize(d)?;
-    Ok(raw
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect())
-}
-
 /// A news publisher and how much it has published.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NewsSource {
@@ -410,16 +296,6 @@ pub struct SentimentSeries {
     pub data: Vec<SentimentPoint>,
 }
 
-/// A Fear & Greed reading.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct FearGreedPoint {
-    pub time: String,
-    pub source: String,
-    /// 0 (extreme fear) to 100 (extreme greed).
-    pub value: Option<i64>,
-    pub classification: Option<String>,
-}
-
 /// The latest Fear & Greed reading and its history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FearGreed {
@@ -429,8 +305,11 @@ pub struct FearGreed {
 }
 
 /// Values of the enumerated query parameters, for the OpenAPI document (handlers parse and
-/// validate the strings themselves, naming the parameter in a 400).
+/// validate the strings themselves, naming the parameter in a 400). Those that are stored
+/// closed sets are the contract's enums.
 pub mod param_values {
+    pub use cryptoviz_measurements::anomalies::{AnomalyKind, Severity};
+    pub use cryptoviz_measurements::sentiment::Label as SentimentLabel;
     use serde::Serialize;
     use utoipa::ToSchema;
 
@@ -501,32 +380,5 @@ pub mod param_values {
         D30,
         #[serde(rename = "1y")]
         Y1,
-    }
-
-    /// `kind=` of `/anomalies`.
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum AnomalyKind {
-        PriceReturn,
-        Volume,
-        Divergence,
-    }
-
-    /// `severity=`.
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Severity {
-        Low,
-        Medium,
-        High,
-    }
-
-    /// `sentiment=` of `/news`.
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum SentimentLabel {
-        Positive,
-        Negative,
-        Neutral,
     }
 }

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-
 use crate::error::{ApiError, ApiResult};
 
 /// Raw query parameters.
@@ -292,17 +290,8 @@ pub fn span(params: &Params) -> ApiResult<Span> {
     Ok(Span { from, to, range })
 }
 
-/// Nanoseconds since the epoch as RFC 3339 with milliseconds, UTC.
-pub fn rfc3339(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// An RFC 3339 time as nanoseconds since the epoch.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .and_then(|t| t.timestamp_nanos_opt())
-}
+/// Times as served: the contract's format (RFC 3339 with milliseconds, UTC).
+pub use cryptoviz_measurements::time::{parse_rfc3339, rfc3339};
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,10 @@
 //! Replay jobs started through the API (`POST /api/v1/replays`): the same replay as
-//! `cryptoviz replay` ([`cryptoviz_consumers::replay::run`]), run as a background task of the
-//! API process, watched with `GET /api/v1/replays/{id}` and cancelled with `DELETE`.
+//! `cryptoviz replay`, run as a background task of the API process, watched with
+//! `GET /api/v1/replays/{id}` and cancelled with `DELETE`.
+//!
+//! The API does not run the consumers itself: a [`ReplayRunner`] is injected
+//! ([`crate::AppState::with_replays`]); the binary's runs the consumers' replay. The request
+//! and progress types are the contract's (`cryptoviz_measurements::replay`).
 //!
 //! A replay takes minutes to hours, so a request starts it and returns at once (202); the
 //! job's progress is read from its counters. One replay runs at a time: replays share their
@@ -12,10 +16,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cryptoviz_consumers::ConsumerConfig;
-use cryptoviz_consumers::replay::{ProgressSnapshot, ReplayEnd, ReplayProgress, ReplaySpec};
 use cryptoviz_log::Log;
+use cryptoviz_measurements::replay::{ProgressSnapshot, ReplayEnd, ReplaySpec};
 use cryptoviz_store::Store;
+use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::task::JoinHandle;
@@ -27,6 +31,27 @@ use crate::params::rfc3339;
 
 /// Finished jobs remembered.
 pub const KEPT: usize = 20;
+
+/// Runs replays for the API: the binary implements it with the consumers' replay.
+pub trait ReplayRunner: Send + Sync + 'static {
+    /// A replay of `spec` from `log` into `store` that stops early when `cancel` fires. It
+    /// must not start before [`RunningReplay::done`] is polled.
+    fn start(
+        &self,
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        spec: ReplaySpec,
+        cancel: CancellationToken,
+    ) -> RunningReplay;
+}
+
+/// A replay handed out by a [`ReplayRunner`].
+pub struct RunningReplay {
+    /// Its progress so far.
+    pub progress: Box<dyn Fn() -> ProgressSnapshot + Send + Sync>,
+    /// Runs it to its end (or the error that stopped it, as a message).
+    pub done: BoxFuture<'static, Result<ReplayEnd, String>>,
+}
 
 /// Where a job is: running, or finished at a time with an end or an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +71,7 @@ pub struct Job {
     from: String,
     to: Option<String>,
     started_ms: i64,
-    progress: ReplayProgress,
+    progress: Box<dyn Fn() -> ProgressSnapshot + Send + Sync>,
     cancel: CancellationToken,
     state: Mutex<JobState>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -102,7 +127,7 @@ impl Job {
             started_at: rfc3339(self.started_ms * 1_000_000),
             finished_at: finished_ms.map(|ms| rfc3339(ms * 1_000_000)),
             error: outcome.and_then(Result::err),
-            progress: self.progress.snapshot(),
+            progress: (self.progress)(),
         }
     }
 
@@ -113,7 +138,7 @@ impl Job {
 
 /// The API's replay jobs.
 pub struct Replays {
-    consumer: ConsumerConfig,
+    runner: Arc<dyn ReplayRunner>,
     jobs: Mutex<VecDeque<Arc<Job>>>,
     next_id: AtomicU64,
 }
@@ -127,11 +152,10 @@ impl std::fmt::Debug for Replays {
 }
 
 impl Replays {
-    /// Jobs run with the consumers configured by `consumer` (its group names the replay
-    /// groups; lateness, flushing and detectors as configured).
-    pub fn new(consumer: ConsumerConfig) -> Self {
+    /// Jobs run by `runner`.
+    pub fn new(runner: Arc<dyn ReplayRunner>) -> Self {
         Self {
-            consumer,
+            runner,
             jobs: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(1),
         }
@@ -146,6 +170,8 @@ impl Replays {
         from: String,
         to: Option<String>,
     ) -> Result<Arc<Job>, ApiError> {
+        let cancel = CancellationToken::new();
+        let replay = self.runner.start(log, store, spec.clone(), cancel.clone());
         let job = {
             let mut jobs = self.jobs.lock();
             if let Some(running) = jobs.iter().find(|j| j.running()) {
@@ -160,8 +186,8 @@ impl Replays {
                 from,
                 to,
                 started_ms: cryptoviz_schemas::now_ms(),
-                progress: ReplayProgress::default(),
-                cancel: CancellationToken::new(),
+                progress: replay.progress,
+                cancel,
                 state: Mutex::new(JobState::Running),
                 task: Mutex::new(None),
             });
@@ -172,23 +198,14 @@ impl Replays {
             job
         };
         let running = job.clone();
-        let consumer = self.consumer.clone();
+        let done = replay.done;
         let task = tokio::spawn(async move {
             let job = running;
-            let result = cryptoviz_consumers::replay::run(
-                log,
-                store,
-                &consumer,
-                &job.spec,
-                &job.progress,
-                &job.cancel,
-            )
-            .await;
-            let outcome = result.map_err(|e| {
+            let outcome = done.await;
+            if let Err(e) = &outcome {
                 tracing::error!(job = job.id, error = %e, "replay job failed");
-                e.to_string()
-            });
-            tracing::info!(job = job.id, outcome = ?outcome, progress = ?job.progress.snapshot(), "replay job finished");
+            }
+            tracing::info!(job = job.id, outcome = ?outcome, progress = ?(job.progress)(), "replay job finished");
             *job.state.lock() = JobState::Finished {
                 at_ms: cryptoviz_schemas::now_ms(),
                 outcome,

@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use cryptoviz_api::replays::{ReplayRunner, RunningReplay};
 use cryptoviz_api::{AppState, start_live};
+use cryptoviz_consumers::replay::{self, ReplaySpec};
 use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig, Log, Record};
 use cryptoviz_schemas::{to_bytes, topics};
-use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig};
+use cryptoviz_store::{EmbeddedStore, EmbeddedStoreConfig, Store};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +24,26 @@ struct Server {
     state: AppState,
     cancel: CancellationToken,
     _dir: tempfile::TempDir,
+}
+
+/// The consumers' replay, as the binary injects it.
+struct ConsumerReplays;
+
+impl ReplayRunner for ConsumerReplays {
+    fn start(
+        &self,
+        log: Arc<dyn Log>,
+        store: Arc<dyn Store>,
+        spec: ReplaySpec,
+        cancel: CancellationToken,
+    ) -> RunningReplay {
+        let consumer = cryptoviz_consumers::ConsumerConfig::default();
+        let (progress, done) = replay::start(log, store, consumer, spec, cancel);
+        RunningReplay {
+            progress: Box::new(progress),
+            done: Box::pin(done),
+        }
+    }
 }
 
 async fn server() -> Server {
@@ -42,7 +64,7 @@ async fn server_with(settings: cryptoviz_api::ApiSettings) -> Server {
         .with_settings(settings)
         .unwrap()
         .with_log(log.clone(), Vec::new())
-        .with_replays(cryptoviz_consumers::ConsumerConfig::default());
+        .with_replays(Arc::new(ConsumerReplays));
     let cancel = CancellationToken::new();
     start_live(&state, &cancel);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -107,80 +107,8 @@ impl AnomalyConfig {
     }
 }
 
-/// What is abnormal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AnomalyKind {
-    /// A 1-minute log return far from its rolling baseline.
-    PriceReturn,
-    /// A 1-minute volume far from its rolling baseline.
-    Volume,
-    /// Two sources disagree on the price.
-    Divergence,
-}
-
-impl AnomalyKind {
-    /// The value of the `kind` tag.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnomalyKind::PriceReturn => "price_return",
-            AnomalyKind::Volume => "volume",
-            AnomalyKind::Divergence => "divergence",
-        }
-    }
-}
-
-/// How far past the threshold the episode's peak went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Up to 1.5 × the threshold.
-    Low,
-    /// Up to 2 × the threshold.
-    Medium,
-    /// Beyond 2 × the threshold.
-    High,
-}
-
-impl Severity {
-    /// Grades `score` (a z-score, or a spread over its threshold) against `threshold`.
-    pub fn grade(score: f64, threshold: f64) -> Self {
-        let ratio = score.abs() / threshold;
-        if ratio > 2.0 {
-            Severity::High
-        } else if ratio > 1.5 {
-            Severity::Medium
-        } else {
-            Severity::Low
-        }
-    }
-
-    /// The value of the `severity` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        }
-    }
-}
-
-/// Whether an episode may still grow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EpisodeStatus {
-    /// The latest candle was abnormal (or the episode has not seen enough normal ones).
-    Ongoing,
-    /// `end_after` normal candles followed it: final.
-    Ended,
-}
-
-impl EpisodeStatus {
-    /// The value of the `status` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EpisodeStatus::Ongoing => "ongoing",
-            EpisodeStatus::Ended => "ended",
-        }
-    }
-}
+/// The closed sets of an episode, declared with the `crypto_anomalies` measurement.
+pub use cryptoviz_measurements::anomalies::{AnomalyKind, EpisodeStatus, Severity};
 
 /// One anomaly episode as it stands.
 #[derive(Debug, Clone, PartialEq)]

@@ -36,8 +36,6 @@
 //! Bollinger width of exactly 0. Non-finite closes are not expected (records are validated
 //! upstream); they propagate as NaN rather than panic.
 
-use serde::Serialize;
-
 mod momentum;
 mod moving_average;
 mod volatility;
@@ -59,67 +57,9 @@ const MACD_SIGNAL: usize = 9;
 const BOLLINGER_PERIOD: usize = 20;
 const BOLLINGER_K: f64 = 2.0;
 
-/// Indicator values for the last candle of a series of closes. Each is None until enough candles
-/// exist.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct IndicatorValues {
-    /// Simple moving average of the last 20 closes.
-    pub sma_20: Option<f64>,
-    /// Simple moving average of the last 50 closes.
-    pub sma_50: Option<f64>,
-    /// 20-period exponential moving average, SMA-seeded.
-    pub ema_20: Option<f64>,
-    /// 50-period exponential moving average, SMA-seeded.
-    pub ema_50: Option<f64>,
-    /// Wilder's 14-period relative strength index, 0–100.
-    pub rsi_14: Option<f64>,
-    /// MACD line: EMA(12) - EMA(26).
-    pub macd: Option<f64>,
-    /// 9-period EMA of the MACD line.
-    pub macd_signal: Option<f64>,
-    /// MACD line minus signal.
-    pub macd_hist: Option<f64>,
-    /// Bollinger(20, 2) upper band.
-    pub bb_upper: Option<f64>,
-    /// Bollinger(20, 2) middle band (the 20-close SMA).
-    pub bb_middle: Option<f64>,
-    /// Bollinger(20, 2) lower band.
-    pub bb_lower: Option<f64>,
-}
-
-/// Field names in the order of `IndicatorValues::to_array` (used as store column names).
-pub const INDICATOR_FIELDS: [&str; 11] = [
-    "sma_20",
-    "sma_50",
-    "ema_20",
-    "ema_50",
-    "rsi_14",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-];
-
-impl IndicatorValues {
-    /// The values in the order of [`INDICATOR_FIELDS`].
-    pub fn to_array(&self) -> [Option<f64>; 11] {
-        [
-            self.sma_20,
-            self.sma_50,
-            self.ema_20,
-            self.ema_50,
-            self.rsi_14,
-            self.macd,
-            self.macd_signal,
-            self.macd_hist,
-            self.bb_upper,
-            self.bb_middle,
-            self.bb_lower,
-        ]
-    }
-}
+/// Indicator values for the last candle of a series of closes (each `None` until enough
+/// candles exist), declared with the `crypto_analytics` columns they are stored in.
+pub use cryptoviz_measurements::analytics::{INDICATOR_FIELDS, IndicatorSet as IndicatorValues};
 
 /// Values for the last close (all `None` for no closes).
 pub fn compute(closes: &[f64]) -> IndicatorValues {

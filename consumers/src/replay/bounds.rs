@@ -9,70 +9,7 @@ use crate::Result;
 /// Widest window: time bounds are aligned to it.
 pub const ALIGN_MS: i64 = 3_600_000;
 
-/// Where a replay starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplayFrom {
-    /// The earliest retained record of every partition.
-    Beginning,
-    /// This offset of every partition.
-    Offset(u64),
-    /// This event time (Unix ms), aligned down to the hour.
-    Time(i64),
-}
-
-/// Where a replay stops (exclusive).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplayTo {
-    /// This offset of every partition.
-    Offset(u64),
-    /// This event time (Unix ms), aligned up to the hour.
-    Time(i64),
-}
-
-impl std::str::FromStr for ReplayFrom {
-    type Err = String;
-
-    /// `beginning`, an offset or an RFC 3339 time.
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "beginning" {
-            return Ok(ReplayFrom::Beginning);
-        }
-        parse_point(s)
-            .map(|p| match p {
-                Point::Offset(o) => ReplayFrom::Offset(o),
-                Point::Time(t) => ReplayFrom::Time(t),
-            })
-            .map_err(|e| format!("{e}, or `beginning`"))
-    }
-}
-
-impl std::str::FromStr for ReplayTo {
-    type Err = String;
-
-    /// An offset or an RFC 3339 time.
-    fn from_str(s: &str) -> Result<Self, String> {
-        parse_point(s).map(|p| match p {
-            Point::Offset(o) => ReplayTo::Offset(o),
-            Point::Time(t) => ReplayTo::Time(t),
-        })
-    }
-}
-
-enum Point {
-    Offset(u64),
-    Time(i64),
-}
-
-fn parse_point(s: &str) -> Result<Point, String> {
-    if let Ok(offset) = s.parse::<u64>() {
-        return Ok(Point::Offset(offset));
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| Point::Time(t.timestamp_millis()))
-        .map_err(|_| {
-            format!("`{s}` is neither an offset nor an RFC 3339 time (e.g. 2026-11-20T00:00:00Z)")
-        })
-}
+pub use cryptoviz_measurements::replay::{ReplayFrom, ReplayTo};
 
 /// What a replay reads, and how far it has got.
 #[derive(Clone, Debug)]

@@ -28,4 +28,6 @@ pub mod bounds;
 pub mod run;
 
 pub use bounds::{ALIGN_MS, ReplayBounds, ReplayFrom, ReplayTo, align_down, align_up};
-pub use run::{ProgressSnapshot, ReplayEnd, ReplayProgress, ReplaySpec, SpecError, run};
+pub use run::{
+    ProgressSnapshot, ReplayEnd, ReplayProgress, ReplaySpec, SpecError, TOPICS, run, start,
+};

@@ -14,91 +14,22 @@ use std::time::{Duration, Instant};
 use cryptoviz_log::Log;
 use cryptoviz_schemas::topics;
 use cryptoviz_store::Store;
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::{ReplayBounds, ReplayFrom, ReplayTo};
+use super::ReplayBounds;
 use crate::records::TOPICS as RECORD_TOPICS;
 use crate::{ConsumerConfig, ConsumerStats, PricePipeline, RecordsPipeline, Result};
 
-/// Topics a replay can read.
-pub const TOPICS: [&str; 3] = [topics::PRICES, topics::NEWS, topics::SENTIMENT];
+pub use cryptoviz_measurements::replay::{
+    ProgressSnapshot, ReplayEnd, ReplaySpec, SpecError, TOPICS,
+};
 
-/// An invalid replay request; [`SpecError::param`] names the argument at fault.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SpecError {
-    /// Not one of [`TOPICS`].
-    #[error(
-        "unknown topic `{0}` (expected one of crypto-prices, crypto-news, crypto-market-sentiment)"
-    )]
-    UnknownTopic(String),
-    /// A time range whose end is not after its start.
-    #[error("the end must be after the start")]
-    EmptyRange,
-}
-
-impl SpecError {
-    /// The argument at fault: `topic` or `to`.
-    pub fn param(&self) -> &'static str {
-        match self {
-            SpecError::UnknownTopic(_) => "topic",
-            SpecError::EmptyRange => "to",
-        }
-    }
-}
-
-/// What to replay: topics and range.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReplaySpec {
-    topics: Vec<&'static str>,
-    /// Start.
-    pub from: ReplayFrom,
-    /// End (exclusive); `None`: the log's end when the replay starts.
-    pub to: Option<ReplayTo>,
-}
-
-impl ReplaySpec {
-    /// A replay of `topics` (all three when empty; repeats ignored) over `from..to`.
-    pub fn new<S: AsRef<str>>(
-        topics: &[S],
-        from: ReplayFrom,
-        to: Option<ReplayTo>,
-    ) -> Result<Self, SpecError> {
-        let mut chosen: Vec<&'static str> = Vec::new();
-        for t in topics {
-            let t = t.as_ref();
-            match TOPICS.iter().find(|k| **k == t) {
-                Some(k) if !chosen.contains(k) => chosen.push(k),
-                Some(_) => {}
-                None => return Err(SpecError::UnknownTopic(t.to_string())),
-            }
-        }
-        if chosen.is_empty() {
-            chosen = TOPICS.to_vec();
-        }
-        if let (ReplayFrom::Time(from), Some(ReplayTo::Time(to))) = (from, to)
-            && to <= from
-        {
-            return Err(SpecError::EmptyRange);
-        }
-        Ok(Self {
-            topics: chosen,
-            from,
-            to,
-        })
-    }
-
-    /// The topics, in the order first given.
-    pub fn topics(&self) -> &[&'static str] {
-        &self.topics
-    }
-
-    fn record_topics(&self) -> Vec<&'static str> {
-        RECORD_TOPICS
-            .into_iter()
-            .filter(|t| self.topics.contains(t))
-            .collect()
-    }
+/// The record topics (news, sentiment) of a replay, in the records pipeline's order.
+fn record_topics(spec: &ReplaySpec) -> Vec<&'static str> {
+    RECORD_TOPICS
+        .into_iter()
+        .filter(|t| spec.topics().contains(t))
+        .collect()
 }
 
 /// A running replay's progress, updated as it reads.
@@ -111,29 +42,6 @@ pub struct ReplayProgress {
     pub prices: Arc<ConsumerStats>,
     /// The news and sentiment group's counters.
     pub records: Arc<ConsumerStats>,
-}
-
-/// A copy of a replay's progress.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ProgressSnapshot {
-    /// Records between the start and end offsets (for a time start, an upper bound).
-    pub total: u64,
-    /// Records read in range.
-    pub kept: u64,
-    /// Records read outside the range.
-    pub skipped: u64,
-    /// Price ticks stored.
-    pub ticks: u64,
-    /// Window points written.
-    pub windows: u64,
-    /// Anomaly episode updates written.
-    pub anomalies: u64,
-    /// Ticks whose window had closed.
-    pub late_rows: u64,
-    /// News and sentiment records written.
-    pub records: u64,
-    /// Records that did not decode (sent to the DLQ).
-    pub dead_letters: u64,
 }
 
 impl ReplayProgress {
@@ -175,14 +83,26 @@ fn bounds<'a>(
     .flatten()
 }
 
-/// How a replay ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplayEnd {
-    /// Every partition was read to its end; the last windows were emitted.
-    Completed,
-    /// Cancelled: what was read and closed is stored, open windows were dropped (the stored
-    /// ones stay as they were).
-    Cancelled,
+/// [`run`] as an owned future (nothing happens until it is polled), with a view of its
+/// progress: how the binary hands replays to the API's jobs. Errors become their message.
+pub fn start(
+    log: Arc<dyn Log>,
+    store: Arc<dyn Store>,
+    consumer: ConsumerConfig,
+    spec: ReplaySpec,
+    cancel: CancellationToken,
+) -> (
+    impl Fn() -> ProgressSnapshot + Send + Sync + 'static,
+    impl Future<Output = Result<ReplayEnd, String>> + Send + 'static,
+) {
+    let progress = Arc::new(ReplayProgress::default());
+    let view = progress.clone();
+    let done = async move {
+        run(log, store, &consumer, &spec, &progress, &cancel)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    (move || view.snapshot(), done)
 }
 
 /// A partition whose start lies past its end (a time after its last record) never delivers:
@@ -200,7 +120,7 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<ReplayEnd> {
     let lateness = consumer.allowed_lateness.as_millis() as i64;
-    let mut prices = if spec.topics.contains(&topics::PRICES) {
+    let mut prices = if spec.topics().contains(&topics::PRICES) {
         let bounds = ReplayBounds::new(
             log.as_ref(),
             &[topics::PRICES],
@@ -224,7 +144,7 @@ pub async fn run(
     } else {
         None
     };
-    let record_topics = spec.record_topics();
+    let record_topics = record_topics(spec);
     let mut records = if record_topics.is_empty() {
         None
     } else {
@@ -293,6 +213,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::{ReplayFrom, ReplayTo};
 
     #[test]
     fn a_spec_names_what_is_wrong() {
@@ -301,7 +222,7 @@ mod tests {
         let news =
             ReplaySpec::new(&["crypto-news", "crypto-news"], ReplayFrom::Offset(3), None).unwrap();
         assert_eq!(news.topics(), ["crypto-news"]);
-        assert!(news.record_topics() == ["crypto-news"]);
+        assert!(record_topics(&news) == ["crypto-news"]);
         let err = ReplaySpec::new(&["prices"], ReplayFrom::Beginning, None).unwrap_err();
         assert_eq!(err.param(), "topic");
         assert!(err.to_string().contains("`prices`"));

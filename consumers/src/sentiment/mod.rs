@@ -19,37 +19,9 @@ mod tagging;
 
 pub use tagging::tag_coins;
 
-/// The label of a score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Label {
-    /// Score above [`THRESHOLD`].
-    Positive,
-    /// Score below −[`THRESHOLD`].
-    Negative,
-    /// In between.
-    Neutral,
-}
-
-impl Label {
-    /// `positive`, `negative` or `neutral`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Positive => "positive",
-            Label::Negative => "negative",
-            Label::Neutral => "neutral",
-        }
-    }
-
-    /// Parses `positive` / `negative` / `neutral` (case-insensitive).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "positive" => Some(Label::Positive),
-            "negative" => Some(Label::Negative),
-            "neutral" => Some(Label::Neutral),
-            _ => None,
-        }
-    }
-}
+/// The label of a score (above [`THRESHOLD`]: positive; below −[`THRESHOLD`]: negative),
+/// declared with the `crypto_news` measurement.
+pub use cryptoviz_measurements::sentiment::Label;
 
 /// |score| at or below this is neutral.
 pub const THRESHOLD: f64 = 0.05;

@@ -15,35 +15,23 @@
 //! extra point repeating values it had: never a lost or changed value, and the newest point of
 //! each series, which the API reads, is the same.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use ahash::AHashMap;
+use cryptoviz_measurements::Measurement;
+use cryptoviz_measurements::coin_info::CoinInfoRow;
 use cryptoviz_schemas::CryptoPrice;
 use cryptoviz_store::{Query, Store, WriteBatch};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, StringBuilder,
     TimestampNanosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::Float64Type;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{ms_to_ns, time_field};
+use super::ms_to_ns;
 use crate::Result;
-use crate::measurements::{COIN_INFO, COIN_INFO_TAGS};
-
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = vec![time_field()];
-    fields.extend(
-        COIN_INFO_TAGS
-            .iter()
-            .map(|t| Field::new(*t, DataType::Utf8, false)),
-    );
-    fields.push(Field::new("name", DataType::Utf8, true));
-    for f in ["ath", "atl", "circulating_supply"] {
-        fields.push(Field::new(f, DataType::Float64, true));
-    }
-    Arc::new(Schema::new(fields))
-});
+use crate::measurements::COIN_INFO;
 
 /// What a `crypto_coin_info` point carries for one series.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,9 +198,13 @@ impl CoinInfoBuilder {
             Arc::new(self.atl.finish()),
             Arc::new(self.circulating_supply.finish()),
         ];
-        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
-        let tags = COIN_INFO_TAGS.iter().map(|t| t.to_string()).collect();
-        Ok(Some(WriteBatch::new(COIN_INFO, tags, batch)?))
+        // In the column order of [`CoinInfoRow`], checked against its schema here.
+        let batch = RecordBatch::try_new(CoinInfoRow::schema(), columns)?;
+        Ok(Some(WriteBatch::new(
+            COIN_INFO,
+            CoinInfoRow::tags(),
+            batch,
+        )?))
     }
 }
 

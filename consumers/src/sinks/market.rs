@@ -2,49 +2,27 @@
 //!
 //! A tick's slowly changing fundamentals (name, ATH, ATL, circulating supply) are not repeated
 //! here: [`super::coin_info`] writes them to `crypto_coin_info` when they change.
+//!
+//! The columns are declared by [`MarketRow`]; this builder fills them without building a
+//! row per tick (the hot path: no string copies), in the row's column order, and the batch
+//! is checked against the declared schema when it is built.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
+use cryptoviz_measurements::Measurement;
+use cryptoviz_measurements::market::MarketRow;
 use cryptoviz_schemas::CryptoPrice;
 use cryptoviz_store::WriteBatch;
 use datafusion::arrow::array::{
     ArrayRef, Float64Builder, StringBuilder, TimestampNanosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{ms_to_ns, time_field};
+use super::ms_to_ns;
 use crate::Result;
-use crate::measurements::{MARKET, MARKET_TAGS};
 
-const NUMBERS: [&str; 10] = [
-    "price_usd",
-    "market_cap",
-    "volume_24h",
-    "change_1h",
-    "change_24h",
-    "change_7d",
-    "volume",
-    "open_usd",
-    "high_usd",
-    "low_usd",
-];
-
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = vec![time_field()];
-    fields.extend(
-        MARKET_TAGS
-            .iter()
-            .map(|t| Field::new(*t, DataType::Utf8, false)),
-    );
-    fields.push(Field::new("price_usd", DataType::Float64, false));
-    fields.extend(
-        NUMBERS[1..]
-            .iter()
-            .map(|f| Field::new(*f, DataType::Float64, true)),
-    );
-    Arc::new(Schema::new(fields))
-});
+/// The float columns of [`MarketRow`] after its tags, in order (`price_usd` first).
+const NUMBERS: usize = 10;
 
 /// Accumulates ticks into a `crypto_market` batch.
 pub struct MarketBuilder {
@@ -52,7 +30,7 @@ pub struct MarketBuilder {
     crypto_id: StringBuilder,
     symbol: StringBuilder,
     source: StringBuilder,
-    numbers: [Float64Builder; NUMBERS.len()],
+    numbers: [Float64Builder; NUMBERS],
     len: usize,
 }
 
@@ -126,8 +104,11 @@ impl MarketBuilder {
         let mut columns: Vec<ArrayRef> = vec![Arc::new(time)];
         columns.extend(strings.map(|a| Arc::new(a) as ArrayRef));
         columns.extend(numbers.map(|a| Arc::new(a) as ArrayRef));
-        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
-        let tags = MARKET_TAGS.iter().map(|t| t.to_string()).collect();
-        Ok(Some(WriteBatch::new(MARKET, tags, batch)?))
+        let batch = RecordBatch::try_new(MarketRow::schema(), columns)?;
+        Ok(Some(WriteBatch::new(
+            MarketRow::NAME,
+            MarketRow::tags(),
+            batch,
+        )?))
     }
 }

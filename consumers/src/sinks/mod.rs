@@ -1,4 +1,6 @@
-//! Arrow batches of the measurements the consumers write, one file per measurement.
+//! Arrow batches of the measurements the consumers write, one file per measurement. The
+//! measurements (names, tags, columns) are declared in `cryptoviz-measurements`; a sink turns
+//! what the consumers computed into those rows.
 
 pub mod analytics;
 pub mod anomalies;
@@ -7,20 +9,15 @@ pub mod market;
 pub mod news;
 pub mod sentiment;
 
-use std::sync::Arc;
+use datafusion::arrow::datatypes::Field;
 
-use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
-
-/// The `time` column every measurement has: nanoseconds since the epoch, UTC.
+/// The `time` column (of the consumers' own checkpoint measurement): nanoseconds since the epoch, UTC.
 pub fn time_field() -> Field {
     Field::new(
-        "time",
-        DataType::Timestamp(TimeUnit::Nanosecond, Some(Arc::from("UTC"))),
+        cryptoviz_store::TIME_COLUMN,
+        cryptoviz_store::time_data_type(),
         false,
     )
 }
 
-/// Milliseconds to the store's nanoseconds.
-pub fn ms_to_ns(ms: i64) -> i64 {
-    ms.saturating_mul(1_000_000)
-}
+pub use cryptoviz_measurements::time::ms_to_ns;

@@ -6,44 +6,15 @@
 //! offset derived from the guid (`crc32(guid) mod 1 ms`, in nanoseconds): distinct articles get
 //! distinct points, and the same article always gets the same point, so a replay overwrites it.
 
-use std::sync::{Arc, LazyLock};
-
+use cryptoviz_measurements::fear_greed::FearGreedRow;
+use cryptoviz_measurements::news::{CoinList, NewsRow};
+use cryptoviz_measurements::sentiment::Label;
+use cryptoviz_measurements::{Measurement, Time};
 use cryptoviz_schemas::{CryptoNews, MarketSentiment};
 use cryptoviz_store::WriteBatch;
-use datafusion::arrow::array::{
-    ArrayRef, Float64Builder, Int64Builder, StringBuilder, TimestampNanosecondBuilder,
-};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{ms_to_ns, time_field};
+use super::ms_to_ns;
 use crate::Result;
-use crate::measurements::{FEAR_GREED, NEWS, SOURCE_TAG};
-
-static NEWS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        time_field(),
-        Field::new(SOURCE_TAG, DataType::Utf8, false),
-        Field::new("guid", DataType::Utf8, true),
-        Field::new("title", DataType::Utf8, true),
-        Field::new("summary", DataType::Utf8, true),
-        Field::new("link", DataType::Utf8, true),
-        Field::new("published_at", DataType::Int64, true),
-        Field::new("fetched_at", DataType::Int64, true),
-        Field::new("sentiment_score", DataType::Float64, true),
-        Field::new("sentiment_label", DataType::Utf8, true),
-        Field::new("coins", DataType::Utf8, true),
-    ]))
-});
-
-static FEAR_GREED_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        time_field(),
-        Field::new(SOURCE_TAG, DataType::Utf8, false),
-        Field::new("value", DataType::Int64, true),
-        Field::new("classification", DataType::Utf8, true),
-    ]))
-});
 
 /// The point time of an article: publication time plus a stable per-guid offset below 1 ms.
 pub fn article_time_ns(article: &CryptoNews) -> i64 {
@@ -51,71 +22,43 @@ pub fn article_time_ns(article: &CryptoNews) -> i64 {
     ms_to_ns(article.published_at_ms).saturating_add(jitter)
 }
 
-/// A `crypto_news` batch (`None` when there is nothing to write). `coins` is stored as a
-/// comma-separated list of coin ids.
+/// The stored row of an article. `coins` is stored as a comma-separated list of coin ids; a
+/// label outside the closed set (producers send none; the consumers' own are in it) is not
+/// stored.
+pub fn news_row(a: &CryptoNews) -> NewsRow {
+    NewsRow {
+        time: Time(article_time_ns(a)),
+        source: a.source.clone(),
+        guid: Some(a.guid.clone()),
+        title: Some(a.title.clone()),
+        summary: a.summary.clone(),
+        link: Some(a.link.clone()),
+        published_at: Some(a.published_at_ms),
+        fetched_at: Some(a.fetched_at_ms),
+        sentiment_score: a.sentiment_score,
+        sentiment_label: a.sentiment_label.as_deref().and_then(Label::parse),
+        coins: CoinList(a.coins.clone()),
+    }
+}
+
+/// A `crypto_news` batch (`None` when there is nothing to write).
 pub fn news_batch(articles: &[CryptoNews]) -> Result<Option<WriteBatch>> {
-    if articles.is_empty() {
-        return Ok(None);
-    }
-    let mut time = TimestampNanosecondBuilder::new().with_timezone("UTC");
-    let mut source = StringBuilder::new();
-    let mut text: [StringBuilder; 4] = std::array::from_fn(|_| StringBuilder::new());
-    let mut published = Int64Builder::new();
-    let mut fetched = Int64Builder::new();
-    let mut score = Float64Builder::new();
-    let mut label = StringBuilder::new();
-    let mut coins = StringBuilder::new();
-    for a in articles {
-        time.append_value(article_time_ns(a));
-        source.append_value(&a.source);
-        text[0].append_value(&a.guid);
-        text[1].append_value(&a.title);
-        text[2].append_option(a.summary.as_deref());
-        text[3].append_value(&a.link);
-        published.append_value(a.published_at_ms);
-        fetched.append_value(a.fetched_at_ms);
-        score.append_option(a.sentiment_score);
-        label.append_option(a.sentiment_label.as_deref());
-        coins.append_value(a.coins.join(","));
-    }
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(time.finish()), Arc::new(source.finish())];
-    columns.extend(text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-    columns.push(Arc::new(published.finish()));
-    columns.push(Arc::new(fetched.finish()));
-    columns.push(Arc::new(score.finish()));
-    columns.push(Arc::new(label.finish()));
-    columns.push(Arc::new(coins.finish()));
-    let batch = RecordBatch::try_new(NEWS_SCHEMA.clone(), columns)?;
-    Ok(Some(WriteBatch::new(NEWS, vec![SOURCE_TAG.into()], batch)?))
+    let rows: Vec<NewsRow> = articles.iter().map(news_row).collect();
+    Ok(NewsRow::to_batch(&rows)?)
 }
 
 /// A `fear_greed` batch (`None` when there is nothing to write).
 pub fn fear_greed_batch(readings: &[MarketSentiment]) -> Result<Option<WriteBatch>> {
-    if readings.is_empty() {
-        return Ok(None);
-    }
-    let mut time = TimestampNanosecondBuilder::new().with_timezone("UTC");
-    let mut source = StringBuilder::new();
-    let mut value = Int64Builder::new();
-    let mut class = StringBuilder::new();
-    for r in readings {
-        time.append_value(ms_to_ns(r.timestamp_ms));
-        source.append_value(&r.source);
-        value.append_value(i64::from(r.value));
-        class.append_value(&r.classification);
-    }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(time.finish()),
-        Arc::new(source.finish()),
-        Arc::new(value.finish()),
-        Arc::new(class.finish()),
-    ];
-    let batch = RecordBatch::try_new(FEAR_GREED_SCHEMA.clone(), columns)?;
-    Ok(Some(WriteBatch::new(
-        FEAR_GREED,
-        vec![SOURCE_TAG.into()],
-        batch,
-    )?))
+    let rows: Vec<FearGreedRow> = readings
+        .iter()
+        .map(|r| FearGreedRow {
+            time: Time::from_ms(r.timestamp_ms),
+            source: r.source.clone(),
+            value: Some(i64::from(r.value)),
+            classification: Some(r.classification.clone()),
+        })
+        .collect();
+    Ok(FearGreedRow::to_batch(&rows)?)
 }
 
 #[cfg(test)]

@@ -5,38 +5,20 @@
 //! the write is idempotent (same tags and time, whole row replaced).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, LazyLock};
 
+pub use cryptoviz_measurements::sentiment::MARKET_WIDE;
+use cryptoviz_measurements::sentiment::SentimentRow;
+use cryptoviz_measurements::{Measurement, Time};
 use cryptoviz_store::{Query, RecordBatch, Store, WriteBatch};
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Builder, Int64Builder, StringBuilder,
-    TimestampNanosecondBuilder,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
 
-use super::{ms_to_ns, time_field};
+use super::ms_to_ns;
 use crate::Result;
-use crate::measurements::{NEWS, SENTIMENT, SENTIMENT_TAGS};
-
-/// The `crypto_id` of the market-wide series.
-pub const MARKET_WIDE: &str = "market";
+use crate::measurements::NEWS;
 
 const HOUR_MS: i64 = 3_600_000;
-
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = vec![time_field()];
-    fields.extend(
-        SENTIMENT_TAGS
-            .iter()
-            .map(|t| Field::new(*t, DataType::Utf8, false)),
-    );
-    fields.push(Field::new("score", DataType::Float64, true));
-    for f in ["articles", "positive", "negative", "neutral"] {
-        fields.push(Field::new(f, DataType::Int64, true));
-    }
-    Arc::new(Schema::new(fields))
-});
 
 /// Running sums of one (coin, hour).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -114,34 +96,18 @@ fn aggregate(
 }
 
 fn batch(hours: &BTreeMap<(i64, String), Hour>) -> Result<Option<WriteBatch>> {
-    if hours.is_empty() {
-        return Ok(None);
-    }
-    let mut time = TimestampNanosecondBuilder::new().with_timezone("UTC");
-    let mut coin = StringBuilder::new();
-    let mut window = StringBuilder::new();
-    let mut score = Float64Builder::new();
-    let mut counts: [Int64Builder; 4] = std::array::from_fn(|_| Int64Builder::new());
-    for ((start, id), h) in hours {
-        time.append_value(ms_to_ns(*start));
-        coin.append_value(id);
-        window.append_value("1h");
-        score.append_value(h.sum / h.articles as f64);
-        for (b, v) in counts
-            .iter_mut()
-            .zip([h.articles, h.positive, h.negative, h.neutral])
-        {
-            b.append_value(v);
-        }
-    }
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(time.finish()),
-        Arc::new(coin.finish()),
-        Arc::new(window.finish()),
-        Arc::new(score.finish()),
-    ];
-    columns.extend(counts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-    let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
-    let tags = SENTIMENT_TAGS.iter().map(|t| t.to_string()).collect();
-    Ok(Some(WriteBatch::new(SENTIMENT, tags, batch)?))
+    let rows: Vec<SentimentRow> = hours
+        .iter()
+        .map(|((start, id), h)| SentimentRow {
+            time: Time::from_ms(*start),
+            crypto_id: id.clone(),
+            window: "1h".into(),
+            score: Some(h.sum / h.articles as f64),
+            articles: Some(h.articles),
+            positive: Some(h.positive),
+            negative: Some(h.negative),
+            neutral: Some(h.neutral),
+        })
+        .collect();
+    Ok(SentimentRow::to_batch(&rows)?)
 }

@@ -31,27 +31,8 @@ pub use accumulator::{Sample, WindowAcc, WindowStats};
 pub use resolutions::{RESOLUTIONS, Resolutions};
 pub use watermark::Watermarks;
 
-/// Why a window was emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowStatus {
-    /// The watermark passed the window's end: final.
-    Closed,
-    /// The stream is idle: the window is emitted as it stands and may still change.
-    Provisional,
-    /// The consumer is shutting down: emitted as it stands; completed after a restart.
-    Partial,
-}
-
-impl WindowStatus {
-    /// The value of the `status` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WindowStatus::Closed => "closed",
-            WindowStatus::Provisional => "provisional",
-            WindowStatus::Partial => "partial",
-        }
-    }
-}
+/// Why a window was emitted, declared with the `crypto_analytics` measurement.
+pub use cryptoviz_measurements::analytics::WindowStatus;
 
 /// One emitted window.
 #[derive(Debug, Clone, PartialEq)]

@@ -91,7 +91,10 @@ pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
         .with_settings(config.api.settings(&config.data_dir.0))
         .context("api: cannot open the alert rules")?
         .with_log(log.clone(), stages::lag_groups(&config))
-        .with_replays(config.consumer.clone())
+        .with_replays(crate::replays::ConsumerReplays::shared(
+            config.consumer.clone(),
+        ))
+        .with_news_enricher(Arc::new(cryptoviz_consumers::records::enrich))
         .with_status(Arc::new(move || {
             serde_json::json!({
                 "sources": stages::sources_json(&status_sources),

@@ -1,5 +1,7 @@
 //! `cryptoviz serve`: the HTTP API alone, reading the store the consumers write.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::Args;
 use cryptoviz_api::AppState;
@@ -32,7 +34,8 @@ pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %config.api.listen, "cryptoviz API is up");
     let mut state = AppState::new(store.clone())
         .with_settings(config.api.settings(&config.data_dir.0))
-        .context("api: cannot open the alert rules")?;
+        .context("api: cannot open the alert rules")?
+        .with_news_enricher(Arc::new(cryptoviz_consumers::records::enrich));
     // With Kafka the live stream follows the topics; the embedded log belongs to the process
     // that runs the stages, so over it `serve` streams what the store shows (windows,
     // anomalies, sentiment).
@@ -40,7 +43,9 @@ pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         let log = backends::open_log(&config).await?;
         state = state
             .with_log(log, stages::lag_groups(&config))
-            .with_replays(config.consumer.clone());
+            .with_replays(crate::replays::ConsumerReplays::shared(
+                config.consumer.clone(),
+            ));
     }
     let live_token = CancellationToken::new();
     let live = cryptoviz_api::start_live(&state, &live_token);

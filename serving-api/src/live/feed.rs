@@ -2,7 +2,8 @@
 //!
 //! - [`tail_log`] follows `crypto-prices` and `crypto-news` from their end in a group of its
 //!   own (never committing), so a tick reaches SSE clients as soon as it is appended, whether
-//!   the log is embedded or Kafka; articles are scored like the consumers score them.
+//!   the log is embedded or Kafka; articles are scored like the consumers score them (with
+//!   the [`EnrichFn`] the binary provides).
 //! - [`watch_store`] asks the store each period for the latest row of every window, anomaly
 //!   and sentiment series and publishes the rows that changed. It sees the latest state of
 //!   each series, not every intermediate write: a window that opened and closed within one
@@ -12,15 +13,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cryptoviz_consumers::measurements::{ANALYTICS, ANOMALIES, SENTIMENT};
-use cryptoviz_consumers::records::enrich;
 use cryptoviz_log::{Log, SeekTo};
+use cryptoviz_measurements::Measurement;
+use cryptoviz_measurements::sentiment::SentimentRow;
 use cryptoviz_schemas::{CryptoNews, CryptoPrice, decode, topics};
 use cryptoviz_store::Store;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::{EventKind, Hub};
+use crate::EnrichFn;
 use crate::json::rows;
 use crate::model::{AnalyticsRow, AnomalyRow, from_row};
 use crate::params::rfc3339;
@@ -60,14 +62,19 @@ pub fn news_event(a: &CryptoNews) -> Value {
 
 /// Follows the price and news topics until `cancel`. Errors are logged and retried: the
 /// stream degrades, the API stays up.
-pub async fn tail_log(log: Arc<dyn Log>, hub: Arc<Hub>, cancel: CancellationToken) {
+pub async fn tail_log(
+    log: Arc<dyn Log>,
+    hub: Arc<Hub>,
+    enrich: EnrichFn,
+    cancel: CancellationToken,
+) {
     let group = format!(
         "cryptoviz-api-live-{}-{}",
         std::process::id(),
         hub.published() ^ rand_suffix()
     );
     while !cancel.is_cancelled() {
-        if let Err(e) = follow(&log, &hub, &group, &cancel).await {
+        if let Err(e) = follow(&log, &hub, &enrich, &group, &cancel).await {
             tracing::warn!(error = %e, "live feed: reading the log failed; retrying in 1 s");
             tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -86,6 +93,7 @@ fn rand_suffix() -> u64 {
 async fn follow(
     log: &Arc<dyn Log>,
     hub: &Hub,
+    enrich: &EnrichFn,
     group: &str,
     cancel: &CancellationToken,
 ) -> cryptoviz_log::Result<()> {
@@ -150,17 +158,18 @@ pub async fn watch_store(
     period: Duration,
     cancel: CancellationToken,
 ) {
+    // Each measurement's series are keyed by its declared tags.
     let watched = [
-        (ANALYTICS, EventKind::Analytics),
-        (ANOMALIES, EventKind::Anomaly),
-        (SENTIMENT, EventKind::Sentiment),
+        (AnalyticsRow::NAME, AnalyticsRow::TAGS, EventKind::Analytics),
+        (AnomalyRow::NAME, AnomalyRow::TAGS, EventKind::Anomaly),
+        (SentimentRow::NAME, SentimentRow::TAGS, EventKind::Sentiment),
     ];
     // Per measurement: series key -> the row last seen (JSON text). The first pass only
     // records what is there.
     let mut seen: HashMap<&str, HashMap<String, String>> = HashMap::new();
     let mut first = true;
     loop {
-        for (measurement, kind) in watched {
+        for (measurement, tags, kind) in watched {
             let batches = match store.last(measurement, &[]).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -170,12 +179,9 @@ pub async fn watch_store(
             };
             let known = seen.entry(measurement).or_default();
             for row in rows(&batches) {
-                let key: String = row
+                let key: String = tags
                     .iter()
-                    .filter(|(k, _)| {
-                        matches!(k.as_str(), "crypto_id" | "source" | "window" | "kind")
-                    })
-                    .map(|(_, v)| v.as_str().unwrap_or_default())
+                    .map(|t| row.get(*t).and_then(Value::as_str).unwrap_or_default())
                     .collect::<Vec<_>>()
                     .join("|");
                 let Some(text) = event_text(kind, row) else {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query as QueryParams, State};
-use cryptoviz_consumers::measurements::ANALYTICS;
+use cryptoviz_measurements::names::ANALYTICS;
 use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
 
 use crate::AppState;
@@ -102,7 +102,7 @@ pub async fn top_volatile(
         .map(|r| VolatileCoin {
             id: r.crypto_id,
             source: r.source,
-            time: r.time,
+            time: rfc3339(r.time.0),
             volatility_pct: r.volatility_pct.unwrap_or_default(),
             stddev: r.stddev,
             close: r.close,

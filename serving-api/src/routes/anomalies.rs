@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query as QueryParams, State};
-use cryptoviz_consumers::measurements::ANOMALIES;
+use cryptoviz_measurements::names::ANOMALIES;
 use cryptoviz_store::{Query, TimeRange};
 
 use crate::AppState;
@@ -71,7 +71,7 @@ pub async fn list(
         .into_iter()
         .map(from_row::<AnomalyRow>)
         .filter(|r| match (r, severity) {
-            (Ok(row), Some(s)) => row.severity == s,
+            (Ok(row), Some(s)) => row.severity.as_str() == s,
             _ => true,
         })
         .take(limit)

@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::Uri;
 use axum::response::Response;
-use cryptoviz_consumers::indicators::INDICATOR_FIELDS;
-use cryptoviz_consumers::measurements::{ANALYTICS, COIN_INFO, MARKET};
+use cryptoviz_measurements::analytics::INDICATOR_FIELDS;
+use cryptoviz_measurements::names::{ANALYTICS, COIN_INFO, MARKET};
 use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
 
 use crate::AppState;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Query as QueryParams, State};
-use cryptoviz_consumers::measurements::{FEAR_GREED, NEWS, SENTIMENT, SOURCE_TAG};
+use cryptoviz_measurements::names::{FEAR_GREED, NEWS, SENTIMENT, SOURCE_TAG};
 use cryptoviz_store::{Query, TimeRange};
 
 use crate::AppState;
@@ -81,8 +81,8 @@ pub async fn list(
         .map(from_row::<NewsArticle>)
         .filter(|r| match r {
             Ok(a) => {
-                coin.as_ref().is_none_or(|c| a.coins.contains(c))
-                    && label.is_none_or(|l| a.sentiment_label.as_deref() == Some(l))
+                coin.as_ref().is_none_or(|c| a.coins.0.contains(c))
+                    && label.is_none_or(|l| a.sentiment_label.map(|s| s.as_str()) == Some(l))
             }
             Err(_) => true,
         })

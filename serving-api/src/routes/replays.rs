@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cryptoviz_consumers::replay::{ReplayFrom, ReplaySpec, ReplayTo};
 use cryptoviz_log::Log;
+use cryptoviz_measurements::replay::{ReplayFrom, ReplaySpec, ReplayTo};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
