@@ -2,6 +2,7 @@
 
 mod config;
 mod consumer;
+mod frame;
 mod group;
 mod health;
 mod partition;
