@@ -14,7 +14,7 @@ URL=tcp://127.0.0.1:$PORT
 "$TANSU" broker --listener-url "$URL" --advertised-listener-url "$URL" \
   --storage-engine memory://tansu/ >/tmp/cryptoviz-bench-tansu-$PORT.log 2>&1 &
 PID=$!
-trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true' EXIT
+trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; rm -f /tmp/cryptoviz-bench-tansu-$PORT.log' EXIT
 for _ in $(seq 100); do
   "$TANSU" topic list --broker "$URL" >/dev/null 2>&1 && break
   kill -0 "$PID" 2>/dev/null || { cat /tmp/cryptoviz-bench-tansu-$PORT.log >&2; exit 1; }
