@@ -341,7 +341,7 @@ macro_rules! closed_set {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),* $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),* $(,)?
         }
     ) => {
         #[derive(

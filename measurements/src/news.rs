@@ -86,8 +86,9 @@ crate::measurement! {
         pub fetched_at: Option<i64>,
         pub sentiment_score: Option<f64>,
         pub sentiment_label: Option<Label>,
-        /// Coin ids the article mentions.
-        #[schema(value_type = Vec<String>)]
+        /// Coin ids the article mentions (always served, empty when none; a stored row
+        /// without the column reads as empty).
+        #[schema(value_type = Vec<String>, required = true)]
         #[serde(default)]
         pub coins: CoinList,
     }

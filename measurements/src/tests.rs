@@ -309,3 +309,32 @@ fn closed_sets_keep_their_stored_strings() {
     assert!("open".parse::<WindowStatus>().is_err());
     assert_eq!(Label::parse(" Positive "), Some(Label::Positive));
 }
+
+/// The values the OpenAPI document gives a closed set, as JSON strings.
+fn documented<T: utoipa::PartialSchema>() -> Vec<String> {
+    let schema = serde_json::to_value(T::schema()).expect("a schema serialises");
+    schema["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not an enum schema: {schema}"))
+        .iter()
+        .map(|v| v.as_str().expect("string values").to_owned())
+        .collect()
+}
+
+/// The document names each closed set's stored (and served) strings, not the Rust variant
+/// names: a macro-captured `literal` is opaque to utoipa's attribute parser, which then
+/// ignored `#[serde(rename)]` and documented `Closed` for what is served as `closed`.
+#[test]
+fn documented_values_are_the_served_strings() {
+    fn served<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
+        all.iter().map(|v| v.to_string()).collect()
+    }
+    assert_eq!(documented::<WindowStatus>(), served(WindowStatus::ALL));
+    assert_eq!(documented::<AnomalyKind>(), served(AnomalyKind::ALL));
+    assert_eq!(documented::<Severity>(), served(Severity::ALL));
+    assert_eq!(documented::<EpisodeStatus>(), served(EpisodeStatus::ALL));
+    assert_eq!(documented::<Label>(), served(Label::ALL));
+    for v in WindowStatus::ALL {
+        assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+    }
+}

@@ -553,13 +553,13 @@ export interface components {
             /** @description Window end (exclusive). */
             window_end: string;
             /**
-             * @description `closed` (final), `provisional` (emitted while the stream is idle; may still change) or
-             *     `partial` (emitted at a shutdown; completed after the restart).
+             * @description `closed` (final), `provisional` (emitted while the stream is idle; may still
+             *     change) or `partial` (emitted at a shutdown; completed after the restart).
              */
-            status: string;
+            status: components["schemas"]["WindowStatus"];
         };
         /**
-         * @description `kind=` of `/anomalies`.
+         * @description What is abnormal (the `kind` tag).
          * @enum {string}
          */
         AnomalyKind: "price_return" | "volume" | "divergence";
@@ -568,8 +568,7 @@ export interface components {
             /** @description Start of the episode. */
             time: string;
             crypto_id: string;
-            /** @description `price_return`, `volume` or `divergence`. */
-            kind: string;
+            kind: components["schemas"]["AnomalyKind"];
             source: string;
             /** @description End of the episode's latest abnormal candle. */
             end_time: string;
@@ -584,10 +583,8 @@ export interface components {
              * @description Peak score (z-score, or divergence in percent).
              */
             score: number;
-            /** @description `low`, `medium` or `high`. */
-            severity: string;
-            /** @description `ongoing` or `ended`. */
-            status: string;
+            severity: components["schemas"]["Severity"];
+            status: components["schemas"]["EpisodeStatus"];
             detail: string;
         };
         /**
@@ -736,6 +733,11 @@ export interface components {
              */
             not_replayable: number;
         };
+        /**
+         * @description Whether an episode may still grow (the `status` field).
+         * @enum {string}
+         */
+        EpisodeStatus: "ongoing" | "ended";
         /** @description The body of every error response. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -835,27 +837,60 @@ export interface components {
         };
         /** @description Technical indicators of a series up to one window (null until enough windows). */
         IndicatorSet: {
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Simple moving average of the last 20 closes.
+             */
             sma_20?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Simple moving average of the last 50 closes.
+             */
             sma_50?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 20-period exponential moving average, SMA-seeded.
+             */
             ema_20?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 50-period exponential moving average, SMA-seeded.
+             */
             ema_50?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Wilder's 14-period relative strength index, 0–100.
+             */
             rsi_14?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description MACD line: EMA(12) - EMA(26).
+             */
             macd?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 9-period EMA of the MACD line.
+             */
             macd_signal?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description MACD line minus signal.
+             */
             macd_hist?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Bollinger(20, 2) upper band.
+             */
             bb_upper?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Bollinger(20, 2) middle band (the 20-close SMA).
+             */
             bb_middle?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Bollinger(20, 2) lower band.
+             */
             bb_lower?: number | null;
         };
         /** @description A coin's indicator series. */
@@ -914,10 +949,10 @@ export interface components {
                 /** @description Window end (exclusive). */
                 window_end: string;
                 /**
-                 * @description `closed` (final), `provisional` (emitted while the stream is idle; may still change) or
-                 *     `partial` (emitted at a shutdown; completed after the restart).
+                 * @description `closed` (final), `provisional` (emitted while the stream is idle; may still
+                 *     change) or `partial` (emitted at a shutdown; completed after the restart).
                  */
-                status: string;
+                status: components["schemas"]["WindowStatus"];
             })[];
         };
         /** @description A list of items. */
@@ -929,8 +964,7 @@ export interface components {
                 /** @description Start of the episode. */
                 time: string;
                 crypto_id: string;
-                /** @description `price_return`, `volume` or `divergence`. */
-                kind: string;
+                kind: components["schemas"]["AnomalyKind"];
                 source: string;
                 /** @description End of the episode's latest abnormal candle. */
                 end_time: string;
@@ -945,10 +979,8 @@ export interface components {
                  * @description Peak score (z-score, or divergence in percent).
                  */
                 score: number;
-                /** @description `low`, `medium` or `high`. */
-                severity: string;
-                /** @description `ongoing` or `ended`. */
-                status: string;
+                severity: components["schemas"]["Severity"];
+                status: components["schemas"]["EpisodeStatus"];
                 detail: string;
             }[];
         };
@@ -994,9 +1026,11 @@ export interface components {
                 published_at?: number | null;
                 /** Format: double */
                 sentiment_score?: number | null;
-                /** @description `positive`, `negative` or `neutral`. */
-                sentiment_label?: string | null;
-                /** @description Coin ids the article mentions. */
+                sentiment_label?: null | components["schemas"]["SentimentLabel"];
+                /**
+                 * @description Coin ids the article mentions (always served, empty when none; a stored row
+                 *     without the column reads as empty).
+                 */
                 coins: string[];
             }[];
         };
@@ -1103,9 +1137,11 @@ export interface components {
             published_at?: number | null;
             /** Format: double */
             sentiment_score?: number | null;
-            /** @description `positive`, `negative` or `neutral`. */
-            sentiment_label?: string | null;
-            /** @description Coin ids the article mentions. */
+            sentiment_label?: null | components["schemas"]["SentimentLabel"];
+            /**
+             * @description Coin ids the article mentions (always served, empty when none; a stored row
+             *     without the column reads as empty).
+             */
             coins: string[];
         };
         /** @description A news publisher and how much it has published. */
@@ -1180,7 +1216,7 @@ export interface components {
          */
         RuleKind: "price_above" | "price_below" | "change_pct" | "anomaly" | "sentiment_below";
         /**
-         * @description `sentiment=` of `/news`.
+         * @description The label of a sentiment score (`sentiment_label` of [`crate::news`]).
          * @enum {string}
          */
         SentimentLabel: "positive" | "negative" | "neutral";
@@ -1210,7 +1246,7 @@ export interface components {
             data: components["schemas"]["SentimentPoint"][];
         };
         /**
-         * @description `severity=`.
+         * @description How far past the threshold the episode's peak went (the `severity` field).
          * @enum {string}
          */
         Severity: "low" | "medium" | "high";
@@ -1262,6 +1298,11 @@ export interface components {
          * @enum {string}
          */
         Window: "1m" | "5m" | "1h";
+        /**
+         * @description Why a window was emitted (the `status` field).
+         * @enum {string}
+         */
+        WindowStatus: "closed" | "provisional" | "partial";
     };
     responses: never;
     parameters: never;
