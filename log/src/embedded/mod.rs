@@ -16,6 +16,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -83,13 +84,7 @@ impl EmbeddedLog {
         config.validate()?;
         let dir = config.dir.clone();
         fs::create_dir_all(&dir).at(&dir)?;
-        let lock_path = dir.join(".lock");
-        let lock = File::create(&lock_path).at(&lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir)),
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(lock_path, e)),
-        }
+        let lock = lock_dir(&dir)?;
         let topics_dir = dir.join("topics");
         let groups_dir = dir.join("groups");
         fs::create_dir_all(&topics_dir).at(&topics_dir)?;
@@ -190,6 +185,31 @@ fn open_topic(
         partitions,
         round_robin: AtomicU32::new(0),
     })
+}
+
+/// How long [`lock_dir`] waits for a holder that is letting go.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Takes the advisory lock on `<dir>/.lock`, held for as long as the returned file is open.
+///
+/// A lock that is busy is retried for [`LOCK_WAIT`] before [`Error::Locked`]: a `flock` belongs
+/// to the open file description, so a child process forked anywhere in this process in the
+/// instant before it execs keeps a just-dropped log's lock alive for a moment. A second live
+/// instance still fails, after the wait.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File> {
+    let lock_path = dir.join(".lock");
+    let lock = File::create(&lock_path).at(&lock_path)?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(lock_path, e)),
+        }
+    }
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {

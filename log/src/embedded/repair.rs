@@ -141,12 +141,7 @@ pub fn repair(dir: &Path, dry_run: bool) -> Result<RepairReport> {
             dir.display()
         )));
     }
-    let lock = File::create(&lock_path).at(&lock_path)?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_owned())),
-        Err(fs::TryLockError::Error(e)) => return Err(Error::io(lock_path, e)),
-    }
+    let lock = super::lock_dir(dir)?;
     let mut report = RepairReport::default();
     let topics_dir = dir.join("topics");
     for topic in sorted_dirs(&topics_dir)? {

@@ -5,6 +5,25 @@ use cryptoviz_log::{Committed, Error, Log, SeekTo, TopicPartition, partition_for
 
 use super::*;
 
+/// A lock held for a moment longer than its log (a child process forked just before the log
+/// was dropped shares the lock until it execs) is waited for, not reported as a second owner.
+#[tokio::test]
+async fn a_lock_released_moments_later_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let holder = std::fs::File::open(dir.path().join(".lock")).unwrap();
+    holder.lock().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(holder);
+    });
+    let started = Instant::now();
+    let log = EmbeddedLog::open(config(dir.path())).expect("waits for the lock to be released");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    release.join().unwrap();
+    drop(log);
+}
+
 #[tokio::test]
 async fn keyed_records_keep_partition_and_order() {
     let dir = tempfile::tempdir().unwrap();
