@@ -1,6 +1,6 @@
-# The handful of commands people run. Every cargo command uses the same flags
-# (`--release --workspace`) so features unify the same way and DataFusion is compiled once for
-# all of them; see docs/benchmarks.md for the bench commands' figures.
+# The handful of commands people run. Every cargo command builds in release; the workspace-hack
+# crate (cargo hakari) gives every subset of the workspace the same dependency features, so
+# DataFusion is compiled once for all of them; see docs/benchmarks.md for the bench figures.
 #
 #   make run            the whole pipeline embedded, viewer and API on http://127.0.0.1:8080
 #   make demo           the same on a simulated market, a market minute per second
@@ -12,11 +12,12 @@
 #   make bench          the embedded end-to-end bench (1M ticks)
 #   make bench-kafka    the same bench on a throwaway tansu broker
 #   make clean-data     remove ./data (the embedded log and store of `make run`)
+#   make hakari         refresh workspace-hack/ after adding or changing a dependency
 
 CARGO_FLAGS := --release --workspace
 BIN := ./target/release/cryptoviz
 
-.PHONY: run demo test check fmt web-test web-types bench bench-kafka clean-data
+.PHONY: run demo test check fmt web-test web-types bench bench-kafka clean-data hakari
 
 run:
 	./scripts/run.sh
@@ -42,12 +43,16 @@ web-types:
 	bash scripts/gen-web-types.sh
 
 bench:
-	cargo build $(CARGO_FLAGS) --all-targets
+	cargo build --release --bin cryptoviz
 	$(BIN) bench --ticks 1000000 --json
 
 bench-kafka:
-	cargo build $(CARGO_FLAGS) --all-targets
+	cargo build --release --bin cryptoviz
 	bash scripts/bench/kafka.sh
 
 clean-data:
 	rm -rf ./data
+
+hakari:
+	cargo hakari generate
+	cargo hakari manage-deps --yes

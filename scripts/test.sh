@@ -35,6 +35,16 @@ export CRYPTOVIZ_REQUIRE_TEST_SERVERS=1
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "workspace-hack up to date (cargo hakari)"
+# A stale workspace-hack/ does not fail a build, it silently makes `scripts/run.sh` and this
+# script compile DataFusion with different features (twice). Fix: `make hakari`.
+if ! command -v cargo-hakari >/dev/null 2>&1; then
+  cargo install --locked cargo-hakari --version 0.9.39
+fi
+cargo hakari generate --diff
+cargo hakari manage-deps --dry-run
+cargo hakari verify
+
 # One profile (release) for everything: the end-to-end tests and the bench need an optimised
 # binary, and building DataFusion twice would double the time.
 step "cargo clippy (all targets, warnings are errors)"
@@ -59,8 +69,7 @@ step "grafana dashboards: every panel query against influxd"
 python3 scripts/tests/grafana_queries.py
 
 step "bench smoke run (correctness of the windows, not speed)"
-# The binary `cargo test --workspace` just built: `cargo run` would select only the cryptoviz
-# package, unify features differently and rebuild DataFusion.
+# The binary `cargo test --workspace` just built.
 out=$(./target/release/cryptoviz bench --ticks 200000 --json)
 echo "$out"
 python3 - "$out" <<'PY'
