@@ -9,7 +9,7 @@
 #   1. the API answers (/api/v1/health) and serves the viewer's index page at /, and
 #   2. /api/v1/coins lists coins with a price (the dashboard has something to draw).
 # The cargo registry and npm caches stay warm (crates.io and npm downloads are not timed).
-# Needs an idle machine: anything else compiling at the same time inflates the figure.
+# KEEP_CLONE=1 keeps the clone and its target directory. Needs an idle machine: anything else compiling at the same time inflates the figure.
 set -euo pipefail
 repo="${1:-$(cd "$(dirname "$0")/../.." && pwd)}"
 port="${PORT:-18090}"
@@ -20,7 +20,7 @@ cleanup() {
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  if [ -n "${KEEP_CLONE:-}" ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
