@@ -6,12 +6,14 @@
 //! up in logs and in the status API.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
-use tokio::time::Instant;
+use failsafe::failure_policy::ConsecutiveFailures;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::HttpConfig;
@@ -86,6 +88,7 @@ impl FetchError {
 /// State of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[repr(u8)]
 pub enum BreakerState {
     /// Requests flow.
     #[default]
@@ -107,53 +110,87 @@ impl BreakerState {
     }
 }
 
-/// closed → open after `threshold` consecutive failures → half-open after `cooldown` →
-/// closed on one success (or open again on failure).
+/// closed → open after `threshold` consecutive failures → half-open once `cooldown` has passed
+/// and a request is attempted → closed on one success (or open again on failure): `failsafe`'s
+/// state machine with its consecutive-failures policy and a constant back-off, the pybreaker
+/// model. Its transitions are recorded as they happen so each source reports its breaker
+/// (`/api/v1/sources`, the `cryptoviz_source_breaker_state` metric).
+///
+/// Time comes from `failsafe`'s clock (the monotonic clock; tests freeze and advance it with
+/// `failsafe::clock::freeze`).
 #[derive(Debug)]
 pub struct CircuitBreaker {
-    threshold: u32,
-    cooldown: Duration,
-    failures: u32,
-    opened_at: Option<Instant>,
+    machine: failsafe::StateMachine<ConsecutiveFailures<failsafe::backoff::Constant>, Transitions>,
+    transitions: Transitions,
+}
+
+/// The breaker's state, kept up to date by the state machine's instrument callbacks.
+#[derive(Debug, Clone, Default)]
+struct Transitions(Arc<AtomicU8>);
+
+impl Transitions {
+    fn set(&self, state: BreakerState) {
+        self.0.store(state as u8, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> BreakerState {
+        match self.0.load(Ordering::Relaxed) {
+            s if s == BreakerState::Open as u8 => BreakerState::Open,
+            s if s == BreakerState::HalfOpen as u8 => BreakerState::HalfOpen,
+            _ => BreakerState::Closed,
+        }
+    }
+}
+
+impl failsafe::Instrument for Transitions {
+    fn on_call_rejected(&self) {}
+
+    fn on_open(&self) {
+        self.set(BreakerState::Open);
+    }
+
+    fn on_half_open(&self) {
+        self.set(BreakerState::HalfOpen);
+    }
+
+    fn on_closed(&self) {
+        self.set(BreakerState::Closed);
+    }
 }
 
 impl CircuitBreaker {
     /// A closed breaker.
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
+        let transitions = Transitions::default();
+        let policy = failsafe::failure_policy::consecutive_failures(
+            threshold.max(1),
+            failsafe::backoff::constant(cooldown),
+        );
         Self {
-            threshold: threshold.max(1),
-            cooldown,
-            failures: 0,
-            opened_at: None,
+            machine: failsafe::StateMachine::new(policy, transitions.clone()),
+            transitions,
         }
     }
 
-    /// The current state (open turns half-open once the cool-down has passed).
+    /// The current state. An open breaker stays `open` until a request is attempted after
+    /// the cool-down, which turns it `half-open`.
     pub fn state(&self) -> BreakerState {
-        match self.opened_at {
-            None => BreakerState::Closed,
-            Some(t) if t.elapsed() >= self.cooldown => BreakerState::HalfOpen,
-            Some(_) => BreakerState::Open,
-        }
+        self.transitions.get()
     }
 
-    /// Whether a request may be sent now.
+    /// Whether a request may be sent now (after the cool-down, the trial request).
     pub fn allow(&self) -> bool {
-        self.state() != BreakerState::Open
+        self.machine.is_call_permitted()
     }
 
     /// Records a successful call: closes the breaker.
     pub fn on_success(&mut self) {
-        self.failures = 0;
-        self.opened_at = None;
+        self.machine.on_success();
     }
 
     /// Records a failed call: opens the breaker at the threshold, or re-opens a half-open one.
     pub fn on_failure(&mut self) {
-        self.failures = self.failures.saturating_add(1);
-        if self.opened_at.is_some() || self.failures >= self.threshold {
-            self.opened_at = Some(Instant::now());
-        }
+        self.machine.on_error();
     }
 }
 

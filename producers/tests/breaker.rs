@@ -1,42 +1,49 @@
-//! The circuit breaker's state machine, on tokio's paused clock (no sleeping).
+//! The circuit breaker's state machine, on a frozen clock (no sleeping). `failsafe` reads
+//! time through `failsafe::clock`, which `freeze` replaces for the closure's thread.
 
 use std::time::Duration;
 
 use cryptoviz_producers::BreakerState;
 use cryptoviz_producers::http::{CircuitBreaker, FetchError};
 
-#[tokio::test(start_paused = true)]
-async fn closed_open_half_open_closed() {
-    let mut breaker = CircuitBreaker::new(3, Duration::from_secs(60));
-    assert_eq!(breaker.state(), BreakerState::Closed);
-    breaker.on_failure();
-    breaker.on_failure();
-    assert_eq!(breaker.state(), BreakerState::Closed, "below the threshold");
-    breaker.on_failure();
-    assert_eq!(breaker.state(), BreakerState::Open);
-    assert!(!breaker.allow());
+#[test]
+fn closed_open_half_open_closed() {
+    failsafe::clock::freeze(|clock| {
+        let mut breaker = CircuitBreaker::new(3, Duration::from_secs(60));
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        breaker.on_failure();
+        breaker.on_failure();
+        assert_eq!(breaker.state(), BreakerState::Closed, "below the threshold");
+        assert!(breaker.allow());
+        breaker.on_failure();
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(!breaker.allow());
 
-    tokio::time::advance(Duration::from_secs(59)).await;
-    assert_eq!(breaker.state(), BreakerState::Open);
-    tokio::time::advance(Duration::from_secs(1)).await;
-    assert_eq!(breaker.state(), BreakerState::HalfOpen);
-    assert!(breaker.allow());
+        clock.advance(Duration::from_secs(59));
+        assert!(!breaker.allow());
+        assert_eq!(breaker.state(), BreakerState::Open);
+        clock.advance(Duration::from_millis(1_001));
+        assert!(breaker.allow(), "the trial request after the cool-down");
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
 
-    // A failed trial re-opens at once.
-    breaker.on_failure();
-    assert_eq!(breaker.state(), BreakerState::Open);
-    tokio::time::advance(Duration::from_secs(60)).await;
-    assert_eq!(breaker.state(), BreakerState::HalfOpen);
-    breaker.on_success();
-    assert_eq!(breaker.state(), BreakerState::Closed);
+        // A failed trial re-opens at once.
+        breaker.on_failure();
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(!breaker.allow());
+        clock.advance(Duration::from_millis(60_001));
+        assert!(breaker.allow());
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        breaker.on_success();
+        assert_eq!(breaker.state(), BreakerState::Closed);
 
-    // A success resets the count of consecutive failures.
-    breaker.on_failure();
-    breaker.on_failure();
-    breaker.on_success();
-    breaker.on_failure();
-    breaker.on_failure();
-    assert_eq!(breaker.state(), BreakerState::Closed);
+        // A success resets the count of consecutive failures.
+        breaker.on_failure();
+        breaker.on_failure();
+        breaker.on_success();
+        breaker.on_failure();
+        breaker.on_failure();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    });
 }
 
 #[test]

@@ -7,8 +7,15 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use governor::Quota;
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -40,14 +47,28 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
     }
 }
 
-/// Token buckets per client IP.
-pub struct RateLimiter {
+/// Token buckets per client IP: `governor`'s keyed GCRA limiter (one lock-free cell per client
+/// in a sharded map) behind the API's own shape — a rate in requests per second (fractional
+/// allowed, `<= 0` lets everything in) and a refusal that says how many seconds to wait.
+///
+/// The clock is a type parameter so tests drive time (`FakeRelativeClock`) instead of sleeping.
+pub struct RateLimiter<C: Clock = MonotonicClock> {
     per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    burst: u32,
+    inner: Option<Keyed<C>>,
+    clock: C,
+    checks: AtomicU32,
 }
 
-impl std::fmt::Debug for RateLimiter {
+/// `governor`'s limiter keyed by client address, on clock `C`.
+type Keyed<C> = governor::RateLimiter<
+    IpAddr,
+    DashMapStateStore<IpAddr>,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
+
+impl<C: Clock> std::fmt::Debug for RateLimiter<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimiter")
             .field("per_second", &self.per_second)
@@ -56,42 +77,49 @@ impl std::fmt::Debug for RateLimiter {
     }
 }
 
-/// Buckets kept before idle ones are dropped.
+/// Clients tracked before those whose bucket is full again are dropped.
 const MAX_CLIENTS: usize = 100_000;
 
 impl RateLimiter {
     /// `per_second` sustained with bursts of `burst`; `per_second <= 0` lets everything in.
     pub fn new(per_second: f64, burst: u32) -> Self {
+        Self::with_clock(per_second, burst, MonotonicClock)
+    }
+}
+
+impl<C: Clock + Clone> RateLimiter<C> {
+    /// As [`RateLimiter::new`], reading time from `clock`.
+    pub fn with_clock(per_second: f64, burst: u32, clock: C) -> Self {
+        let burst = burst.max(1);
+        let quota = (per_second > 0.0 && per_second.is_finite())
+            .then(|| Quota::with_period(Duration::from_secs_f64(1.0 / per_second)))
+            .flatten()
+            .map(|q| q.allow_burst(NonZeroU32::new(burst).expect("burst is at least 1")));
         RateLimiter {
             per_second,
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            burst,
+            inner: quota
+                .map(|q| governor::RateLimiter::dashmap_with_clock(q, clock.clone())),
+            clock,
+            checks: AtomicU32::new(0),
         }
     }
 
-    /// Takes a token for `client`, or says how many seconds until one is free.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
-        if self.per_second <= 0.0 {
+    /// Takes a token for `client`, or says how many whole seconds until one is free.
+    pub fn check(&self, client: IpAddr) -> Result<(), u64> {
+        let Some(limiter) = &self.inner else {
             return Ok(());
+        };
+        // `len` visits every shard: look now and then, not on every request.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 0 && limiter.len() >= MAX_CLIENTS
+        {
+            // A client whose bucket has refilled is the same as one never seen.
+            limiter.retain_recent();
         }
-        let mut buckets = self.buckets.lock();
-        if buckets.len() >= MAX_CLIENTS {
-            // Full buckets are the same as no bucket: drop them.
-            let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
-        }
-        let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
-        *tokens =
-            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
-        }
+        limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        })
     }
 }
 
@@ -233,7 +261,7 @@ impl Drop for Slot {
 /// Applies the per-client rate limit (429 with `Retry-After`).
 pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let client = client_of(&state, request.extensions(), request.headers());
-    match state.limiter.check(client, Instant::now()) {
+    match state.limiter.check(client) {
         Ok(()) => next.run(request).await,
         Err(retry_after_secs) => ApiError::RateLimited { retry_after_secs }.into_response(),
     }
@@ -255,23 +283,38 @@ pub async fn time_limit(State(state): State<AppState>, request: Request, next: N
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use governor::clock::FakeRelativeClock;
 
     #[test]
     fn a_burst_past_the_limit_waits_for_tokens() {
-        let limiter = RateLimiter::new(2.0, 3);
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(2.0, 3, clock.clone());
         let ip = IpAddr::from([10, 0, 0, 1]);
-        let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check(ip, t0).is_ok());
+            assert!(limiter.check(ip).is_ok());
         }
-        assert_eq!(limiter.check(ip, t0), Err(1));
+        assert_eq!(limiter.check(ip), Err(1));
         // Another client has its own bucket.
-        assert!(limiter.check(IpAddr::from([10, 0, 0, 2]), t0).is_ok());
+        assert!(limiter.check(IpAddr::from([10, 0, 0, 2])).is_ok());
         // Half a second later one token is back.
-        assert!(limiter.check(ip, t0 + Duration::from_millis(500)).is_ok());
-        assert!(limiter.check(ip, t0 + Duration::from_millis(500)).is_err());
-        assert!(RateLimiter::new(0.0, 1).check(ip, t0).is_ok());
+        clock.advance(Duration::from_millis(500));
+        assert!(limiter.check(ip).is_ok());
+        assert!(limiter.check(ip).is_err());
+        assert!(RateLimiter::new(0.0, 1).check(ip).is_ok());
+    }
+
+    #[test]
+    fn a_slow_rate_says_how_long_to_wait() {
+        let clock = FakeRelativeClock::default();
+        // One request every 10 s.
+        let limiter = RateLimiter::with_clock(0.1, 1, clock.clone());
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        assert!(limiter.check(ip).is_ok());
+        assert_eq!(limiter.check(ip), Err(10));
+        clock.advance(Duration::from_millis(2_500));
+        assert_eq!(limiter.check(ip), Err(8));
+        clock.advance(Duration::from_millis(7_500));
+        assert!(limiter.check(ip).is_ok());
     }
 
     fn forwarded(value: &str) -> axum::http::HeaderMap {
