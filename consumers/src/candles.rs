@@ -14,16 +14,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use cryptoviz_measurements::Measurement;
+use cryptoviz_measurements::analytics::AnalyticsRow;
 use cryptoviz_store::{Query, Store};
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, TimestampNanosecondType};
+use datafusion::arrow::array::RecordBatch;
 
 use crate::Result;
 use crate::anomalies::divergence::DivergenceDetector;
 use crate::anomalies::zscore::SeriesDetector;
 use crate::anomalies::{Anomaly, AnomalyConfig};
 use crate::indicators::{self, IndicatorValues};
-use crate::measurements::ANALYTICS;
 use crate::sinks::ms_to_ns;
 use crate::windows::{EmittedWindow, RESOLUTIONS, WindowStats, WindowStatus};
 
@@ -130,10 +130,9 @@ impl CandleAnalytics {
                 LOOKBACK
             } as i64;
             let from = closed_until_ms.saturating_sub(2 * candles * width);
-            let query = Query::new(ANALYTICS)
+            let query = Query::new(AnalyticsRow::NAME)
                 .tag("window", label)
-                .range(ms_to_ns(from), ms_to_ns(closed_until_ms))
-                .fields(["close", "volume", "status", "window_end"]);
+                .range(ms_to_ns(from), ms_to_ns(closed_until_ms));
             let mut rows = closed_candles(&store.query(&query).await?, label, closed_until_ms);
             rows.retain(|w| closed_for(&w.crypto_id).is_some_and(|c| w.end_ms <= c));
             let mut discarded = Vec::new();
@@ -144,7 +143,7 @@ impl CandleAnalytics {
     }
 }
 
-/// The candles of `batches` (tags, time, close, volume, status, window_end) that had closed by
+/// The candles of `batches` (stored `crypto_analytics` rows) that had closed by
 /// `closed_until_ms`, as emitted windows carrying what the histories use: close and volume.
 ///
 /// A window that closed *after* the checkpoint may already be in the store (written, then a
@@ -157,56 +156,33 @@ fn closed_candles(
     let mut out = Vec::new();
     let window: Arc<str> = window.into();
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
-    let mut intern = |s: &str| {
+    let mut intern = |s: String| {
         names
-            .entry(s.to_string())
-            .or_insert_with(|| s.into())
+            .entry(s)
+            .or_insert_with_key(|s| s.as_str().into())
             .clone()
     };
     for b in batches {
-        let (
-            Some(id),
-            Some(source),
-            Some(time),
-            Some(close),
-            Some(volume),
-            Some(status),
-            Some(end),
-        ) = (
-            b.column_by_name("crypto_id"),
-            b.column_by_name("source"),
-            b.column_by_name("time"),
-            b.column_by_name("close"),
-            b.column_by_name("volume"),
-            b.column_by_name("status"),
-            b.column_by_name("window_end"),
-        )
-        else {
-            continue;
-        };
-        let (id, source, status) = (
-            id.as_string::<i32>(),
-            source.as_string::<i32>(),
-            status.as_string::<i32>(),
-        );
-        let time = time.as_primitive::<TimestampNanosecondType>();
-        let close = close.as_primitive::<Float64Type>();
-        let volume = volume.as_primitive::<Float64Type>();
-        let end = end.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-        for r in 0..b.num_rows() {
-            let end_ms = end.value(r) / 1_000_000;
-            if status.value(r) != WindowStatus::Closed.as_str()
-                || close.is_null(r)
-                || end_ms > closed_until_ms
-            {
+        let rows = match AnalyticsRow::from_batch(b) {
+            Ok(rows) => rows,
+            // Rows an older version wrote without a column the contract now requires: the
+            // histories start without them rather than the consumer not starting.
+            Err(e) => {
+                tracing::warn!(error = %e, window = %window, "stored candles skipped in warm-up");
                 continue;
             }
-            let c = close.value(r);
+        };
+        for row in rows {
+            let end_ms = row.window_end.0 / 1_000_000;
+            if row.status != WindowStatus::Closed || end_ms > closed_until_ms {
+                continue;
+            }
+            let c = row.close;
             out.push(EmittedWindow {
-                crypto_id: intern(id.value(r)),
-                source: intern(source.value(r)),
+                crypto_id: intern(row.crypto_id),
+                source: intern(row.source),
                 window: window.clone(),
-                start_ms: time.value(r) / 1_000_000,
+                start_ms: row.time.0 / 1_000_000,
                 end_ms,
                 stats: WindowStats {
                     count: 1,
@@ -217,7 +193,7 @@ fn closed_candles(
                     mean: c,
                     stddev: None,
                     volatility_pct: None,
-                    volume: (!volume.is_null(r)).then(|| volume.value(r)),
+                    volume: row.volume,
                     vwap: None,
                 },
                 status: WindowStatus::Closed,

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::{Bytes, BytesMut};
-use serde::Serialize;
 use failsafe::failure_policy::ConsecutiveFailures;
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::HttpConfig;
