@@ -12,7 +12,7 @@ grafana/dashboards/ and then checks the answers:
    Greed values) into an embedded log in a temporary data dir, then `cryptoviz run --simulate`
    consumes it and carries on live (speed 1, so nothing is in the future) until every
    measurement the dashboards read has data; it is then stopped with SIGTERM;
-3. extracts every InfluxQL query of every dashboard (panels, panels nested in rows, raw InfluxQL
+3. extracts every query of every dashboard (panels, panels nested in rows, raw InfluxQL
    `targets[].query`, query variables), expands `$timeFilter` as Grafana's backend does
    (`time >= <from>ms and time <= <to>ms` over the dashboard's time range), `$__interval` /
    `$interval` / `$__interval_ms` (Grafana's rounded range / max data points), `$__from`,
@@ -383,10 +383,6 @@ def panels_of(container, prefix=""):
 def targets_of(panel):
     for t in panel.get("targets", []) or []:
         if t.get("hide"):
-            continue
-        # PromQL (the operations dashboard) runs against Prometheus in
-        # scripts/tests/ops_prometheus.py, not here.
-        if (t.get("datasource") or panel.get("datasource") or {}).get("type") == "prometheus":
             continue
         if not t.get("rawQuery") or not t.get("query"):
             raise Failure(

@@ -15,8 +15,8 @@
 4. waits until /api/v1/alerts shows CryptovizSourceBreakerOpen and
    CryptovizSourceNeverSucceeded firing for coingecko, and fails if any alert fires for
    anything else (the healthy process, the consumers of the faulty one);
-5. runs every PromQL target of every Grafana dashboard whose datasource is Prometheus
-   (grafana/dashboards/operations.json) as Grafana would, a range query over the last minute
+5. runs every PromQL target of the dashboards in grafana/operations/ (on Prometheus) as
+   Grafana would, a range query over the last minute
    with `$__rate_interval` and `$__interval` expanded, and fails if one does not parse or errors,
    or returns no series although every series it selects exists in Prometheus (so only the
    disk panels, whose exporters do not run here, and the 5xx panel may be empty).
@@ -43,7 +43,7 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RULES = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
-DASHBOARDS = os.path.join(ROOT, "grafana", "dashboards")
+DASHBOARDS = os.path.join(ROOT, "grafana", "operations")
 
 # Alerts the fault must fire (alert name, source), and the only ones allowed to.
 EXPECTED = {("CryptovizSourceBreakerOpen", "coingecko"), ("CryptovizSourceNeverSucceeded", "coingecko")}
@@ -293,7 +293,7 @@ def run(binary, prometheus, tmp):
                 failures.append(f"{dash} / {title} [{ref}]: {status}\n      {expr}")
             log(f"  {dash} / {title} [{ref}]: {status}\n      {expr}")
         if count == 0:
-            raise Failure("no Prometheus panel found in grafana/dashboards")
+            raise Failure("no Prometheus panel found in grafana/operations")
         if failures:
             raise Failure(f"{len(failures)} of {count} dashboard queries failed:\n" + "\n".join(failures))
         log(f"ok: {count} dashboard PromQL queries run against Prometheus")
