@@ -68,6 +68,10 @@ step "grafana dashboards: every panel query against influxd"
 # Uses the binary `cargo test` just built; see the script's docstring.
 python3 scripts/tests/grafana_queries.py
 
+step "operations: alert rules (promtool), alerts firing and the operations dashboard on a real Prometheus, Kubernetes manifests"
+# Uses the binary `cargo test` just built; installs prometheus (apt) and a venv itself.
+bash scripts/tests/ops.sh
+
 step "bench smoke run (correctness of the windows, not speed)"
 # The binary `cargo test --workspace` just built.
 out=$(./target/release/cryptoviz bench --ticks 200000 --json)
