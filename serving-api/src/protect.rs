@@ -98,8 +98,7 @@ impl<C: Clock + Clone> RateLimiter<C> {
         RateLimiter {
             per_second,
             burst,
-            inner: quota
-                .map(|q| governor::RateLimiter::dashmap_with_clock(q, clock.clone())),
+            inner: quota.map(|q| governor::RateLimiter::dashmap_with_clock(q, clock.clone())),
             clock,
             checks: AtomicU32::new(0),
         }
@@ -111,8 +110,7 @@ impl<C: Clock + Clone> RateLimiter<C> {
             return Ok(());
         };
         // `len` visits every shard: look now and then, not on every request.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 0 && limiter.len() >= MAX_CLIENTS
-        {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 0 && limiter.len() >= MAX_CLIENTS {
             // A client whose bucket has refilled is the same as one never seen.
             limiter.retain_recent();
         }
