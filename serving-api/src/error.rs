@@ -1,6 +1,8 @@
 //! One error type for every handler, one JSON shape for every error:
 //! `{"error": {"code", "message", "param"?}}`.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +15,7 @@ pub enum ApiError {
     /// A query or path parameter (or a body field) is invalid: 400 naming it.
     #[error("{message}")]
     BadParam {
-        param: &'static str,
+        param: Cow<'static, str>,
         message: String,
     },
     /// Missing or wrong `x-api-key`: 401.
@@ -72,25 +74,25 @@ pub struct ErrorDetail {
     pub message: String,
     /// The parameter (or body field) at fault, for `invalid_parameter`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub param: Option<&'static str>,
+    pub param: Option<String>,
 }
 
 impl ApiError {
     /// A 400 for `param`.
     pub fn bad(param: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadParam {
-            param,
+            param: Cow::Borrowed(param),
             message: message.into(),
         }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, String, Option<&'static str>) {
+    fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
         match self {
             ApiError::BadParam { param, message } => (
                 StatusCode::BAD_REQUEST,
                 "invalid_parameter",
                 message.clone(),
-                Some(*param),
+                Some(param.to_string()),
             ),
             ApiError::Unauthorized(m) => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", m.clone(), None)

@@ -18,7 +18,11 @@ use cryptoviz_log::Log;
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::{AppState, StatusFn};
+use crate::model::Health;
+
+/// A function returning a JSON view of the pipeline's live status (sources and consumers);
+/// the binary that wires the stages provides it.
+pub type StatusFn = Arc<dyn Fn() -> Value + Send + Sync>;
 
 /// Upper bounds (seconds) of the latency buckets.
 const BUCKETS: [f64; 14] = [
@@ -76,7 +80,8 @@ impl HttpMetrics {
         h.sum += seconds;
     }
 
-    fn render(&self, out: &mut String) {
+    /// Writes the latency histograms.
+    pub fn render(&self, out: &mut String) {
         let series: BTreeMap<(String, String, u16), Histogram> = self
             .series
             .lock()
@@ -121,12 +126,16 @@ impl HttpMetrics {
 }
 
 /// Middleware recording each request's latency under its route template.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record(
+    State(metrics): State<Arc<HttpMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state.http_metrics.observe(
+    metrics.observe(
         method.as_str(),
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
@@ -143,7 +152,7 @@ fn escape(label: &str) -> String {
 }
 
 /// Writes one metric family.
-fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
     if samples.is_empty() {
         return;
     }
@@ -181,36 +190,6 @@ pub async fn consumer_lag(log: &dyn Log, groups: &[(String, Vec<String>)]) -> La
         }
     }
     lag
-}
-
-/// The whole exposition of the API process: pipeline counters from `status`, consumer lag,
-/// the live stream and alerts, and request latencies.
-pub fn render(state: &AppState, status: &Value, lag: &Lag) -> String {
-    let mut out = String::new();
-    render_pipeline(&mut out, status, lag);
-    family(
-        &mut out,
-        "cryptoviz_stream_subscribers",
-        "gauge",
-        "Live stream connections (and internal followers).",
-        &[(String::new(), state.hub.subscribers() as f64)],
-    );
-    family(
-        &mut out,
-        "cryptoviz_stream_events_total",
-        "counter",
-        "Events published on the live stream.",
-        &[(String::new(), state.hub.published() as f64)],
-    );
-    family(
-        &mut out,
-        "cryptoviz_alert_rules",
-        "gauge",
-        "Alert rules stored.",
-        &[(String::new(), state.alerts.rules().len() as f64)],
-    );
-    state.http_metrics.render(&mut out);
-    out
 }
 
 /// The pipeline's families: the producers' and consumers' counters in `status`
@@ -448,7 +427,7 @@ pub fn exporter(status: StatusFn, lag: Option<LagSource>) -> Router {
         .route(
             "/health",
             get(move || async move {
-                axum::Json(crate::routes::health::Health {
+                axum::Json(Health {
                     status: "ok".into(),
                     uptime_seconds: started.elapsed().as_secs_f64(),
                 })

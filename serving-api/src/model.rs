@@ -16,6 +16,7 @@ pub use cryptoviz_measurements::anomalies::AnomalyRow;
 pub use cryptoviz_measurements::coin_info::CoinInfoRow;
 pub use cryptoviz_measurements::fear_greed::FearGreedRow as FearGreedPoint;
 pub use cryptoviz_measurements::news::NewsRow as NewsArticle;
+pub use cryptoviz_measurements::sentiment::SentimentRow;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -23,6 +24,14 @@ use crate::error::{ApiError, ApiResult};
 pub fn from_row<T: DeserializeOwned>(row: Map<String, Value>) -> ApiResult<T> {
     serde_json::from_value(Value::Object(row))
         .map_err(|e| ApiError::Internal(format!("stored row does not match the API shape: {e}")))
+}
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: String,
+    pub uptime_seconds: f64,
 }
 
 /// A list of items.
@@ -87,60 +96,6 @@ pub struct Coin {
     /// Up to 48 half-hourly closes of the last 24 hours, oldest first (`sparkline=true`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sparkline: Option<Vec<f64>>,
-}
-
-/// A stored `crypto_market` row.
-#[derive(Debug, Clone, Deserialize)]
-pub struct MarketRow {
-    pub crypto_id: String,
-    pub symbol: String,
-    pub source: String,
-    pub time: String,
-    pub name: Option<String>,
-    pub price_usd: f64,
-    pub market_cap: Option<f64>,
-    pub volume_24h: Option<f64>,
-    pub change_1h: Option<f64>,
-    pub change_24h: Option<f64>,
-    pub change_7d: Option<f64>,
-    pub ath: Option<f64>,
-    pub atl: Option<f64>,
-    pub circulating_supply: Option<f64>,
-}
-
-impl MarketRow {
-    /// Takes the series' newest fundamentals from `crypto_coin_info` (rows written before they
-    /// moved there keep their own).
-    pub fn fill_info(&mut self, info: &CoinInfoRow) {
-        if info.name.as_deref().is_some_and(|n| !n.is_empty()) {
-            self.name.clone_from(&info.name);
-        }
-        self.ath = info.ath.or(self.ath);
-        self.atl = info.atl.or(self.atl);
-        self.circulating_supply = info.circulating_supply.or(self.circulating_supply);
-    }
-
-    /// As a [`Coin`], with the volatility of its latest 1-hour window.
-    pub fn into_coin(self, volatility_pct: Option<f64>) -> Coin {
-        Coin {
-            id: self.crypto_id,
-            symbol: self.symbol,
-            name: self.name,
-            source: self.source,
-            updated_at: self.time,
-            price_usd: self.price_usd,
-            market_cap: self.market_cap,
-            volume_24h: self.volume_24h,
-            change_1h: self.change_1h,
-            change_24h: self.change_24h,
-            change_7d: self.change_7d,
-            volatility_pct,
-            ath: self.ath,
-            atl: self.atl,
-            circulating_supply: self.circulating_supply,
-            sparkline: None,
-        }
-    }
 }
 
 /// A coin with every source's latest snapshot side by side.
@@ -287,6 +242,19 @@ pub struct SentimentPoint {
     pub neutral: Option<i64>,
 }
 
+impl From<SentimentRow> for SentimentPoint {
+    fn from(row: SentimentRow) -> Self {
+        SentimentPoint {
+            time: cryptoviz_measurements::time::rfc3339(row.time.0),
+            score: row.score,
+            articles: row.articles,
+            positive: row.positive,
+            negative: row.negative,
+            neutral: row.neutral,
+        }
+    }
+}
+
 /// Sentiment of a coin (or of the market) over time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SentimentSeries {
@@ -302,83 +270,4 @@ pub struct FearGreed {
     pub latest: Option<FearGreedPoint>,
     pub count: usize,
     pub data: Vec<FearGreedPoint>,
-}
-
-/// Values of the enumerated query parameters, for the OpenAPI document (handlers parse and
-/// validate the strings themselves, naming the parameter in a 400). Those that are stored
-/// closed sets are the contract's enums.
-pub mod param_values {
-    pub use cryptoviz_measurements::anomalies::{AnomalyKind, Severity};
-    pub use cryptoviz_measurements::sentiment::Label as SentimentLabel;
-    use serde::Serialize;
-    use utoipa::ToSchema;
-
-    /// `sort=` of `/coins`.
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum CoinSort {
-        MarketCap,
-        Price,
-        Volume,
-        #[serde(rename = "change_1h")]
-        Change1h,
-        #[serde(rename = "change_24h")]
-        Change24h,
-        #[serde(rename = "change_7d")]
-        Change7d,
-        Volatility,
-    }
-
-    /// `order=`.
-    #[derive(Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Order {
-        Desc,
-        Asc,
-    }
-
-    /// `interval=`.
-    #[derive(Serialize, ToSchema)]
-    pub enum Interval {
-        #[serde(rename = "1m")]
-        M1,
-        #[serde(rename = "5m")]
-        M5,
-        #[serde(rename = "15m")]
-        M15,
-        #[serde(rename = "1h")]
-        H1,
-        #[serde(rename = "4h")]
-        H4,
-        #[serde(rename = "1d")]
-        D1,
-        #[serde(rename = "auto")]
-        Auto,
-    }
-
-    /// `window=` (window width of the consumers' analytics).
-    #[derive(Serialize, ToSchema)]
-    pub enum Window {
-        #[serde(rename = "1m")]
-        M1,
-        #[serde(rename = "5m")]
-        M5,
-        #[serde(rename = "1h")]
-        H1,
-    }
-
-    /// `range=`.
-    #[derive(Serialize, ToSchema)]
-    pub enum Range {
-        #[serde(rename = "1h")]
-        H1,
-        #[serde(rename = "24h")]
-        H24,
-        #[serde(rename = "7d")]
-        D7,
-        #[serde(rename = "30d")]
-        D30,
-        #[serde(rename = "1y")]
-        Y1,
-    }
 }

@@ -3,8 +3,10 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::model::param_values;
+use crate::params::{CoinSort, Interval, Order, Range, Window};
 use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, replays, sql, stream};
+use cryptoviz_measurements::anomalies::{AnomalyKind, Severity};
+use cryptoviz_measurements::sentiment::Label;
 
 /// The document served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -25,13 +27,9 @@ use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, repl
         alerts::list, alerts::create, alerts::delete, alerts::fired,
         sql::sql,
     ),
-    // The enumerated query parameters are referenced by name; register them so every
+    // The closed sets of the query parameters are referenced by name; register them so every
     // reference resolves.
-    components(schemas(
-        param_values::CoinSort, param_values::Order, param_values::Interval,
-        param_values::Window, param_values::Range, param_values::AnomalyKind,
-        param_values::Severity, param_values::SentimentLabel,
-    )),
+    components(schemas(CoinSort, Order, Interval, Window, Range, AnomalyKind, Severity, Label)),
     modifiers(&ApiKeyScheme),
     tags(
         (name = "market", description = "Coins, candles, indicators, market totals"),

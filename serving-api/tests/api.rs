@@ -1,12 +1,14 @@
 //! Handler tests: the router called with `oneshot` over the shared fixture (tests/common),
-//! with snapshot tests of whole answers (tests/snapshots, `UPDATE_SNAPSHOTS=1` to accept a
-//! change).
+//! with `insta` snapshots of whole answers (tests/snapshots/api__*.snap). A different answer
+//! fails the test and leaves the new one beside the old as `.snap.new`: review and accept it
+//! with `cargo insta review` (or rerun with `INSTA_UPDATE=always`).
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{assert_snapshot, get, send, state};
+use common::{get, send, state};
+use insta::assert_json_snapshot;
 use serde_json::Value;
 
 #[tokio::test]
@@ -58,7 +60,7 @@ async fn coins_lists_the_latest_snapshot_largest_first() {
     assert_eq!(btc["circulating_supply"], 19.9e6);
     assert_eq!(body["data"][1]["id"], "ethereum");
     assert!(body["data"][1]["ath"].is_null());
-    assert_snapshot("coins", &body);
+    assert_json_snapshot!("coins", body);
 }
 
 #[tokio::test]
@@ -101,7 +103,7 @@ async fn a_coin_shows_every_source_side_by_side() {
         .collect();
     assert_eq!(sources, ["simulated", "coinmarketcap"]);
     assert_eq!(body["sources"][1]["price_usd"], 95_100.0);
-    assert_snapshot("coin_bitcoin", &body);
+    assert_json_snapshot!("coin_bitcoin", body);
     let (status, body) = get(&s, "/api/v1/coins/dogecoin").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
@@ -154,7 +156,7 @@ async fn indicators_and_global() {
     assert_eq!(body["coins"], 2);
     let btc = body["btc_dominance"].as_f64().unwrap();
     assert!((btc - 1.9e12 / 2.3e12 * 100.0).abs() < 1e-9, "{body}");
-    assert_snapshot("global", &body);
+    assert_json_snapshot!("global", body);
 }
 
 #[tokio::test]
@@ -188,7 +190,7 @@ async fn top_volatile_and_compare() {
     let v0 = body["data"][0]["volatility_pct"].as_f64().unwrap();
     let v1 = body["data"][1]["volatility_pct"].as_f64().unwrap();
     assert!(v0 >= v1);
-    assert_snapshot("top_volatile", &body);
+    assert_json_snapshot!("top_volatile", body);
     let (status, body) = get(
         &s,
         "/api/v1/analytics/compare?ids=bitcoin,ethereum&from=2026-01-01T00:00:00Z&to=2026-01-01T00:10:00Z&interval=1m",
@@ -216,7 +218,7 @@ async fn anomalies_filter_by_coin_kind_and_severity() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["count"], 2);
     assert_eq!(body["data"][0]["crypto_id"], "ethereum", "newest first");
-    assert_snapshot("anomalies", &body);
+    assert_json_snapshot!("anomalies", body);
     for (query, n) in [
         ("coin=bitcoin", 1),
         ("kind=volume", 1),
@@ -238,7 +240,7 @@ async fn news_with_sentiment_sources_and_fear_greed() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["count"], 3);
     assert_eq!(body["data"][0]["guid"], "a3", "newest first");
-    assert_snapshot("news", &body);
+    assert_json_snapshot!("news", body);
     let labels = |q: &str| {
         let s = s.clone();
         let q = q.to_string();
@@ -270,7 +272,7 @@ async fn news_with_sentiment_sources_and_fear_greed() {
     let (_, body) = get(&s, "/api/v1/fear-greed").await;
     assert_eq!(body["latest"]["value"], 71);
     assert_eq!(body["count"], 2);
-    assert_snapshot("fear_greed", &body);
+    assert_json_snapshot!("fear_greed", body);
 }
 
 #[tokio::test]

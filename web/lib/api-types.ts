@@ -903,7 +903,7 @@ export interface components {
             data: components["schemas"]["IndicatorPoint"][];
         };
         /**
-         * @description `interval=`.
+         * @description `interval=`: a candle width, or `auto`.
          * @enum {string}
          */
         Interval: "1m" | "5m" | "15m" | "1h" | "4h" | "1d" | "auto";
@@ -1158,7 +1158,7 @@ export interface components {
          */
         Order: "desc" | "asc";
         /**
-         * @description `range=`.
+         * @description `range=`: a span ending at `to` (or now).
          * @enum {string}
          */
         Range: "1h" | "24h" | "7d" | "30d" | "1y";
@@ -1294,7 +1294,7 @@ export interface components {
             close: number;
         };
         /**
-         * @description `window=` (window width of the consumers' analytics).
+         * @description `window=`: the width of the consumers' analytics windows.
          * @enum {string}
          */
         Window: "1m" | "5m" | "1h";

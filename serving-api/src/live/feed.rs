@@ -4,10 +4,10 @@
 //!   own (never committing), so a tick reaches SSE clients as soon as it is appended, whether
 //!   the log is embedded or Kafka; articles are scored like the consumers score them (with
 //!   the [`EnrichFn`] the binary provides).
-//! - [`watch_store`] asks the store each period for the latest row of every window, anomaly
-//!   and sentiment series and publishes the rows that changed. It sees the latest state of
-//!   each series, not every intermediate write: a window that opened and closed within one
-//!   period is published once, closed.
+//! - [`watch_store`] asks the read layer ([`crate::read`], as the routes do) each period for
+//!   the latest row of every window, anomaly and sentiment series and publishes the rows that
+//!   changed. It sees the latest state of each series, not every intermediate write: a
+//!   window that opened and closed within one period is published once, closed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,17 +15,18 @@ use std::time::Duration;
 
 use cryptoviz_log::{Log, SeekTo};
 use cryptoviz_measurements::Measurement;
-use cryptoviz_measurements::sentiment::SentimentRow;
 use cryptoviz_schemas::{CryptoNews, CryptoPrice, decode, topics};
 use cryptoviz_store::Store;
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::{EventKind, Hub};
-use crate::EnrichFn;
-use crate::json::rows;
-use crate::model::{AnalyticsRow, AnomalyRow, from_row};
+use crate::error::ApiResult;
+use crate::model::{AnalyticsRow, AnomalyRow, SentimentRow};
 use crate::params::rfc3339;
+use crate::read::{Analytics, Anomalies, Sentiment};
+use crate::state::EnrichFn;
 
 /// A tick as the stream shows it.
 pub fn price_event(p: &CryptoPrice) -> Value {
@@ -140,15 +141,47 @@ async fn follow(
     }
 }
 
-/// A stored row as the stream shows it: windows and anomalies in the same shape as
-/// `/analytics` and `/anomalies` answer; sentiment hours as stored.
-fn event_text(kind: EventKind, row: serde_json::Map<String, Value>) -> Option<String> {
-    let value = match kind {
-        EventKind::Analytics => serde_json::to_value(from_row::<AnalyticsRow>(row).ok()?).ok()?,
-        EventKind::Anomaly => serde_json::to_value(from_row::<AnomalyRow>(row).ok()?).ok()?,
-        _ => Value::Object(row),
-    };
-    Some(value.to_string())
+/// The rows of one measurement last seen, by series (the values of its tags), as the text
+/// the stream shows: windows and anomalies in the shape `/analytics` and `/anomalies`
+/// answer, sentiment hours as stored.
+#[derive(Default)]
+struct Seen(HashMap<String, String>);
+
+impl Seen {
+    /// Publishes the rows of `latest` that changed since the last call (the first call only
+    /// records them). A read that failed is logged and retried next period.
+    fn publish<M: Measurement + Serialize>(
+        &mut self,
+        hub: &Hub,
+        kind: EventKind,
+        latest: ApiResult<Vec<M>>,
+        first: bool,
+    ) {
+        let rows = match latest {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, measurement = M::NAME, "live feed: reading the store failed");
+                return;
+            }
+        };
+        for row in rows {
+            let Ok(value) = serde_json::to_value(&row) else {
+                continue;
+            };
+            let key: String = M::TAGS
+                .iter()
+                .map(|t| value.get(*t).and_then(Value::as_str).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("|");
+            let text = value.to_string();
+            if self.0.get(&key) != Some(&text) {
+                if !first {
+                    hub.publish(kind, text.clone());
+                }
+                self.0.insert(key, text);
+            }
+        }
+    }
 }
 
 /// Publishes the windows, anomalies and sentiment hours that changed, every `period`.
@@ -158,43 +191,19 @@ pub async fn watch_store(
     period: Duration,
     cancel: CancellationToken,
 ) {
-    // Each measurement's series are keyed by its declared tags.
-    let watched = [
-        (AnalyticsRow::NAME, AnalyticsRow::TAGS, EventKind::Analytics),
-        (AnomalyRow::NAME, AnomalyRow::TAGS, EventKind::Anomaly),
-        (SentimentRow::NAME, SentimentRow::TAGS, EventKind::Sentiment),
-    ];
-    // Per measurement: series key -> the row last seen (JSON text). The first pass only
-    // records what is there.
-    let mut seen: HashMap<&str, HashMap<String, String>> = HashMap::new();
+    let analytics = Analytics::new(store.clone());
+    let anomalies = Anomalies::new(store.clone());
+    let sentiment = Sentiment::new(store);
+    let (mut windows, mut episodes, mut hours) =
+        (Seen::default(), Seen::default(), Seen::default());
     let mut first = true;
     loop {
-        for (measurement, tags, kind) in watched {
-            let batches = match store.last(measurement, &[]).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, measurement, "live feed: reading the store failed");
-                    continue;
-                }
-            };
-            let known = seen.entry(measurement).or_default();
-            for row in rows(&batches) {
-                let key: String = tags
-                    .iter()
-                    .map(|t| row.get(*t).and_then(Value::as_str).unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join("|");
-                let Some(text) = event_text(kind, row) else {
-                    continue;
-                };
-                if known.get(&key) != Some(&text) {
-                    if !first {
-                        hub.publish(kind, text.clone());
-                    }
-                    known.insert(key, text);
-                }
-            }
-        }
+        let latest = analytics.latest(None, None).await;
+        windows.publish::<AnalyticsRow>(&hub, EventKind::Analytics, latest, first);
+        let latest = anomalies.latest().await;
+        episodes.publish::<AnomalyRow>(&hub, EventKind::Anomaly, latest, first);
+        let latest = sentiment.latest().await;
+        hours.publish::<SentimentRow>(&hub, EventKind::Sentiment, latest, first);
         first = false;
         tokio::select! {
             _ = cancel.cancelled() => return,

@@ -1,24 +1,26 @@
 //! `/api/v1/alerts`: alert rules (writes need the API key) and fired alerts.
 
 use axum::Json;
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum_extra::extract::WithRejection;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::AppState;
 use crate::alerts::{Fired, NewRule, Rule, webhook};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::List;
-use crate::params::{self, Params};
+use crate::params::{Limit, NoParams, Params};
+use crate::state::AppState;
 
 /// Every alert rule, oldest first; webhook URLs are masked (scheme and host only).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", operation_id = "list_alerts",
     responses((status = 200, body = List<Rule>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(NoParams {}), _): Params<NoParams>,
 ) -> ApiResult<Json<List<Rule>>> {
-    params::only(&q, &[])?;
     Ok(Json(List::new(
         state.alerts.rules().iter().map(Rule::masked).collect(),
     )))
@@ -71,15 +73,24 @@ pub async fn delete(
     }
 }
 
+/// Parameters of `/alerts/fired`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FiredQuery {
+    /// 1-500 (50)
+    #[serde(default)]
+    #[param(inline)]
+    pub limit: Limit<50, 500>,
+}
+
 /// Alerts fired since the server started, newest first.
 #[utoipa::path(get, path = "/api/v1/alerts/fired", tag = "alerts",
-    params(("limit" = Option<usize>, Query, description = "1-500 (50)")),
+    params(FiredQuery),
     responses((status = 200, body = List<Fired>), (status = 400, body = ErrorBody)))]
 pub async fn fired(
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<FiredQuery>,
 ) -> ApiResult<Json<List<Fired>>> {
-    params::only(&q, &["limit"])?;
-    let limit = params::limit(&q, "limit", 50, 500)?;
-    Ok(Json(List::new(state.alerts.fired(limit))))
+    Ok(Json(List::new(state.alerts.fired(q.limit.get()))))
 }

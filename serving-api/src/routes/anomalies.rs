@@ -1,80 +1,76 @@
 //! `/api/v1/anomalies`: anomaly episodes, newest first.
 
 use axum::Json;
-use axum::extract::{Query as QueryParams, State};
-use cryptoviz_measurements::names::ANOMALIES;
-use cryptoviz_store::{Query, TimeRange};
+use axum::extract::{Query, State};
+use axum_extra::extract::WithRejection;
+use cryptoviz_measurements::anomalies::{AnomalyKind, Severity};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::json::rows;
-use crate::model::param_values::{AnomalyKind, Range, Severity};
-use crate::model::{AnomalyRow, List, from_row};
-use crate::params::{self, Params};
+use crate::model::{AnomalyRow, List};
+use crate::params::{CoinId, Limit, Params, Range, Span, Timestamp, choices};
+use crate::read::{AnomalyQuery, Between};
+use crate::state::AppState;
 
-/// Rows read at most when filtering on a field (severity) after the store's filters.
-const SCAN_CAP: usize = 50_000;
+/// Parameters of `/anomalies`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnomaliesQuery {
+    /// Coin id
+    #[param(inline)]
+    pub coin: Option<CoinId>,
+    /// price_return, volume or divergence
+    #[serde(default, deserialize_with = "choices::optional")]
+    pub kind: Option<AnomalyKind>,
+    /// low, medium or high
+    #[serde(default, deserialize_with = "choices::optional")]
+    pub severity: Option<Severity>,
+    /// Start: RFC 3339 or epoch ms
+    #[param(inline)]
+    pub from: Option<Timestamp>,
+    /// End (exclusive)
+    #[param(inline)]
+    pub to: Option<Timestamp>,
+    /// 1h, 24h, 7d, 30d, 1y before `to` (or now)
+    pub range: Option<Range>,
+    /// 1-1000 (100)
+    #[serde(default)]
+    #[param(inline)]
+    pub limit: Limit<100, 1000>,
+}
 
 /// Anomaly episodes (z-score of returns and volume, cross-source divergence), newest first.
 #[utoipa::path(get, path = "/api/v1/anomalies", tag = "analytics", operation_id = "list_anomalies",
-    params(
-        ("coin" = Option<String>, Query, description = "Coin id"),
-        ("kind" = Option<AnomalyKind>, Query, description = "price_return, volume or divergence"),
-        ("severity" = Option<Severity>, Query, description = "low, medium or high"),
-        ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
-        ("to" = Option<String>, Query, description = "End (exclusive)"),
-        ("range" = Option<Range>, Query, description = "1h, 24h, 7d, 30d, 1y before `to` (or now)"),
-        ("limit" = Option<usize>, Query, description = "1-1000 (100)"),
-    ),
+    params(AnomaliesQuery),
     responses((status = 200, body = List<AnomalyRow>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<AnomaliesQuery>,
 ) -> ApiResult<Json<List<AnomalyRow>>> {
-    params::only(
-        &q,
-        &["coin", "kind", "severity", "from", "to", "range", "limit"],
-    )?;
-    let mut tags = Vec::new();
-    if let Some(coin) = q.get("coin") {
-        tags.push(("crypto_id".to_string(), params::coin_id(coin, "coin")?));
-    }
-    if let Some(kind) =
-        params::optional_choice(&q, "kind", &["price_return", "volume", "divergence"])?
-    {
-        tags.push(("kind".to_string(), kind.to_string()));
-    }
-    let severity = params::optional_choice(&q, "severity", &["low", "medium", "high"])?;
-    let span = params::span(&q)?;
-    let (from, to) = match span.range {
+    let span = Span::new(q.from, q.to, q.range)?;
+    // Open-ended unless a range is asked for, which ends at `to` or now.
+    let between = match span.range {
         Some(_) => {
             let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-            let (f, t) = span.resolve(now, 0);
-            (Some(f), Some(t))
+            let (from, to) = span.resolve(now, 0);
+            Between::closed(from, to)
         }
-        None => (span.from, span.to),
-    };
-    let limit = params::limit(&q, "limit", 100, 1000)?;
-    let query = Query {
-        measurement: ANOMALIES.to_string(),
-        range: TimeRange {
-            start_ns: from,
-            end_ns: to,
+        None => Between {
+            from: span.from,
+            to: span.to,
         },
-        tags,
-        fields: None,
-        downsample: None,
-        descending: true,
-        limit: Some(if severity.is_some() { SCAN_CAP } else { limit }),
     };
-    let data = rows(&state.store.query(&query).await?)
-        .into_iter()
-        .map(from_row::<AnomalyRow>)
-        .filter(|r| match (r, severity) {
-            (Ok(row), Some(s)) => row.severity.as_str() == s,
-            _ => true,
+    let data = state
+        .anomalies()
+        .episodes(&AnomalyQuery {
+            coin: q.coin.map(|c| c.0),
+            kind: q.kind,
+            severity: q.severity,
+            between,
+            limit: q.limit.get(),
         })
-        .take(limit)
-        .collect::<ApiResult<Vec<_>>>()?;
+        .await?;
     Ok(Json(List::new(data)))
 }

@@ -6,36 +6,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::Response;
-use cryptoviz_measurements::analytics::INDICATOR_FIELDS;
-use cryptoviz_measurements::names::{ANALYTICS, COIN_INFO, MARKET};
-use cryptoviz_store::{Agg, Downsample, Query, TimeRange};
+use axum_extra::extract::WithRejection;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::json::rows;
-use crate::model::param_values::{CoinSort, Interval, Order, Range, Window};
-use crate::model::{
-    AnalyticsRow, Candle, Coin, CoinDetail, CoinInfoRow, CoinPage, Global, History, IndicatorPoint,
-    Indicators, MarketRow, from_row,
+use crate::model::{Coin, CoinDetail, CoinPage, Global, History, Indicators};
+use crate::params::{
+    self, AUTO_POINTS, CoinIds, CoinSort, DAY_NS, Flag, Interval, Limit, NoParams, Offset, Order,
+    Params, Range, SourceName, Span, Timestamp, Window, rfc3339,
 };
-use crate::params::{self, DAY_NS, Params, rfc3339};
+use crate::read::{CandleQuery, sort_coins};
+use crate::state::AppState;
 
 /// How long candle and indicator answers are reused (the live stream carries what is newer).
 const CHART_TTL: Duration = Duration::from_secs(1);
 /// Most candles one request may ask for.
 const MAX_CANDLES: i64 = 20_000;
-const SORTS: [&str; 7] = [
-    "market_cap",
-    "price",
-    "volume",
-    "change_1h",
-    "change_24h",
-    "change_7d",
-    "volatility",
-];
 
 /// The latest snapshot of every coin (one per coin: its newest across sources), largest
 /// market cap first; cached for `snapshot_ttl` so that a busy `/coins` costs one store read
@@ -49,150 +39,52 @@ pub(crate) async fn snapshot(state: &AppState) -> ApiResult<Arc<Vec<Coin>>> {
     if let Some(hit) = state.cache.coins.get(ttl) {
         return Ok(hit);
     }
-    let markets = latest_snapshots(state, None).await?;
-    let volatility = latest_volatility(state, None).await?;
-    let mut by_coin: HashMap<String, Coin> = HashMap::new();
-    for row in markets {
-        // Rows arrive newest first: the first one per coin wins.
-        if !by_coin.contains_key(&row.crypto_id) {
-            let vol = volatility
-                .get(&(row.crypto_id.clone(), row.source.clone()))
-                .copied();
-            by_coin.insert(row.crypto_id.clone(), row.into_coin(vol));
-        }
-    }
-    let mut coins: Vec<Coin> = by_coin.into_values().collect();
-    sort_coins(&mut coins, "market_cap", true);
-    let coins = Arc::new(coins);
+    let coins = Arc::new(state.market().coins().await?);
     state.cache.coins.put(coins.clone());
     Ok(coins)
 }
 
-/// The `crypto_id` tag filter of one coin, or none.
-fn coin_tag(coin: Option<&str>) -> Vec<(String, String)> {
-    coin.map(|c| vec![("crypto_id".to_string(), c.to_string())])
-        .unwrap_or_default()
-}
-
-/// The latest `crypto_market` row of every series (coin × source), newest first.
-async fn latest_rows(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<MarketRow>> {
-    let mut out = rows(&state.store.last(MARKET, &coin_tag(coin)).await?)
-        .into_iter()
-        .map(from_row::<MarketRow>)
-        .collect::<ApiResult<Vec<_>>>()?;
-    out.sort_by(|a, b| b.time.cmp(&a.time));
-    Ok(out)
-}
-
-/// [`latest_rows`] with each series' newest fundamentals (name, ATH, ATL, supply) from
-/// `crypto_coin_info`.
-async fn latest_snapshots(state: &AppState, coin: Option<&str>) -> ApiResult<Vec<MarketRow>> {
-    let mut markets = latest_rows(state, coin).await?;
-    let mut info = HashMap::new();
-    for row in rows(&state.store.last(COIN_INFO, &coin_tag(coin)).await?) {
-        let row: CoinInfoRow = from_row(row)?;
-        info.insert((row.crypto_id.clone(), row.source.clone()), row);
-    }
-    for m in &mut markets {
-        if let Some(i) = info.get(&(m.crypto_id.clone(), m.source.clone())) {
-            m.fill_info(i);
-        }
-    }
-    Ok(markets)
-}
-
-/// Volatility of the latest 1-hour window per (coin, source).
-async fn latest_volatility(
-    state: &AppState,
-    coin: Option<&str>,
-) -> ApiResult<HashMap<(String, String), f64>> {
-    let mut tags = vec![("window".to_string(), "1h".to_string())];
-    if let Some(c) = coin {
-        tags.push(("crypto_id".to_string(), c.to_string()));
-    }
-    let mut out = HashMap::new();
-    for row in rows(&state.store.last(ANALYTICS, &tags).await?) {
-        let row: AnalyticsRow = from_row(row)?;
-        if let Some(v) = row.volatility_pct {
-            out.insert((row.crypto_id, row.source), v);
-        }
-    }
-    Ok(out)
-}
-
-/// Half-hourly closes of the last 24 hours per coin (from the 1-minute windows).
+/// Half-hourly closes of the last 24 hours per coin, cached for 20 snapshot periods.
 async fn sparklines(state: &AppState, newest_ns: i64) -> ApiResult<Arc<HashMap<String, Vec<f64>>>> {
     if let Some(hit) = state.cache.sparklines.get(state.settings.snapshot_ttl * 20) {
         return Ok(hit);
     }
-    let every = 30 * 60 * 1_000_000_000;
-    let end = newest_ns - newest_ns.rem_euclid(every) + every;
-    let query = Query {
-        measurement: ANALYTICS.to_string(),
-        range: TimeRange::new(end - DAY_NS, end),
-        tags: vec![("window".into(), "1m".into())],
-        fields: None,
-        downsample: Some(Downsample::every(every).agg("close", Agg::Last, "close")),
-        descending: false,
-        limit: None,
-    };
-    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
-    let mut seen_source: HashMap<String, String> = HashMap::new();
-    for row in rows(&state.store.query(&query).await?) {
-        let (Some(id), Some(source), Some(close)) = (
-            row.get("crypto_id").and_then(|v| v.as_str()),
-            row.get("source").and_then(|v| v.as_str()),
-            row.get("close").and_then(|v| v.as_f64()),
-        ) else {
-            continue;
-        };
-        // One source per coin: the first one seen.
-        let chosen = seen_source
-            .entry(id.to_string())
-            .or_insert_with(|| source.to_string());
-        if chosen == source {
-            out.entry(id.to_string()).or_default().push(close);
-        }
-    }
-    let out = Arc::new(out);
-    state.cache.sparklines.put(out.clone());
-    Ok(out)
+    let lines = Arc::new(state.analytics().sparklines(newest_ns).await?);
+    state.cache.sparklines.put(lines.clone());
+    Ok(lines)
 }
 
-fn sort_coins(coins: &mut [Coin], by: &str, descending: bool) {
-    let key = |c: &Coin| -> Option<f64> {
-        match by {
-            "price" => Some(c.price_usd),
-            "volume" => c.volume_24h,
-            "change_1h" => c.change_1h,
-            "change_24h" => c.change_24h,
-            "change_7d" => c.change_7d,
-            "volatility" => c.volatility_pct,
-            _ => c.market_cap,
-        }
-    };
-    // Coins without the value go last in both orders; ties by id for a stable answer.
-    coins.sort_by(|a, b| match (key(a), key(b)) {
-        (Some(x), Some(y)) => {
-            let o = x.total_cmp(&y);
-            (if descending { o.reverse() } else { o }).then_with(|| a.id.cmp(&b.id))
-        }
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.id.cmp(&b.id),
-    });
+/// Parameters of `/coins`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CoinsQuery {
+    /// Comma-separated coin ids to keep (at most 250)
+    #[param(inline)]
+    pub ids: Option<CoinIds<250>>,
+    /// market_cap (default), price, volume, change_1h, change_24h, change_7d, volatility
+    #[serde(default)]
+    pub sort: CoinSort,
+    /// desc (default) or asc
+    #[serde(default)]
+    pub order: Order,
+    /// Page size, 1-250 (100)
+    #[serde(default)]
+    #[param(inline)]
+    pub limit: Limit<100, 250>,
+    /// Coins to skip (0)
+    #[serde(default)]
+    #[param(inline)]
+    pub offset: Offset<100_000>,
+    /// Add the last 24 hours' half-hourly closes
+    #[serde(default)]
+    #[param(inline)]
+    pub sparkline: Flag,
 }
 
 /// Every coin's latest snapshot.
 #[utoipa::path(get, path = "/api/v1/coins", tag = "market", operation_id = "list_coins",
-    params(
-        ("ids" = Option<String>, Query, description = "Comma-separated coin ids to keep (at most 250)"),
-        ("sort" = Option<CoinSort>, Query, description = "market_cap (default), price, volume, change_1h, change_24h, change_7d, volatility"),
-        ("order" = Option<Order>, Query, description = "desc (default) or asc"),
-        ("limit" = Option<usize>, Query, description = "Page size, 1-250 (100)"),
-        ("offset" = Option<usize>, Query, description = "Coins to skip (0)"),
-        ("sparkline" = Option<bool>, Query, description = "Add the last 24 hours' half-hourly closes"),
-    ),
+    params(CoinsQuery),
     responses(
         (status = 200, body = CoinPage),
         (status = 400, body = ErrorBody),
@@ -200,7 +92,7 @@ fn sort_coins(coins: &mut [Coin], by: &str, descending: bool) {
 pub async fn list(
     State(state): State<AppState>,
     uri: Uri,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<CoinsQuery>,
 ) -> ApiResult<Response> {
     let ttl = state.settings.snapshot_ttl;
     let answer = list_answer(state.clone(), q);
@@ -211,33 +103,23 @@ pub async fn list(
         .await
 }
 
-async fn list_answer(state: AppState, q: Params) -> ApiResult<CoinPage> {
-    params::only(
-        &q,
-        &["ids", "sort", "order", "limit", "offset", "sparkline"],
-    )?;
-    let ids = params::coin_ids(&q, "ids", 250)?;
-    let sort = params::choice(&q, "sort", &SORTS, "market_cap")?;
-    let descending = params::choice(&q, "order", &["desc", "asc"], "desc")? == "desc";
-    let limit = params::limit(&q, "limit", 100, 250)?;
-    let offset = params::offset(&q, "offset", 100_000)?;
-    let with_sparkline = params::flag(&q, "sparkline")?;
-
+async fn list_answer(state: AppState, q: CoinsQuery) -> ApiResult<CoinPage> {
     let all = snapshot(&state).await?;
-    let mut coins: Vec<Coin> = match &ids {
+    let mut coins: Vec<Coin> = match &q.ids {
         Some(ids) => all
             .iter()
-            .filter(|c| ids.contains(&c.id))
+            .filter(|c| ids.0.contains(&c.id))
             .cloned()
             .collect(),
         None => all.iter().cloned().collect(),
     };
-    if sort != "market_cap" || !descending {
-        sort_coins(&mut coins, sort, descending);
+    if (q.sort, q.order) != (CoinSort::MarketCap, Order::Desc) {
+        sort_coins(&mut coins, q.sort, q.order);
     }
     let total = coins.len();
+    let (limit, offset) = (q.limit.get(), q.offset.get());
     let mut page: Vec<Coin> = coins.into_iter().skip(offset).take(limit).collect();
-    if with_sparkline && !page.is_empty() {
+    if q.sparkline.0 && !page.is_empty() {
         let newest = page
             .iter()
             .filter_map(|c| params::parse_rfc3339(&c.updated_at))
@@ -268,65 +150,52 @@ async fn list_answer(state: AppState, q: Params) -> ApiResult<CoinPage> {
 pub async fn detail(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(NoParams {}), _): Params<NoParams>,
 ) -> ApiResult<Json<CoinDetail>> {
-    params::only(&q, &[])?;
     let id = params::coin_id(&id, "id")?;
-    let snapshots = latest_snapshots(&state, Some(&id)).await?;
-    if snapshots.is_empty() {
+    let sources = state.market().coins_by_source(Some(&id)).await?;
+    let Some(coin) = sources.first().cloned() else {
         return Err(ApiError::NotFound(format!("unknown coin `{id}`")));
-    }
-    let volatility = latest_volatility(&state, Some(&id)).await?;
-    let sources: Vec<Coin> = snapshots
-        .into_iter()
-        .map(|row| {
-            let vol = volatility
-                .get(&(row.crypto_id.clone(), row.source.clone()))
-                .copied();
-            row.into_coin(vol)
-        })
-        .collect();
-    Ok(Json(CoinDetail {
-        coin: sources[0].clone(),
-        sources,
-    }))
+    };
+    Ok(Json(CoinDetail { coin, sources }))
 }
 
 /// The coin's newest snapshot time (ns) and source, or 404.
 async fn newest(state: &AppState, id: &str, source: Option<&str>) -> ApiResult<(i64, String)> {
-    let snapshots = latest_rows(state, Some(id)).await?;
-    let row = match source {
-        Some(s) => snapshots.into_iter().find(|r| r.source == s),
-        None => snapshots.into_iter().next(),
-    };
-    let Some(row) = row else {
-        return Err(match source {
+    state
+        .market()
+        .newest(id, source)
+        .await?
+        .ok_or_else(|| match source {
             Some(s) => ApiError::NotFound(format!("no data for coin `{id}` from source `{s}`")),
             None => ApiError::NotFound(format!("unknown coin `{id}`")),
-        });
-    };
-    let t = params::parse_rfc3339(&row.time)
-        .ok_or_else(|| ApiError::Internal(format!("bad stored time `{}`", row.time)))?;
-    Ok((t, row.source))
+        })
 }
 
-/// A source name as the producers write it.
-pub(crate) fn source_param(q: &Params) -> ApiResult<Option<String>> {
-    q.get("source")
-        .map(|s| crate::routes::news::source_name(s))
-        .transpose()
+/// Parameters of `/coins/{id}/history`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Start: RFC 3339 or epoch ms
+    #[param(inline)]
+    pub from: Option<Timestamp>,
+    /// End (exclusive): RFC 3339 or epoch ms; default: the newest data
+    #[param(inline)]
+    pub to: Option<Timestamp>,
+    /// 1h, 24h (default), 7d, 30d, 1y before `to`
+    pub range: Option<Range>,
+    /// 1m, 5m, 15m, 1h, 4h, 1d or auto (default)
+    #[serde(default)]
+    pub interval: Interval,
+    /// Source; default: the one of the newest snapshot
+    #[param(inline)]
+    pub source: Option<SourceName>,
 }
 
 /// Candles of a coin with volume, from the consumers' windows.
 #[utoipa::path(get, path = "/api/v1/coins/{id}/history", tag = "market",
-    params(
-        ("id" = String, Path, description = "Coin id"),
-        ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
-        ("to" = Option<String>, Query, description = "End (exclusive): RFC 3339 or epoch ms; default: the newest data"),
-        ("range" = Option<Range>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
-        ("interval" = Option<Interval>, Query, description = "1m, 5m, 15m, 1h, 4h, 1d or auto (default)"),
-        ("source" = Option<String>, Query, description = "Source; default: the one of the newest snapshot"),
-    ),
+    params(("id" = String, Path, description = "Coin id"), HistoryQuery),
     responses(
         (status = 200, body = History),
         (status = 400, body = ErrorBody),
@@ -336,31 +205,29 @@ pub async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
     uri: Uri,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<HistoryQuery>,
 ) -> ApiResult<Response> {
-    let ttl = CHART_TTL;
-    let answer = history_answer(state.clone(), id, q);
+    let id = params::coin_id(&id, "id")?;
+    let span = Span::new(q.from, q.to, q.range)?;
+    let answer = history_answer(state.clone(), id, span, q);
     state
         .cache
         .responses
-        .json(uri.to_string(), ttl, answer)
+        .json(uri.to_string(), CHART_TTL, answer)
         .await
 }
 
-async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<History> {
-    params::only(&q, &["from", "to", "range", "interval", "source"])?;
-    let id = params::coin_id(&id, "id")?;
-    let span = params::span(&q)?;
-    let source = source_param(&q)?;
-    if let Some(iv) = q.get("interval")
-        && iv != "auto"
-    {
-        params::interval(&q, "interval", "1m")?;
-    }
+async fn history_answer(
+    state: AppState,
+    id: String,
+    span: Span,
+    q: HistoryQuery,
+) -> ApiResult<History> {
+    let source = q.source.map(|s| s.0);
     let (newest_ns, source) = newest(&state, &id, source.as_deref()).await?;
     // Resolve with a provisional span to pick `auto`, then align to the interval.
     let (from0, to0) = span.resolve(newest_ns + 1, DAY_NS);
-    let (label, every_ns) = params::interval_or_auto(&q, "interval", to0 - from0)?;
+    let (interval, every_ns) = q.interval.resolve(to0 - from0, AUTO_POINTS);
     let to = if span.to.is_some() {
         to0
     } else {
@@ -375,37 +242,20 @@ async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<His
             ),
         ));
     }
-    let window = params::source_window(every_ns);
-    let query = Query {
-        measurement: ANALYTICS.to_string(),
-        range: TimeRange::new(from, to),
-        tags: vec![
-            ("crypto_id".into(), id.clone()),
-            ("source".into(), source.clone()),
-            ("window".into(), window.into()),
-        ],
-        fields: None,
-        downsample: Some(
-            Downsample::every(every_ns)
-                .agg("open", Agg::First, "open")
-                .agg("high", Agg::Max, "high")
-                .agg("low", Agg::Min, "low")
-                .agg("close", Agg::Last, "close")
-                .agg("volume", Agg::Sum, "volume")
-                .agg("count", Agg::Sum, "ticks"),
-        ),
-        descending: false,
-        limit: None,
-    };
-    let candles = rows(&state.store.query(&query).await?)
-        .into_iter()
-        .filter(|r| !r.get("open").is_none_or(|v| v.is_null()))
-        .map(from_row::<Candle>)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let candles = state
+        .analytics()
+        .candles(&CandleQuery {
+            coin: id.clone(),
+            source: source.clone(),
+            from,
+            to,
+            every_ns,
+        })
+        .await?;
     Ok(History {
         id,
         source,
-        interval: label.to_string(),
+        interval: interval.to_string(),
         from: rfc3339(from),
         to: rfc3339(to),
         count: candles.len(),
@@ -413,16 +263,30 @@ async fn history_answer(state: AppState, id: String, q: Params) -> ApiResult<His
     })
 }
 
+/// Parameters of `/coins/{id}/indicators`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IndicatorsQuery {
+    /// Start: RFC 3339 or epoch ms
+    #[param(inline)]
+    pub from: Option<Timestamp>,
+    /// End (exclusive); default: the newest data
+    #[param(inline)]
+    pub to: Option<Timestamp>,
+    /// 1h, 24h (default), 7d, 30d, 1y before `to`
+    pub range: Option<Range>,
+    /// Window the indicators are computed over: 1m, 5m (default), 1h
+    #[serde(default = "Window::m5")]
+    pub window: Window,
+    /// Source; default: the one of the newest snapshot
+    #[param(inline)]
+    pub source: Option<SourceName>,
+}
+
 /// SMA, EMA, RSI, MACD and Bollinger bands of a coin's windows.
 #[utoipa::path(get, path = "/api/v1/coins/{id}/indicators", tag = "market",
-    params(
-        ("id" = String, Path, description = "Coin id"),
-        ("from" = Option<String>, Query, description = "Start: RFC 3339 or epoch ms"),
-        ("to" = Option<String>, Query, description = "End (exclusive); default: the newest data"),
-        ("range" = Option<Range>, Query, description = "1h, 24h (default), 7d, 30d, 1y before `to`"),
-        ("window" = Option<Window>, Query, description = "Window the indicators are computed over: 1m, 5m (default), 1h"),
-        ("source" = Option<String>, Query, description = "Source; default: the one of the newest snapshot"),
-    ),
+    params(("id" = String, Path, description = "Coin id"), IndicatorsQuery),
     responses(
         (status = 200, body = Indicators),
         (status = 400, body = ErrorBody),
@@ -432,48 +296,35 @@ pub async fn indicators(
     State(state): State<AppState>,
     Path(id): Path<String>,
     uri: Uri,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<IndicatorsQuery>,
 ) -> ApiResult<Response> {
-    let ttl = CHART_TTL;
-    let answer = indicators_answer(state.clone(), id, q);
+    let id = params::coin_id(&id, "id")?;
+    let span = Span::new(q.from, q.to, q.range)?;
+    let answer = indicators_answer(state.clone(), id, span, q);
     state
         .cache
         .responses
-        .json(uri.to_string(), ttl, answer)
+        .json(uri.to_string(), CHART_TTL, answer)
         .await
 }
 
-async fn indicators_answer(state: AppState, id: String, q: Params) -> ApiResult<Indicators> {
-    params::only(&q, &["from", "to", "range", "window", "source"])?;
-    let id = params::coin_id(&id, "id")?;
-    let span = params::span(&q)?;
-    let window = params::choice(&q, "window", &["1m", "5m", "1h"], "5m")?;
-    let source = source_param(&q)?;
+async fn indicators_answer(
+    state: AppState,
+    id: String,
+    span: Span,
+    q: IndicatorsQuery,
+) -> ApiResult<Indicators> {
+    let source = q.source.map(|s| s.0);
     let (newest_ns, source) = newest(&state, &id, source.as_deref()).await?;
-    let (from, to) = span.resolve(newest_ns + 1, DAY_NS);
-    let mut fields = vec!["close".to_string()];
-    fields.extend(INDICATOR_FIELDS.iter().map(|f| f.to_string()));
-    let query = Query {
-        measurement: ANALYTICS.to_string(),
-        range: TimeRange::new(from, to),
-        tags: vec![
-            ("crypto_id".into(), id.clone()),
-            ("source".into(), source.clone()),
-            ("window".into(), window.into()),
-        ],
-        fields: Some(fields),
-        downsample: None,
-        descending: false,
-        limit: Some(MAX_CANDLES as usize),
-    };
-    let data = rows(&state.store.query(&query).await?)
-        .into_iter()
-        .map(from_row::<IndicatorPoint>)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let between = span.resolve(newest_ns + 1, DAY_NS);
+    let data = state
+        .analytics()
+        .indicators(&id, &source, q.window, between, MAX_CANDLES as usize)
+        .await?;
     Ok(Indicators {
         id,
         source,
-        window: window.to_string(),
+        window: q.window.to_string(),
         count: data.len(),
         data,
     })
@@ -485,10 +336,10 @@ async fn indicators_answer(state: AppState, id: String, q: Params) -> ApiResult<
 pub async fn global(
     State(state): State<AppState>,
     uri: Uri,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(NoParams {}), _): Params<NoParams>,
 ) -> ApiResult<Response> {
     let ttl = state.settings.snapshot_ttl;
-    let answer = global_answer(state.clone(), q);
+    let answer = global_answer(state.clone());
     state
         .cache
         .responses
@@ -496,8 +347,7 @@ pub async fn global(
         .await
 }
 
-async fn global_answer(state: AppState, q: Params) -> ApiResult<Global> {
-    params::only(&q, &[])?;
+async fn global_answer(state: AppState) -> ApiResult<Global> {
     let coins = snapshot(&state).await?;
     let total_market_cap: f64 = coins.iter().filter_map(|c| c.market_cap).sum();
     let total_volume_24h: f64 = coins.iter().filter_map(|c| c.volume_24h).sum();

@@ -2,17 +2,18 @@
 //! reason), and their replay (API key required).
 
 use axum::Json;
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, Query, State};
+use axum_extra::extract::WithRejection;
 use cryptoviz_log::TopicPartition;
 use cryptoviz_producers::{Publisher, SourceStatus, dlq};
 use cryptoviz_schemas::{DlqRecord, topics};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::params::{self, Params};
+use crate::params::{Limit, Params};
+use crate::state::AppState;
 
 /// A page of dead letters: the newest ones before the cursor, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,14 +54,24 @@ fn log_error(e: cryptoviz_producers::Error) -> ApiError {
 /// the page's summaries.
 const READ_CHUNK: usize = 100;
 
+/// Parameters of `/dlq`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLettersQuery {
+    /// 1-1000 (50)
+    #[serde(default)]
+    #[param(inline)]
+    pub limit: Limit<50, 1000>,
+    /// The `next` of the previous page
+    pub before: Option<String>,
+}
+
 /// The newest dead letters before `before` (API key required): id, time, original topic,
 /// source and reason, oldest first, and the cursor of the next older page. Each page reads at
 /// most `limit` letters per partition of the DLQ, with no consumer group.
 #[utoipa::path(get, path = "/api/v1/dlq", tag = "operations", operation_id = "list_dead_letters",
-    params(
-        ("limit" = Option<usize>, Query, description = "1-1000 (50)"),
-        ("before" = Option<String>, Query, description = "The `next` of the previous page"),
-    ),
+    params(DeadLettersQuery),
     security(("api_key" = [])),
     responses(
         (status = 200, body = DeadLetters),
@@ -71,10 +82,9 @@ const READ_CHUNK: usize = 100;
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<DeadLettersQuery>,
 ) -> ApiResult<Json<DeadLetters>> {
-    params::only(&q, &["limit", "before"])?;
-    let limit = params::limit(&q, "limit", 50, 1000)?;
+    let limit = q.limit.get();
     let log = log(&state)?.as_ref();
     let empty = || {
         Json(DeadLetters {
@@ -88,7 +98,7 @@ pub async fn list(
         return Ok(empty());
     }
     let offsets = log.offsets(topics::DLQ).await.map_err(unavailable)?;
-    let upper = match q.get("before") {
+    let upper = match &q.before {
         None => offsets.iter().map(|(_, end)| *end).collect(),
         Some(raw) => parse_cursor(raw, &offsets)?,
     };

@@ -10,16 +10,10 @@ use cryptoviz_schemas::topics;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-
-/// Liveness.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` when the process answers.
-    pub status: String,
-    pub uptime_seconds: f64,
-}
+use crate::metrics::{self, Lag, family};
+pub use crate::model::Health;
+use crate::state::AppState;
 
 /// Readiness: whether the log and the store answer and this process's stages work.
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,14 +106,44 @@ pub async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let status = (state.status)();
     let lag = lag(&state).await;
-    crate::metrics::exposition(crate::metrics::render(&state, &status, &lag))
+    metrics::exposition(render(&state, &status, &lag))
 }
 
-async fn lag(state: &AppState) -> crate::metrics::Lag {
+async fn lag(state: &AppState) -> Lag {
     match &state.log {
-        Some(log) => crate::metrics::consumer_lag(log.as_ref(), &state.lag_groups).await,
+        Some(log) => metrics::consumer_lag(log.as_ref(), &state.lag_groups).await,
         None => Vec::new(),
     }
+}
+
+/// The whole exposition of the API process: pipeline counters from `status`, consumer lag,
+/// the live stream and alerts, and request latencies.
+pub fn render(state: &AppState, status: &serde_json::Value, lag: &Lag) -> String {
+    let mut out = String::new();
+    metrics::render_pipeline(&mut out, status, lag);
+    family(
+        &mut out,
+        "cryptoviz_stream_subscribers",
+        "gauge",
+        "Live stream connections (and internal followers).",
+        &[(String::new(), state.hub.subscribers() as f64)],
+    );
+    family(
+        &mut out,
+        "cryptoviz_stream_events_total",
+        "counter",
+        "Events published on the live stream.",
+        &[(String::new(), state.hub.published() as f64)],
+    );
+    family(
+        &mut out,
+        "cryptoviz_alert_rules",
+        "gauge",
+        "Alert rules stored.",
+        &[(String::new(), state.alerts.rules().len() as f64)],
+    );
+    state.http_metrics.render(&mut out);
+    out
 }
 
 /// Any other path under the API: a JSON 404.

@@ -17,7 +17,8 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
 
-use crate::{AppState, metrics, protect};
+use crate::state::AppState;
+use crate::{metrics, protect};
 
 /// Every route with its guards: protected routes need the API key, every route but the live
 /// stream has the request time limit, every matched route's latency is recorded.
@@ -82,7 +83,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/stream", get(stream::stream))
         .merge(timed)
-        .route_layer(from_fn_with_state(state.clone(), metrics::record))
+        .route_layer(from_fn_with_state(
+            state.http_metrics.clone(),
+            metrics::record,
+        ))
         .method_not_allowed_fallback(health::method_not_allowed)
         .fallback(web::fallback)
 }

@@ -4,20 +4,21 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::WithRejection;
 use cryptoviz_log::Log;
 use cryptoviz_measurements::replay::{ReplayFrom, ReplaySpec, ReplayTo};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::List;
-use crate::params::{self, Params};
+use crate::params::{NoParams, Params};
 use crate::replays::{Job, ReplayJob, Replays};
+use crate::state::AppState;
 
 /// A replay's start or end: an offset (on every partition) or text (`beginning` for a
 /// start, an offset, or an RFC 3339 time).
@@ -127,9 +128,8 @@ pub async fn start(
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(NoParams {}), _): Params<NoParams>,
 ) -> ApiResult<Json<List<ReplayJob>>> {
-    params::only(&q, &[])?;
     let jobs = replays(&state)?.0.list();
     Ok(Json(List::new(jobs.iter().map(|j| j.view()).collect())))
 }

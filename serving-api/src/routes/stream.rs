@@ -5,30 +5,62 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query as QueryParams, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum_extra::extract::WithRejection;
 use futures::Stream;
+use serde::{Deserialize, Deserializer};
 use tokio::sync::broadcast;
+use utoipa::IntoParams;
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::live::{Event, EventKind, Resume};
-use crate::params::{self, Params};
+use crate::params::Params;
 use crate::protect::{ClientIp, SlotRefusal};
+use crate::state::AppState;
 
 /// Heartbeat comment period.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Parameters of `/stream`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Comma-separated: prices, analytics, anomalies, news, sentiment, alerts (default: all)
+    #[param(value_type = Option<String>)]
+    pub topics: Option<Topics>,
+    /// Resume after this event id (the Last-Event-ID header does the same)
+    pub last_event_id: Option<String>,
+}
+
+/// The event kinds a client follows.
+#[derive(Debug)]
+pub struct Topics(pub Vec<EventKind>);
+
+impl<'de> Deserialize<'de> for Topics {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.split(',')
+            .map(|t| {
+                EventKind::from_topic(t.trim()).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "has an unknown topic `{t}`; topics are prices, analytics, anomalies, news, sentiment, alerts"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Topics)
+    }
+}
 
 /// Live events as Server-Sent Events: `price`, `analytics`, `anomaly`, `news`, `sentiment`,
 /// `alert`; `lagged` when this client fell behind (it continues from the newest), `reset`
 /// when its `Last-Event-ID` is no longer known (reload, then follow). A `: heartbeat` comment
 /// comes every 15 s.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live",
-    params(
-        ("topics" = Option<String>, Query, description = "Comma-separated: prices, analytics, anomalies, news, sentiment, alerts (default: all)"),
-        ("last_event_id" = Option<String>, Query, description = "Resume after this event id (the Last-Event-ID header does the same)"),
-    ),
+    params(StreamQuery),
     responses(
         (status = 200, content_type = "text/event-stream", description = "The event stream"),
         (status = 400, body = ErrorBody),
@@ -39,24 +71,10 @@ pub async fn stream(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    QueryParams(q): QueryParams<Params>,
+    WithRejection(Query(q), _): Params<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    params::only(&q, &["topics", "last_event_id"])?;
-    let kinds: Vec<EventKind> = match q.get("topics") {
-        None => EventKind::ALL.to_vec(),
-        Some(raw) => raw
-            .split(',')
-            .map(|t| {
-                EventKind::from_topic(t.trim()).ok_or_else(|| {
-                    ApiError::bad(
-                        "topics",
-                        format!("unknown topic `{t}`; topics are prices, analytics, anomalies, news, sentiment, alerts"),
-                    )
-                })
-            })
-            .collect::<ApiResult<_>>()?,
-    };
-    let last_id = q.get("last_event_id").cloned().or_else(|| {
+    let kinds = q.topics.map_or_else(|| EventKind::ALL.to_vec(), |t| t.0);
+    let last_id = q.last_event_id.or_else(|| {
         headers
             .get("last-event-id")
             .and_then(|v| v.to_str().ok())

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -211,31 +210,4 @@ pub async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Valu
 
 pub async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
     send(state, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-/// Compares `value` with `tests/snapshots/{name}.json`. `UPDATE_SNAPSHOTS=1` rewrites it; a
-/// missing snapshot is written and fails the test, so a new one is always reviewed.
-pub fn assert_snapshot(name: &str, value: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(value).unwrap() + "\n";
-    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
-    match std::fs::read_to_string(&path) {
-        Ok(stored) if !update => assert_eq!(
-            stored,
-            text,
-            "{name}: the answer differs from {} (UPDATE_SNAPSHOTS=1 to accept)",
-            path.display()
-        ),
-        Ok(_) => std::fs::write(&path, text).unwrap(),
-        Err(_) => {
-            std::fs::write(&path, &text).unwrap();
-            assert!(
-                update,
-                "{name}: new snapshot written to {}; review it",
-                path.display()
-            );
-        }
-    }
 }
