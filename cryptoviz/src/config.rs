@@ -535,6 +535,56 @@ mod tests {
     }
 
     #[test]
+    fn exchange_sources_are_on_by_default_configurable_and_checked() {
+        use cryptoviz_producers::sources::exchanges::Exchange;
+        let config = load_toml("").unwrap();
+        for exchange in Exchange::ALL {
+            assert!(config.sources.exchange(exchange).enabled, "{exchange}");
+        }
+        assert_eq!(
+            config.sources.binance.effective_ws_url(Exchange::Binance),
+            "wss://stream.binance.com:9443/stream"
+        );
+        let config = load_toml(
+            "[sources.binance]\nws_url = \"ws://127.0.0.1:9/stream\"\nrest_url = \"http://127.0.0.1:9\"\n\
+             [sources.kraken]\nenabled = false\n\
+             [sources.coinbase.markets]\n\"AAVE-USD\" = { coin = \"aave\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.sources.binance.effective_ws_url(Exchange::Binance),
+            "ws://127.0.0.1:9/stream"
+        );
+        assert!(!config.sources.kraken.enabled);
+        assert_eq!(config.sources.coinbase.markets["AAVE-USD"].coin, "aave");
+        for (toml, key) in [
+            (
+                "[sources.binance]\nws_url = \"http://x\"\n",
+                "sources.binance.ws_url",
+            ),
+            (
+                "[sources.coinbase]\nrest_url = \"ftp://x\"\n",
+                "sources.coinbase.rest_url",
+            ),
+            (
+                "[sources.kraken]\nstale_timeout = \"1s\"\nping_interval = \"5s\"\n",
+                "sources.kraken.stale_timeout",
+            ),
+            (
+                "[sources.kraken]\nreconnect_min = \"oops\"\n",
+                "reconnect_min",
+            ),
+            (
+                "[sources.binance.markets]\nBTCXYZ = { coin = \"bitcoin\" }\n",
+                "sources.binance.markets.BTCXYZ.quote",
+            ),
+        ] {
+            let err = format!("{:#}", load_toml(toml).unwrap_err());
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
     fn an_unknown_key_is_refused() {
         let err = format!("{:#}", load_toml("[simulator]\nsped = 60\n").unwrap_err());
         assert!(err.contains("sped"), "{err}");

@@ -79,6 +79,12 @@ feeds = [{{ name = "testfeed", url = "{upstream}/feed.xml" }}, {{ name = "deadfe
 [sources.news.http]
 retries = 0
 timeout = "1s"
+[sources.binance]
+enabled = false
+[sources.coinbase]
+enabled = false
+[sources.kraken]
+enabled = false
 "#
         ),
     )
@@ -220,6 +226,15 @@ http = { retries = 0, timeout = "1s" }
 [sources.news]
 feeds = [{ name = "offline", url = "http://127.0.0.1:9/rss" }]
 http = { retries = 0, timeout = "1s" }
+[sources.binance]
+ws_url = "ws://127.0.0.1:9"
+rest_url = "http://127.0.0.1:9"
+[sources.coinbase]
+ws_url = "ws://127.0.0.1:9"
+rest_url = "http://127.0.0.1:9"
+[sources.kraken]
+ws_url = "ws://127.0.0.1:9"
+rest_url = "http://127.0.0.1:9"
 "#,
     )
     .unwrap();
@@ -239,12 +254,21 @@ http = { retries = 0, timeout = "1s" }
         get_json(&client, &format!("{base}/api/v1/sources")).filter(|(s, body)| {
             *s == 200
                 && body["data"].as_array().is_some_and(|all| {
-                    all.len() == 3 && all.iter().all(|a| !a["last_error"].is_null())
+                    all.len() == 6 && all.iter().all(|a| !a["last_error"].is_null())
                 })
         })
     })
     .expect("the sources were not reported as failing");
     assert!(sources["data"][0]["last_success_ms"].is_null(), "{sources}");
+    // The exchange streams report their connection and trade-id counters.
+    let binance = sources["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "binance")
+        .expect("binance listed");
+    assert_eq!(binance["stream"]["connected"], false, "{binance}");
+    assert_eq!(binance["stream"]["gaps_filled"], 0, "{binance}");
     let (status, coins) = get_json(&client, &format!("{base}/api/v1/coins")).unwrap();
     assert_eq!(status, 200, "{coins}");
     assert_eq!(coins["count"], 0);
@@ -270,6 +294,12 @@ base_url = "{upstream}"
 [sources.feargreed]
 enabled = false
 [sources.news]
+enabled = false
+[sources.binance]
+enabled = false
+[sources.coinbase]
+enabled = false
+[sources.kraken]
 enabled = false
 "#
         ),

@@ -12,6 +12,9 @@
 //!   so the same ≥ 4.3 minutes per call for up to 200 coins; default `300s`.
 //! - **Fear & Greed** (alternative.me) publishes one value a day: `1h` is plenty.
 //! - **News** feeds: `5m` keeps headlines fresh without hammering publishers.
+//! - **Exchanges** (Binance, Coinbase, Kraken) stream trades over WebSocket, keyless; their
+//!   REST is used only to fill gaps after a reconnect (see
+//!   [`crate::sources::exchanges`]).
 //!
 //! Keys come from the config file or the environment (`COINGECKO_API_KEY`,
 //! `COINMARKETCAP_API_KEY`, see [`SourcesConfig::apply_env`]); [`ApiKey`]'s `Debug` prints
@@ -22,6 +25,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::sources::exchanges::Exchange;
+pub use crate::sources::exchanges::{ExchangeConfig, MarketConfig};
 use crate::{Error, Result};
 
 /// A secret API key: `Debug` never prints it.
@@ -286,6 +291,12 @@ pub struct SourcesConfig {
     pub feargreed: FearGreedConfig,
     /// RSS / Atom news.
     pub news: NewsConfig,
+    /// Binance spot trades (`<symbol>@trade`, USDT pairs).
+    pub binance: ExchangeConfig,
+    /// Coinbase Exchange trades (`matches` + `heartbeat`, USD pairs).
+    pub coinbase: ExchangeConfig,
+    /// Kraken trades (WebSocket v2 `trade`, USD pairs).
+    pub kraken: ExchangeConfig,
 }
 
 impl Default for SourcesConfig {
@@ -296,6 +307,9 @@ impl Default for SourcesConfig {
             coinmarketcap: CoinMarketCapConfig::default(),
             feargreed: FearGreedConfig::default(),
             news: NewsConfig::default(),
+            binance: ExchangeConfig::default(),
+            coinbase: ExchangeConfig::default(),
+            kraken: ExchangeConfig::default(),
         }
     }
 }
@@ -317,6 +331,15 @@ impl SourcesConfig {
         }
         if self.coinmarketcap.api_key.is_none() {
             self.coinmarketcap.api_key = env("COINMARKETCAP_API_KEY");
+        }
+    }
+
+    /// The section of `exchange`.
+    pub fn exchange(&self, exchange: Exchange) -> &ExchangeConfig {
+        match exchange {
+            Exchange::Binance => &self.binance,
+            Exchange::Coinbase => &self.coinbase,
+            Exchange::Kraken => &self.kraken,
         }
     }
 
@@ -358,6 +381,9 @@ impl SourcesConfig {
             return bad("news.seen_capacity", "must be at least 100");
         }
         check_http("news.http", &news.http)?;
+        for exchange in Exchange::ALL {
+            self.exchange(exchange).validate(exchange)?;
+        }
         if self.state_dir.as_os_str().is_empty() {
             return bad("state_dir", "must not be empty");
         }
@@ -383,7 +409,7 @@ fn check_url(key: &str, url: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_http(key: &str, http: &HttpConfig) -> Result<()> {
+pub(crate) fn check_http(key: &str, http: &HttpConfig) -> Result<()> {
     if http.timeout < Duration::from_millis(100) || http.timeout > Duration::from_secs(300) {
         return bad(&format!("{key}.timeout"), "must be within 100ms..=300s");
     }

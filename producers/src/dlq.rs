@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use cryptoviz_log::{Committed, ConsumedRecord, Log, LogConsumer, TopicPartition};
-use cryptoviz_schemas::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment, Message, topics};
+use cryptoviz_schemas::{
+    CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, MarketSentiment, Message, topics,
+};
 
 use crate::{Publishable, Publisher, Result};
 
@@ -193,6 +195,9 @@ pub async fn replay(log: &dyn Log, publisher: &Publisher) -> Result<ReplayReport
                     }
                     t if t == MarketSentiment::TOPIC => {
                         replay_as::<MarketSentiment>(publisher, &d.payload, now).await?
+                    }
+                    t if t == CryptoTrade::TOPIC => {
+                        replay_as::<CryptoTrade>(publisher, &d.payload, now).await?
                     }
                     _ => Outcome::NotReplayable,
                 },

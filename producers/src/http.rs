@@ -1,5 +1,5 @@
 //! HTTP resilience shared by the real agents: timeout, response size cap, retries with
-//! exponential back-off and jitter (retryable failures only), `Retry-After` on 429, a
+//! exponential back-off and jitter (retryable failures only), `Retry-After` on 429 and 418, a
 //! per-agent circuit breaker, and skipping a body byte-identical to the previous one.
 //!
 //! Errors never carry the request URL or headers: URLs may hold keys, and these messages end
@@ -63,11 +63,15 @@ impl FetchError {
         }
     }
 
-    /// Timeouts, connection errors, 5xx and 429 may succeed on retry; the rest will not.
+    /// Timeouts, connection errors, 5xx and 429 may succeed on retry, and 418 when it says
+    /// when (Binance's ban for ignoring 429s comes with `Retry-After`); the rest will not.
     pub fn is_retryable(&self) -> bool {
         match self {
             FetchError::Timeout | FetchError::Connect(_) => true,
-            FetchError::Status { status, .. } => *status == 429 || *status >= 500,
+            FetchError::Status {
+                status,
+                retry_after,
+            } => *status == 429 || *status >= 500 || (*status == 418 && retry_after.is_some()),
             _ => false,
         }
     }

@@ -2,6 +2,7 @@
 //!
 //! A *source* turns the outside world (or, for offline use and load, a simulated market) into
 //! typed records — [`CryptoPrice`](cryptoviz_schemas::CryptoPrice),
+//! [`CryptoTrade`](cryptoviz_schemas::CryptoTrade),
 //! [`CryptoNews`](cryptoviz_schemas::CryptoNews) and
 //! [`MarketSentiment`](cryptoviz_schemas::MarketSentiment) — and hands them to the
 //! [`Publisher`], which validates every record (Avro schema by construction, plus semantic
@@ -16,6 +17,9 @@
 //! - [`sources::coingecko`], [`sources::coinmarketcap`], [`sources::feargreed`],
 //!   [`sources::news`]: the real agents polling public APIs and feeds, built from
 //!   [`SourcesConfig`] by [`build_sources`];
+//! - [`sources::exchanges`]: trade streams from Binance, Coinbase and Kraken over WebSocket
+//!   ([`CryptoTrade`](cryptoviz_schemas::CryptoTrade) on `crypto-trades`), with reconnects,
+//!   and gaps filled and duplicates dropped by trade id;
 //! - [`sources::history`]: history files (Binance klines, Kraken OHLCVT, JSONL) read line by
 //!   line into validated records, for `cryptoviz import`;
 //! - [`http`]: their shared resilience (timeout, size cap, retries, circuit breaker);
@@ -33,5 +37,7 @@ pub use config::SourcesConfig;
 pub use error::{Error, Result};
 pub use http::BreakerState;
 pub use publisher::{PublishReport, Publishable, Publisher};
-pub use source::{Source, SourceContext, SourceStatus, StatusSnapshot};
+pub use source::{
+    Source, SourceContext, SourceStatus, StatusSnapshot, StreamCounters, StreamSnapshot,
+};
 pub use sources::build_sources;

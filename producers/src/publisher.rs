@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use cryptoviz_log::{Log, Record};
-use cryptoviz_schemas::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment, Message, topics};
+use cryptoviz_schemas::{
+    CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, MarketSentiment, Message, topics,
+};
 use serde::Serialize;
 
 use crate::{Result, SourceStatus};
@@ -41,6 +43,17 @@ impl Publishable for MarketSentiment {
     }
     fn event_time_ms(&self) -> i64 {
         self.timestamp_ms
+    }
+}
+
+/// Keyed by coin, like prices: a coin's trades from every exchange share a partition, in the
+/// order each exchange's source appended them.
+impl Publishable for CryptoTrade {
+    fn key(&self) -> &str {
+        &self.crypto_id
+    }
+    fn event_time_ms(&self) -> i64 {
+        self.event_time_ms
     }
 }
 

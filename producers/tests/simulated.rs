@@ -171,3 +171,60 @@ fn bad_configuration_names_the_key() {
             .contains("simulator.coins[3].price")
     );
 }
+
+#[test]
+fn the_trade_tape_gives_tens_of_valid_trades_per_coin_minute_without_moving_prices() {
+    let config = SimConfig::default();
+    let (plain, _) = run(&config, 600);
+    // Ten market minutes with the tape on.
+    let mut market = Market::new(&config, START);
+    market.set_trades(true);
+    let mut prices = Vec::new();
+    let mut trades = Vec::new();
+    let coins = market.coin_count() as u64;
+    generate(&mut market, 600 * coins, |m, p| {
+        prices.append(p);
+        trades.append(&mut m.take_trades());
+    });
+    assert_eq!(prices, plain, "the tape has its own generator");
+    let now = START + 86_400_000;
+    let mut per_minute: std::collections::BTreeMap<(String, i64), usize> = Default::default();
+    let mut last_id: std::collections::HashMap<String, (i64, i64)> = Default::default();
+    for t in &trades {
+        t.validate_at(now).unwrap_or_else(|e| panic!("{t:?}: {e}"));
+        assert_eq!(
+            (t.exchange.as_str(), t.quote.as_str()),
+            ("simulated", "USD")
+        );
+        assert!(t.event_time_ms > START && t.event_time_ms <= START + 600_000);
+        // Ids are contiguous per coin, and in time order.
+        if let Some((id, time)) = last_id.get(&t.crypto_id) {
+            assert_eq!(t.trade_id, id + 1);
+            assert!(t.event_time_ms >= *time);
+        }
+        last_id.insert(t.crypto_id.clone(), (t.trade_id, t.event_time_ms));
+        *per_minute
+            .entry((t.crypto_id.clone(), t.event_time_ms / 60_000))
+            .or_default() += 1;
+    }
+    assert_eq!(per_minute.len(), 20 * 10, "every coin trades every minute");
+    let mean = trades.len() as f64 / per_minute.len() as f64;
+    assert!(
+        (30.0..=50.0).contains(&mean),
+        "mean {mean} trades per 1m candle"
+    );
+    assert!(per_minute.values().all(|&n| n >= 10), "{per_minute:?}");
+    // Off by default: history mode piles nothing up.
+    let (_, mut quiet) = run(&config, 10);
+    assert!(quiet.take_trades().is_empty());
+}
+
+#[test]
+fn trades_per_minute_is_checked() {
+    let config = SimConfig {
+        trades_per_minute: -1.0,
+        ..SimConfig::default()
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("simulator.trades_per_minute"), "{err}");
+}

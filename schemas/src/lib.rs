@@ -6,7 +6,7 @@
 //!
 //! # Wire format
 //! Confluent framing: `[0x00 magic][u32 big-endian schema id][Avro binary datum]`.
-//! Ids 1–5 are the schemas embedded in this crate (`CryptoPrice` is at version 2, id 5; its version 1, id 1, is still read); a [`Registry`] maps further ids (newer
+//! Ids 1–6 are the schemas embedded in this crate (`CryptoPrice` is at version 2, id 5; its version 1, id 1, is still read; `CryptoTrade` is id 6); a [`Registry`] maps further ids (newer
 //! writer versions) to schemas, which are decoded through Avro schema resolution.
 //!
 //! # Layout
@@ -27,7 +27,7 @@ mod wire;
 
 pub use apache_avro;
 pub use error::{Error, Result, ValidationError};
-pub use records::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment};
+pub use records::{CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, MarketSentiment, TakerSide};
 pub use registry::Registry;
 pub use validate::{MAX_CLOCK_SKEW_MS, MIN_TIMESTAMP_MS, now_ms};
 pub use wire::{
@@ -45,8 +45,10 @@ pub mod topics {
     pub const SENTIMENT: &str = "crypto-market-sentiment";
     /// Rejected messages, [`crate::DlqRecord`].
     pub const DLQ: &str = "crypto-dlq";
+    /// Exchange trades, [`crate::CryptoTrade`], keyed by coin.
+    pub const TRADES: &str = "crypto-trades";
     /// Every topic, e.g. to create them at start-up.
-    pub const ALL: [&str; 4] = [PRICES, NEWS, SENTIMENT, DLQ];
+    pub const ALL: [&str; 5] = [PRICES, NEWS, SENTIMENT, DLQ, TRADES];
 }
 
 /// A record type that travels on a topic.

@@ -15,14 +15,14 @@ use apache_avro::types::Value;
 
 use crate::codec::Reader;
 use crate::error::{Error, Result};
-use crate::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment, Message};
+use crate::{CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, MarketSentiment, Message};
 
 /// Nesting limit for the structural check, so a recursive schema cannot overflow the stack.
 const MAX_DEPTH: usize = 64;
 
 static BUILTIN: LazyLock<Registry> = LazyLock::new(Registry::new);
 
-/// Writer schemas by schema id. Starts with the embedded schemas (`CryptoPrice` v2 = 5 and its v1 = 1, news 2, sentiment 3, DLQ 4); more
+/// Writer schemas by schema id. Starts with the embedded schemas (`CryptoPrice` v2 = 5 and its v1 = 1, news 2, sentiment 3, DLQ 4, trades 6); more
 /// versions are added with [`Registry::register`] (tests, or a schema-registry client).
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -42,7 +42,7 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// A registry holding the four built-in schemas.
+    /// A registry holding the built-in schemas.
     pub fn new() -> Self {
         let mut reg = Self {
             entries: HashMap::new(),
@@ -51,6 +51,7 @@ impl Registry {
         reg.insert_builtin::<CryptoNews>();
         reg.insert_builtin::<MarketSentiment>();
         reg.insert_builtin::<DlqRecord>();
+        reg.insert_builtin::<CryptoTrade>();
         // Older versions of the built-in records, still readable through resolution.
         reg.register(
             crate::records::PRICE_V1_SCHEMA_ID,

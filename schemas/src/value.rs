@@ -68,6 +68,20 @@ impl Fields {
         }
     }
 
+    pub(crate) fn long(&mut self, name: &'static str) -> Result<i64> {
+        match self.take(name)? {
+            Value::Long(l) => Ok(l),
+            _ => Err(Error::Value { what: name }),
+        }
+    }
+
+    pub(crate) fn enum_symbol(&mut self, name: &'static str) -> Result<String> {
+        match self.take(name)? {
+            Value::Enum(_, symbol) => Ok(symbol),
+            _ => Err(Error::Value { what: name }),
+        }
+    }
+
     pub(crate) fn timestamp_ms(&mut self, name: &'static str) -> Result<i64> {
         match self.take(name)? {
             Value::TimestampMillis(t) | Value::Long(t) => Ok(t),

@@ -5,8 +5,8 @@ mod common;
 use apache_avro::{from_avro_datum, to_avro_datum, types::Value};
 use common::*;
 use cryptoviz_schemas::{
-    CryptoNews, CryptoPrice, DlqRecord, Error, MarketSentiment, Message, decode, decode_into,
-    encode, schema_id, to_bytes, topics,
+    CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, Error, MarketSentiment, Message, TakerSide,
+    decode, decode_into, encode, schema_id, to_bytes, topics,
 };
 
 /// Our datum == apache-avro's datum, apache-avro reads ours back to the same value, and both
@@ -56,6 +56,23 @@ fn sentiment_and_dlq_bytes_match_apache_avro() {
 }
 
 #[test]
+fn trade_bytes_match_apache_avro() {
+    let mut t = trade();
+    assert_compat(&t, trade_value(&t));
+    t.side = TakerSide::Buy;
+    t.trade_id = 0;
+    t.symbol = "BTC/USD".into();
+    assert_compat(&t, trade_value(&t));
+    // A side index outside the enum is an error, not a panic or a default.
+    let mut datum = Vec::new();
+    t.encode_datum(&mut datum);
+    let side_at = datum.len() - 2 * 6 - 1; // two 6-byte timestamps follow the side
+    assert_eq!(datum[side_at], 0);
+    datum[side_at] = 4; // zig-zag(2)
+    assert!(CryptoTrade::decode_datum(&datum).is_err());
+}
+
+#[test]
 fn a_price_decoded_into_a_used_record_keeps_nothing_of_it() {
     let (full, minimal) = (price_full(), price_minimal());
     // Over a record with every optional field set, then back: each equals a fresh decode.
@@ -83,6 +100,7 @@ fn every_type_round_trips_through_the_wire() {
     assert_round_trip(&news_minimal());
     assert_round_trip(&sentiment());
     assert_round_trip(&dlq());
+    assert_round_trip(&trade());
 }
 
 #[test]
@@ -154,7 +172,8 @@ fn topics_and_ids() {
             "crypto-prices",
             "crypto-news",
             "crypto-market-sentiment",
-            "crypto-dlq"
+            "crypto-dlq",
+            "crypto-trades"
         ]
     );
     assert_eq!(
@@ -162,7 +181,8 @@ fn topics_and_ids() {
             CryptoPrice::TOPIC,
             CryptoNews::TOPIC,
             MarketSentiment::TOPIC,
-            DlqRecord::TOPIC
+            DlqRecord::TOPIC,
+            CryptoTrade::TOPIC
         ],
         topics::ALL
     );
@@ -171,15 +191,17 @@ fn topics_and_ids() {
             CryptoPrice::SCHEMA_ID,
             CryptoNews::SCHEMA_ID,
             MarketSentiment::SCHEMA_ID,
-            DlqRecord::SCHEMA_ID
+            DlqRecord::SCHEMA_ID,
+            CryptoTrade::SCHEMA_ID
         ],
-        [5, 2, 3, 4]
+        [5, 2, 3, 4, 6]
     );
     for (name, schema) in [
         (CryptoPrice::FULL_NAME, CryptoPrice::schema()),
         (CryptoNews::FULL_NAME, CryptoNews::schema()),
         (MarketSentiment::FULL_NAME, MarketSentiment::schema()),
         (DlqRecord::FULL_NAME, DlqRecord::schema()),
+        (CryptoTrade::FULL_NAME, CryptoTrade::schema()),
     ] {
         assert_eq!(
             schema.name().map(|n| n.fullname(None)).as_deref(),

@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use cryptoviz_schemas::{
-    CryptoNews, CryptoPrice, DlqRecord, Error, MarketSentiment, Message, decode, schema_id,
-    to_bytes,
+    CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, Error, MarketSentiment, Message, decode,
+    schema_id, to_bytes,
 };
 
 #[test]
@@ -136,12 +136,13 @@ fn random_garbage_never_panics() {
         if raw.first().is_some_and(|&b| b != 0) {
             assert!(decode::<CryptoPrice>(&raw).is_err());
         }
-        let id = 1 + rng.below(4) as u32;
+        let id = 1 + rng.below(6) as u32;
         let framed = frame(id, &raw);
         check_no_panic::<CryptoPrice>(&framed);
         check_no_panic::<CryptoNews>(&framed);
         check_no_panic::<DlqRecord>(&framed);
         check_no_panic::<MarketSentiment>(&framed);
+        check_no_panic::<CryptoTrade>(&framed);
         ok += usize::from(decode::<CryptoPrice>(&frame(CryptoPrice::SCHEMA_ID, &raw)).is_ok());
     }
     assert!(ok < 50, "{ok} random datums decoded as prices");
@@ -155,6 +156,7 @@ fn mutated_valid_frames_never_panic() {
         to_bytes(&news_full()),
         to_bytes(&sentiment()),
         to_bytes(&dlq()),
+        to_bytes(&trade()),
     ];
     for _ in 0..2000 {
         for f in &frames {
@@ -167,6 +169,7 @@ fn mutated_valid_frames_never_panic() {
             check_no_panic::<CryptoNews>(&bytes);
             check_no_panic::<MarketSentiment>(&bytes);
             check_no_panic::<DlqRecord>(&bytes);
+            check_no_panic::<CryptoTrade>(&bytes);
         }
     }
 }

@@ -21,6 +21,7 @@ fn samples_are_valid() {
     assert_eq!(news_minimal().validate_at(NOW), Ok(()));
     assert_eq!(sentiment().validate_at(NOW), Ok(()));
     assert_eq!(dlq().validate_at(NOW), Ok(()));
+    assert_eq!(trade().validate_at(NOW), Ok(()));
     // The system clock is well past 2023.
     assert_eq!(price_full().validate(), Ok(()));
 }
@@ -144,4 +145,35 @@ fn news_checks() {
     let mut n = news_full();
     n.published_at_ms = 0;
     assert_eq!(field_of(n.validate_at(NOW)), "published_at");
+}
+
+#[test]
+fn trade_checks() {
+    let mut t = trade();
+    t.price = 0.0;
+    assert_eq!(field_of(t.validate_at(NOW)), "price");
+    t = trade();
+    t.quantity = f64::INFINITY;
+    assert_eq!(field_of(t.validate_at(NOW)), "quantity");
+    t = trade();
+    t.quantity = 0.0;
+    assert_eq!(field_of(t.validate_at(NOW)), "quantity");
+    t = trade();
+    t.trade_id = -1;
+    assert_eq!(field_of(t.validate_at(NOW)), "trade_id");
+    t = trade();
+    t.crypto_id = String::new();
+    assert_eq!(field_of(t.validate_at(NOW)), "crypto_id");
+    t = trade();
+    t.symbol = "BTC\nUSDT".into();
+    assert_eq!(field_of(t.validate_at(NOW)), "symbol");
+    t = trade();
+    t.quote = " ".into();
+    assert_eq!(field_of(t.validate_at(NOW)), "quote");
+    t = trade();
+    t.event_time_ms = MIN_TIMESTAMP_MS - 1;
+    assert_eq!(field_of(t.validate_at(NOW)), "event_time");
+    t = trade();
+    t.receive_time_ms = NOW + 2 * DAY;
+    assert_eq!(field_of(t.validate_at(NOW)), "receive_time");
 }

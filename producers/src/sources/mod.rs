@@ -1,9 +1,10 @@
 //! One folder or file per source, and [`build_sources`] which turns the `[sources]` config
-//! into the real agents.
+//! into the real agents (the polling HTTP agents and the exchange trade streams).
 
 pub mod coingecko;
 pub mod coinmarketcap;
 pub mod common;
+pub mod exchanges;
 pub mod feargreed;
 pub mod history;
 pub mod news;
@@ -50,6 +51,9 @@ pub fn build_sources(config: &SourcesConfig) -> Vec<Box<dyn Source>> {
             feargreed::FearGreedSource::new(config.feargreed.clone())
                 .map(|s| Box::new(s) as Box<dyn Source>),
         );
+    }
+    for (exchange, built) in exchanges::build(config) {
+        add(exchange.as_str(), built);
     }
     if config.news.enabled {
         add(

@@ -119,6 +119,68 @@ impl Server {
     }
 }
 
+/// An HTTP/1.1 server on 127.0.0.1:0 answering each request by `handler(path with query)`;
+/// returns its base URL and the paths requested so far.
+pub async fn serve(
+    handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handler = Arc::new(handler);
+    let paths = Arc::new(Mutex::new(Vec::new()));
+    let seen = paths.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (handler, seen) = (handler.clone(), seen.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                seen.lock().push(path.clone());
+                let (code, headers, body) = match handler(&path) {
+                    Reply::Http(code, headers, body) => (code, headers, body),
+                    Reply::Hang => {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                };
+                let mut out = format!(
+                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = stream.write_all(out.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (url, paths)
+}
+
+/// The value of `key` in the query of `path`.
+pub fn query<'a>(path: &'a str, key: &str) -> Option<&'a str> {
+    path.split_once('?')?
+        .1
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
 /// An embedded log in a tempdir.
 pub struct TestLog {
     pub dir: tempfile::TempDir,
@@ -202,6 +264,6 @@ pub fn http(retries: u32) -> cryptoviz_producers::config::HttpConfig {
     }
 }
 
-pub fn topics_all() -> [&'static str; 4] {
+pub fn topics_all() -> [&'static str; 5] {
     topics::ALL
 }

@@ -6,6 +6,7 @@ mod dlq;
 mod news;
 mod price;
 mod sentiment;
+mod trade;
 
 use apache_avro::Schema;
 
@@ -16,6 +17,7 @@ pub(crate) use price::{
     V1_SCHEMA_ID as PRICE_V1_SCHEMA_ID, V1_SCHEMA_JSON as PRICE_V1_SCHEMA_JSON,
 };
 pub use sentiment::MarketSentiment;
+pub use trade::{CryptoTrade, TakerSide};
 
 /// Parses an embedded `.avsc`. These are compile-time constants covered by the tests, so a
 /// failure is a bug in this crate, never bad input.

@@ -3,7 +3,9 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use apache_avro::types::Value;
-use cryptoviz_schemas::{CryptoNews, CryptoPrice, DlqRecord, MarketSentiment};
+use cryptoviz_schemas::{
+    CryptoNews, CryptoPrice, CryptoTrade, DlqRecord, MarketSentiment, TakerSide,
+};
 
 /// 2023-11-14T22:13:20Z.
 pub const TS: i64 = 1_700_000_000_000;
@@ -98,6 +100,40 @@ pub fn dlq() -> DlqRecord {
         source: "consumer-window".into(),
         timestamp_ms: TS,
     }
+}
+
+pub fn trade() -> CryptoTrade {
+    CryptoTrade {
+        exchange: "binance".into(),
+        symbol: "BTCUSDT".into(),
+        crypto_id: "bitcoin".into(),
+        quote: "USDT".into(),
+        trade_id: 3_735_683_259,
+        price: 61_837.63,
+        quantity: 0.02,
+        side: TakerSide::Sell,
+        event_time_ms: TS,
+        receive_time_ms: TS + 12,
+    }
+}
+
+pub fn trade_value(t: &CryptoTrade) -> Value {
+    let side = match t.side {
+        TakerSide::Buy => Value::Enum(0, "buy".into()),
+        TakerSide::Sell => Value::Enum(1, "sell".into()),
+    };
+    record(vec![
+        ("exchange", s(&t.exchange)),
+        ("symbol", s(&t.symbol)),
+        ("crypto_id", s(&t.crypto_id)),
+        ("quote", s(&t.quote)),
+        ("trade_id", Value::Long(t.trade_id)),
+        ("price", Value::Double(t.price)),
+        ("quantity", Value::Double(t.quantity)),
+        ("side", side),
+        ("event_time", Value::TimestampMillis(t.event_time_ms)),
+        ("receive_time", Value::TimestampMillis(t.receive_time_ms)),
+    ])
 }
 
 fn s(v: &str) -> Value {

@@ -7,7 +7,7 @@
 //! randomness comes from one ChaCha generator seeded by the configuration, so a seed always
 //! yields the same market.
 
-use cryptoviz_schemas::{CryptoNews, CryptoPrice, MarketSentiment};
+use cryptoviz_schemas::{CryptoNews, CryptoPrice, CryptoTrade, MarketSentiment};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -15,6 +15,7 @@ use rand_distr::StandardNormal;
 use super::SimConfig;
 use super::coins::CoinSpec;
 use super::news;
+use super::trades::{Tick, TradeTape};
 
 const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 const MINUTE_MS: i64 = 60_000;
@@ -84,6 +85,9 @@ pub struct Market {
     pending_news: Vec<CryptoNews>,
     pending_sentiment: Vec<MarketSentiment>,
     injected: Vec<(usize, f64)>,
+    tape: Option<TradeTape>,
+    trades_per_minute: f64,
+    start_ms: i64,
 }
 
 impl Market {
@@ -123,7 +127,29 @@ impl Market {
             pending_news: Vec::new(),
             pending_sentiment: Vec::new(),
             injected: Vec::new(),
+            tape: None,
+            trades_per_minute: config.trades_per_minute,
+            start_ms,
         }
+    }
+
+    /// Turns the trade tape on or off (off by default, so history mode and benchmarks do not
+    /// pile up trades nobody takes). When on, [`Self::take_trades`] must be called.
+    pub fn set_trades(&mut self, on: bool) {
+        self.tape = (on && self.trades_per_minute > 0.0).then(|| {
+            TradeTape::new(
+                self.seed,
+                self.trades_per_minute,
+                self.tick_ms,
+                self.coins.len(),
+                self.start_ms,
+            )
+        });
+    }
+
+    /// Trades generated since the last call (none unless [`Self::set_trades`] is on).
+    pub fn take_trades(&mut self) -> Vec<CryptoTrade> {
+        self.tape.as_mut().map(TradeTape::take).unwrap_or_default()
     }
 
     /// Market time of the latest tick (UTC milliseconds).
@@ -193,6 +219,7 @@ impl Market {
                 }
                 r
             } + injected;
+            let from_price = coin.price;
             coin.price *= log_return.exp();
             coin.ath = coin.ath.max(coin.price);
             coin.atl = coin.atl.min(coin.price);
@@ -207,6 +234,18 @@ impl Market {
             };
             let tick_volume_usd = base * move_factor * spike * (0.3 * vol_noise).exp();
             coin.hour_volume += tick_volume_usd;
+            if let Some(tape) = &mut self.tape {
+                tape.tick(Tick {
+                    index: i,
+                    id: &coin.spec.id,
+                    symbol: &coin.spec.symbol,
+                    from_price,
+                    to_price: coin.price,
+                    volume_usd: tick_volume_usd,
+                    start_ms: previous_ms,
+                    end_ms: now,
+                });
+            }
             if crossed_minute {
                 coin.minutes.push(coin.price);
             }

@@ -4,10 +4,14 @@
 //! minute per wall second) so that windows close quickly in demos. History mode
 //! ([`Market::step`] in a loop, see [`generate`]) produces a range as fast as the CPU allows,
 //! for backfill and benchmarks. Either way the same seed gives the same market.
+//!
+//! The live source also runs a trade tape (`trades_per_minute` per coin, on `crypto-trades`,
+//! exchange `simulated`), so `--simulate` exercises the trade path the exchanges feed.
 
 pub mod coins;
 mod market;
 mod news;
+mod trades;
 
 use std::time::Duration;
 
@@ -16,6 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 pub use coins::CoinSpec;
 pub use market::{Market, SOURCE, classify_fear_greed};
+pub use trades::QUOTE as TRADE_QUOTE;
 
 use crate::{Error, Result, Source, SourceContext};
 
@@ -35,6 +40,9 @@ pub struct SimConfig {
     pub news_interval: Duration,
     /// Expected price jumps (3–8 %) per coin per market day.
     pub jumps_per_day: f64,
+    /// Trades per coin per market minute on `crypto-trades` (0 turns the tape off); the
+    /// default gives 1-minute trade candles of tens of trades.
+    pub trades_per_minute: f64,
     /// The coins to simulate (default: the top 20 by market cap).
     pub coins: Vec<CoinSpec>,
 }
@@ -47,6 +55,7 @@ impl Default for SimConfig {
             tick_interval: Duration::from_secs(1),
             news_interval: Duration::from_secs(600),
             jumps_per_day: 1.0,
+            trades_per_minute: 40.0,
             coins: coins::top20(),
         }
     }
@@ -67,6 +76,11 @@ impl SimConfig {
         }
         if !(self.jumps_per_day.is_finite() && self.jumps_per_day >= 0.0) {
             return bad("jumps_per_day", "must be a non-negative number");
+        }
+        if !(self.trades_per_minute.is_finite()
+            && (0.0..=600_000.0).contains(&self.trades_per_minute))
+        {
+            return bad("trades_per_minute", "must be a number in [0, 600000]");
         }
         if self.coins.is_empty() {
             return bad("coins", "must list at least one coin");
@@ -127,6 +141,7 @@ impl Source for SimulatedSource {
 
     async fn run(&mut self, ctx: SourceContext) -> Result<()> {
         let mut market = Market::new(&self.config, self.start_ms);
+        market.set_trades(true);
         let started = Instant::now();
         let mut ticker = tokio::time::interval(PUBLISH_EVERY);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -149,8 +164,10 @@ impl Source for SimulatedSource {
             let now = market.now_ms();
             let news = market.take_news();
             let sentiment = market.take_sentiment();
+            let trades = market.take_trades();
             let result = async {
                 ctx.publisher.publish(&prices, now).await?;
+                ctx.publisher.publish(&trades, now).await?;
                 ctx.publisher.publish(&news, now).await?;
                 ctx.publisher.publish(&sentiment, now).await
             }
