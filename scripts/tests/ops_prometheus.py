@@ -61,6 +61,13 @@ breaker_cooldown = "10m"
 enabled = false
 [sources.news]
 enabled = false
+# Offline, the exchange streams would fail too and fire their own alerts.
+[sources.binance]
+enabled = false
+[sources.coinbase]
+enabled = false
+[sources.kraken]
+enabled = false
 """
 
 
