@@ -99,8 +99,28 @@ fn build_sources_leaves_coinmarketcap_off_without_a_key() {
             .map(|s| s.name().to_string())
             .collect::<Vec<_>>()
     };
-    assert_eq!(names(&config), ["coingecko", "feargreed", "news"]);
+    assert_eq!(
+        names(&config),
+        [
+            "coingecko",
+            "feargreed",
+            "binance",
+            "coinbase",
+            "kraken",
+            "news"
+        ]
+    );
     config.coinmarketcap.api_key = Some(ApiKey::new("k"));
     config.news.enabled = false;
-    assert_eq!(names(&config), ["coingecko", "coinmarketcap", "feargreed"]);
+    config.binance.enabled = false;
+    assert_eq!(
+        names(&config),
+        [
+            "coingecko",
+            "coinmarketcap",
+            "feargreed",
+            "coinbase",
+            "kraken"
+        ]
+    );
 }

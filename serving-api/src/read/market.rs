@@ -88,7 +88,7 @@ impl Market {
     pub async fn latest(&self, coin: Option<&str>) -> ApiResult<Vec<Snapshot>> {
         let tags: Vec<_> = coin.map(|c| tag("crypto_id", c)).into_iter().collect();
         let mut out: Vec<Snapshot> = decode(&self.store.last(MARKET, &tags).await?)?;
-        out.sort_by(|a, b| b.time.cmp(&a.time));
+        out.sort_by_key(|r| std::cmp::Reverse(r.time));
         Ok(out)
     }
 
