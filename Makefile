@@ -5,7 +5,7 @@
 #   make run            the whole pipeline embedded, viewer and API on http://127.0.0.1:8080
 #   make demo           the same on a simulated market, a market minute per second
 #   make test           the whole suite, as CI runs it
-#   make check          fmt, clippy and the Rust tests only (no viewer, no Python suites)
+#   make check          fmt, clippy, rustdoc links and the Rust tests only (no viewer, no Python suites)
 #   make fmt            format the Rust code
 #   make web-test       the viewer's type-check, lint, Vitest and Playwright suites
 #   make web-types      regenerate the viewer's API types (web/lib/api-types.ts) from $(BIN)
@@ -31,6 +31,7 @@ test:
 check:
 	cargo fmt --all -- --check
 	cargo clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc $(CARGO_FLAGS) --no-deps --document-private-items
 	cargo test $(CARGO_FLAGS)
 
 fmt:

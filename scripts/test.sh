@@ -50,6 +50,10 @@ cargo hakari verify
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --release --workspace --all-targets -- -D warnings
 
+step "cargo doc (broken intra-doc links are errors)"
+# Reuses clippy's dependency metadata, so this documents only the workspace crates (~1 min).
+RUSTDOCFLAGS="-D warnings" cargo doc --release --workspace --no-deps --document-private-items
+
 step "cargo test"
 cargo test --release --workspace
 

@@ -11,7 +11,7 @@ use crate::config::{Config, LogBackend, StoreBackend};
 
 /// Opens the configured log (the embedded one under the data directory, or Kafka) and creates
 /// the project's topics if they are missing.
-pub async fn open_log(config: &Config) -> anyhow::Result<Arc<dyn Log>> {
+pub(crate) async fn open_log(config: &Config) -> anyhow::Result<Arc<dyn Log>> {
     let (log, partitions): (Arc<dyn Log>, u32) = match config.log.backend {
         LogBackend::Embedded => {
             let mut log_config = EmbeddedLogConfig::new(config.log_dir());
@@ -43,7 +43,7 @@ pub async fn open_log(config: &Config) -> anyhow::Result<Arc<dyn Log>> {
 }
 
 /// Opens the configured store (the embedded one under the data directory, or InfluxDB).
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match config.store.backend {
         StoreBackend::Embedded => Ok(open_embedded_store(config).await?),
         StoreBackend::Influxdb => {
@@ -64,7 +64,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 
 /// Opens the embedded store under the data directory (the bench needs it: it verifies the
 /// windows with DataFusion SQL over the stored files).
-pub async fn open_embedded_store(config: &Config) -> anyhow::Result<Arc<EmbeddedStore>> {
+pub(crate) async fn open_embedded_store(config: &Config) -> anyhow::Result<Arc<EmbeddedStore>> {
     if config.store.backend != StoreBackend::Embedded {
         bail!("store.backend: this command needs the embedded store");
     }

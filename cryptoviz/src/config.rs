@@ -20,7 +20,7 @@ use serde::Deserialize;
 /// The whole configuration of the `cryptoviz` binary.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {
+pub(crate) struct Config {
     /// Where the embedded log and store keep their files.
     pub data_dir: DataDir,
     /// The HTTP API.
@@ -40,7 +40,7 @@ pub struct Config {
 /// The data directory (default `./data`, in the working directory).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
-pub struct DataDir(pub PathBuf);
+pub(crate) struct DataDir(pub PathBuf);
 
 impl Default for DataDir {
     fn default() -> Self {
@@ -51,7 +51,7 @@ impl Default for DataDir {
 /// `[api]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ApiConfig {
+pub(crate) struct ApiConfig {
     /// Address the API listens on.
     pub listen: SocketAddr,
     /// Keys accepted in `x-api-key` by the protected endpoints (alert writes, `/sql`); a list,
@@ -201,7 +201,7 @@ impl ApiConfig {
     }
 
     /// The API's settings; alert rules are kept under `data_dir/api/`.
-    pub fn settings(&self, data_dir: &Path) -> cryptoviz_api::ApiSettings {
+    pub(crate) fn settings(&self, data_dir: &Path) -> cryptoviz_api::ApiSettings {
         cryptoviz_api::ApiSettings {
             keys: self.keys.0.iter().map(cryptoviz_api::ApiKey::new).collect(),
             cors_origins: self.cors_origins.clone(),
@@ -235,7 +235,7 @@ impl ApiConfig {
 /// Secret strings (API keys): `Debug` never shows them.
 #[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
-pub struct Secrets(#[serde(deserialize_with = "string_or_list")] pub Vec<String>);
+pub(crate) struct Secrets(#[serde(deserialize_with = "string_or_list")] pub Vec<String>);
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -265,7 +265,7 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
 /// Which log backend the stages use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum LogBackend {
+pub(crate) enum LogBackend {
     /// The embedded log under `data_dir` (one process owns it).
     #[default]
     Embedded,
@@ -275,7 +275,7 @@ pub enum LogBackend {
 
 impl LogBackend {
     /// The config value naming it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LogBackend::Embedded => "embedded",
             LogBackend::Kafka => "kafka",
@@ -286,7 +286,7 @@ impl LogBackend {
 /// Which store backend the stages use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum StoreBackend {
+pub(crate) enum StoreBackend {
     /// Parquet files under `data_dir`, queried with DataFusion.
     #[default]
     Embedded,
@@ -296,7 +296,7 @@ pub enum StoreBackend {
 
 impl StoreBackend {
     /// The config value naming it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StoreBackend::Embedded => "embedded",
             StoreBackend::Influxdb => "influxdb",
@@ -307,7 +307,7 @@ impl StoreBackend {
 /// `[log]`: the log backend and the embedded log's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
+pub(crate) struct LogConfig {
     /// `embedded` (default) or `kafka`.
     pub backend: LogBackend,
     /// The Kafka backend (`[log.kafka]`), used when `backend = "kafka"`.
@@ -342,7 +342,7 @@ impl Default for LogConfig {
 /// `[store]`: the embedded store.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
+pub(crate) struct StoreConfig {
     /// `embedded` (default) or `influxdb`.
     pub backend: StoreBackend,
     /// The InfluxDB backend (`[store.influxdb]`), used when `backend = "influxdb"`.
@@ -363,17 +363,17 @@ impl Default for StoreConfig {
 
 impl Config {
     /// Directory of the embedded log.
-    pub fn log_dir(&self) -> PathBuf {
+    pub(crate) fn log_dir(&self) -> PathBuf {
         self.data_dir.0.join("log")
     }
 
     /// Directory of the embedded store.
-    pub fn store_dir(&self) -> PathBuf {
+    pub(crate) fn store_dir(&self) -> PathBuf {
         self.data_dir.0.join("store")
     }
 
     /// Checks every value; the error names the key.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
         if self.log.partitions == 0 || self.log.partitions > 1024 {
             bail!(
                 "log.partitions: must be from 1 to 1024, got {}",
@@ -405,7 +405,7 @@ impl Config {
 
 /// Loads the configuration: defaults, then `file` (which must exist when given), then the
 /// environment; `data_dir` from the command line wins over both.
-pub fn load(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+pub(crate) fn load(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
     let mut figment = Figment::new();
     if let Some(file) = file {
         if !file.is_file() {

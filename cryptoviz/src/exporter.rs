@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Serves `/metrics` and `/health` on `addr` until `stop`; the address error names the flag.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     status: StatusFn,
     lag: Option<LagSource>,

@@ -12,13 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 /// Replays with the consumers configured by `consumer` (its group names the replay groups;
 /// lateness, flushing and detectors as configured).
-pub struct ConsumerReplays {
+pub(crate) struct ConsumerReplays {
     consumer: ConsumerConfig,
 }
 
 impl ConsumerReplays {
     /// A runner for the API's [`cryptoviz_api::AppState::with_replays`].
-    pub fn shared(consumer: ConsumerConfig) -> Arc<dyn ReplayRunner> {
+    pub(crate) fn shared(consumer: ConsumerConfig) -> Arc<dyn ReplayRunner> {
         Arc::new(Self { consumer })
     }
 }

@@ -1,7 +1,7 @@
 //! Waiting for Ctrl-C or SIGTERM.
 
 /// Resolves on the first Ctrl-C (SIGINT) or SIGTERM.
-pub async fn signal() {
+pub(crate) async fn signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");

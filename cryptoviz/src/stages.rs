@@ -17,7 +17,7 @@ use crate::config::Config;
 /// Starts the sources on `tracker`: the simulated market with `simulate`, else every enabled
 /// real agent (each its own task, so one stuck upstream never stalls another). Returns their
 /// status handles, in start order.
-pub fn spawn_sources(
+pub(crate) fn spawn_sources(
     config: &Config,
     log: &Arc<dyn Log>,
     simulate: bool,
@@ -59,7 +59,7 @@ pub fn spawn_sources(
 }
 
 /// The sources' status as a JSON array (for `/api/v1/sources`).
-pub fn sources_json(statuses: &[Arc<SourceStatus>]) -> Value {
+pub(crate) fn sources_json(statuses: &[Arc<SourceStatus>]) -> Value {
     Value::Array(
         statuses
             .iter()
@@ -70,7 +70,7 @@ pub fn sources_json(statuses: &[Arc<SourceStatus>]) -> Value {
 
 /// Counters of the two consumer groups.
 #[derive(Clone, Default)]
-pub struct ConsumerHandles {
+pub(crate) struct ConsumerHandles {
     /// The price pipeline (raw ingest and windows).
     pub prices: Arc<ConsumerStats>,
     /// The news and sentiment pipeline.
@@ -79,7 +79,7 @@ pub struct ConsumerHandles {
 
 impl ConsumerHandles {
     /// `Err` naming the consumer that has failed for good (for `/ready`).
-    pub fn check_alive(&self) -> Result<(), String> {
+    pub(crate) fn check_alive(&self) -> Result<(), String> {
         self.prices
             .check_alive()
             .map_err(|e| format!("price {e}"))?;
@@ -87,7 +87,7 @@ impl ConsumerHandles {
     }
 
     /// Both groups' counters as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::json!({
             "prices": self.prices.snapshot(),
             "records": self.records.snapshot(),
@@ -96,7 +96,7 @@ impl ConsumerHandles {
 }
 
 /// The two consumer groups, joined and restored from their checkpoints.
-pub struct Consumers {
+pub(crate) struct Consumers {
     /// Prices → `crypto_market` + `crypto_analytics`.
     pub prices: PricePipeline,
     /// News and sentiment → `crypto_news` + `fear_greed`.
@@ -106,7 +106,7 @@ pub struct Consumers {
 }
 
 /// The consumer groups and their topics, for the API's lag metric.
-pub fn lag_groups(config: &Config) -> Vec<(String, Vec<String>)> {
+pub(crate) fn lag_groups(config: &Config) -> Vec<(String, Vec<String>)> {
     use cryptoviz_schemas::topics;
     vec![
         (
@@ -121,7 +121,7 @@ pub fn lag_groups(config: &Config) -> Vec<(String, Vec<String>)> {
 }
 
 /// Joins both consumer groups (`consumer.group` and `consumer.group` + `-records`).
-pub async fn consumers(
+pub(crate) async fn consumers(
     config: &Config,
     log: &Arc<dyn Log>,
     store: Arc<dyn Store>,
@@ -154,7 +154,7 @@ impl Consumers {
     /// before its task ends. Each retries retryable errors by itself; a permanent failure
     /// ends its task, marks it `failed` in its counters (so `/ready` fails) and cancels
     /// `failed`, for a process that should exit then (`cryptoviz consume`).
-    pub fn spawn(
+    pub(crate) fn spawn(
         self,
         shutdown: &CancellationToken,
         tracker: &TaskTracker,

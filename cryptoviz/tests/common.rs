@@ -7,16 +7,16 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_cryptoviz");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_cryptoviz");
 
 /// A free port on 127.0.0.1.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
 }
 
 /// `cryptoviz` with a clean environment for config and logs.
-pub fn cryptoviz(data_dir: &Path) -> Command {
+pub(crate) fn cryptoviz(data_dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--data-dir")
         .arg(data_dir)
@@ -32,7 +32,7 @@ pub fn cryptoviz(data_dir: &Path) -> Command {
 }
 
 /// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
-pub struct Running(pub Child);
+pub(crate) struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -43,7 +43,7 @@ impl Drop for Running {
 
 impl Running {
     /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
         let pid = self.0.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -64,14 +64,17 @@ impl Running {
 }
 
 /// GET `url` as JSON, `None` while the server is not answering.
-pub fn get_json(client: &reqwest::blocking::Client, url: &str) -> Option<(u16, serde_json::Value)> {
+pub(crate) fn get_json(
+    client: &reqwest::blocking::Client,
+    url: &str,
+) -> Option<(u16, serde_json::Value)> {
     let response = client.get(url).send().ok()?;
     let status = response.status().as_u16();
     Some((status, response.json().ok()?))
 }
 
 /// Polls `check` every 20 ms until it returns `Some` or `within` passes.
-pub fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + within;
     loop {
         if let Some(v) = check() {
@@ -85,7 +88,7 @@ pub fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Op
 }
 
 /// Every row of `batch`, its values formatted and joined with `|` (for comparing tables).
-pub fn format_rows(batch: &datafusion::arrow::record_batch::RecordBatch) -> Vec<String> {
+pub(crate) fn format_rows(batch: &datafusion::arrow::record_batch::RecordBatch) -> Vec<String> {
     use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
     let options = FormatOptions::default();
     let formatters: Vec<_> = batch

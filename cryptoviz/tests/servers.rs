@@ -27,7 +27,7 @@ fn missing(what: &str, install: &str) {
 }
 
 /// A tansu broker with in-memory storage.
-pub struct Tansu {
+pub(crate) struct Tansu {
     child: Child,
     /// `127.0.0.1:port`.
     pub bootstrap: String,
@@ -41,7 +41,7 @@ impl Drop for Tansu {
 }
 
 impl Tansu {
-    pub fn start() -> Option<Tansu> {
+    pub(crate) fn start() -> Option<Tansu> {
         let bin = std::env::var_os("TANSU")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -87,7 +87,7 @@ impl Tansu {
 }
 
 /// An influxd 1.x with its own config, data directory and ports.
-pub struct Influxd {
+pub(crate) struct Influxd {
     child: Option<Child>,
     bin: PathBuf,
     dir: tempfile::TempDir,
@@ -102,7 +102,7 @@ impl Drop for Influxd {
 }
 
 impl Influxd {
-    pub fn start() -> Option<Influxd> {
+    pub(crate) fn start() -> Option<Influxd> {
         let bin = std::env::var_os("INFLUXD")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/bin/influxd"));
@@ -132,7 +132,7 @@ impl Influxd {
     }
 
     /// Kills the server (SIGKILL, by PID).
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -140,7 +140,7 @@ impl Influxd {
     }
 
     /// Starts the server again on the same data and ports, and waits for `/ping`.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         let log = std::fs::File::options()
             .create(true)
@@ -173,7 +173,7 @@ impl Influxd {
     }
 
     /// The rows of an InfluxQL query as (tags, columns, values) per series.
-    pub fn query(&self, db: &str, q: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn query(&self, db: &str, q: &str) -> Vec<serde_json::Value> {
         let body: serde_json::Value = reqwest::blocking::Client::new()
             .post(format!("{}/query", self.url))
             .query(&[("db", db), ("epoch", "ms")])
@@ -196,7 +196,7 @@ impl Influxd {
     }
 
     /// `SELECT count(field) FROM measurement`.
-    pub fn count(&self, db: &str, measurement: &str, field: &str) -> u64 {
+    pub(crate) fn count(&self, db: &str, measurement: &str, field: &str) -> u64 {
         self.query(
             db,
             &format!("SELECT count(\"{field}\") FROM \"{measurement}\""),
@@ -207,7 +207,7 @@ impl Influxd {
     }
 
     /// The data directory (for logs on failure).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 }

@@ -9,7 +9,7 @@
 //! and the OpenAPI document (and from there the viewer's generated TypeScript types) without
 //! being copied by hand; see `docs/architecture.md`, "Adding a field".
 //!
-//! Layout: [`column`] holds the declaration types (a column's kind and nullability, the
+//! Layout: [`column`](mod@column) holds the declaration types (a column's kind and nullability, the
 //! [`columns!`] and [`closed_set!`] macros); [`time`] the stored and served time formats; then
 //! one module per measurement: [`market`], [`coin_info`], [`analytics`], [`news`],
 //! [`sentiment`], [`anomalies`], [`fear_greed`]. Closed sets (window status, anomaly kind,

@@ -14,7 +14,7 @@
 //! tail; store watch through [`read`]) → [`live::Hub`] → `/api/v1/stream` and the [`alerts`]
 //! engine → stream + webhooks.
 //!
-//! Layout: [`state`] ([`AppState`]), [`serve`] ([`app`], [`serve()`], [`start_live`]),
+//! Layout: [`state`] ([`AppState`]), [`serve`](mod@serve) ([`app`], [`serve()`], [`start_live`]),
 //! [`cache`] (response cache), [`routes`], [`params`] (query parameters), [`read`], [`model`]
 //! (answer types), [`body`] (JSON bodies), [`json`] (Arrow rows to JSON), [`live`],
 //! [`alerts`], [`replays`] (replay jobs), [`protect`], [`metrics`], [`openapi`],

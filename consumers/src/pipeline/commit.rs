@@ -59,14 +59,19 @@ pub(crate) struct Commits {
 
 impl Commits {
     /// Whether a write is in flight and has ended (so settling it will not wait).
-    pub fn write_finished(&self) -> bool {
+    pub(crate) fn write_finished(&self) -> bool {
         self.in_flight
             .as_ref()
             .is_some_and(|f| f.write.is_finished())
     }
 
     /// Puts `write` in flight; `commit` follows its acknowledgement ([`Self::settle`]).
-    pub fn begin(&mut self, write: JoinHandle<Result<()>>, commit: PendingCommit, on_ack: OnAck) {
+    pub(crate) fn begin(
+        &mut self,
+        write: JoinHandle<Result<()>>,
+        commit: PendingCommit,
+        on_ack: OnAck,
+    ) {
         debug_assert!(self.in_flight.is_none(), "one write in flight at a time");
         self.in_flight = Some(InFlight {
             write,
@@ -78,7 +83,11 @@ impl Commits {
     /// Waits for the store write in flight, if any, and commits the offsets it covers (never
     /// before its acknowledgement). Cancel-safe: until the write is acknowledged it stays in
     /// flight, to be waited for again.
-    pub async fn settle(&mut self, consumer: &mut dyn LogConsumer, cx: &Context) -> Result<()> {
+    pub(crate) async fn settle(
+        &mut self,
+        consumer: &mut dyn LogConsumer,
+        cx: &Context,
+    ) -> Result<()> {
         let Some(f) = self.in_flight.as_mut() else {
             return Ok(());
         };
@@ -89,7 +98,7 @@ impl Commits {
     }
 
     /// After a write was acknowledged: counts it and commits what it covers.
-    pub async fn acknowledged(
+    pub(crate) async fn acknowledged(
         &mut self,
         consumer: &mut dyn LogConsumer,
         cx: &Context,
@@ -124,7 +133,7 @@ impl Commits {
     /// Lets an unacknowledged write end and forgets it (a recovery re-reads from the last
     /// commit: an old write must never land after the replay's). Its outcome does not matter:
     /// its offsets were not committed, so its outputs are derived again.
-    pub async fn abandon(&mut self) {
+    pub(crate) async fn abandon(&mut self) {
         if let Some(mut f) = self.in_flight.take() {
             let _ = (&mut f.write).await;
         }

@@ -82,7 +82,12 @@ pub(crate) struct Driver<O> {
 
 impl<O: Operator> Driver<O> {
     /// Joins the group for `topics` (which exist already) and positions its partitions.
-    pub async fn start(cx: Context, topics: &[&str], poll_max: usize, op: O) -> Result<Self> {
+    pub(crate) async fn start(
+        cx: Context,
+        topics: &[&str],
+        poll_max: usize,
+        op: O,
+    ) -> Result<Self> {
         let consumer = cx.log.subscribe(&cx.group, topics).await?;
         let mut driver = Self {
             cx,
@@ -100,7 +105,7 @@ impl<O: Operator> Driver<O> {
     /// Runs until `shutdown` fires, then drains ([`Self::finish`]). Retryable errors are
     /// retried with back-off, rebuilding from the last commit each time; a permanent one ends
     /// the run with the error, after marking the consumer `failed` in its stats.
-    pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
         if supervise::run(&mut self, &shutdown).await? == Ended::MidRecovery {
             return Ok(());
         }
@@ -111,7 +116,7 @@ impl<O: Operator> Driver<O> {
     }
 
     /// One poll and what follows from it; returns how many records were read.
-    pub async fn step(&mut self) -> Result<usize> {
+    pub(crate) async fn step(&mut self) -> Result<usize> {
         if self.commits.write_finished() {
             self.settle().await?;
         }
@@ -140,7 +145,7 @@ impl<O: Operator> Driver<O> {
     }
 
     /// Lets the operator drain, writes everything buffered and commits.
-    pub async fn finish(mut self) -> Result<()> {
+    pub(crate) async fn finish(mut self) -> Result<()> {
         self.op.drain(&self.cx);
         self.flush_and_settle().await?;
         tracing::info!(consumer = %self.cx.name, "consumer drained");
@@ -148,7 +153,7 @@ impl<O: Operator> Driver<O> {
     }
 
     /// Writes everything buffered and commits what it covers.
-    pub async fn flush_and_settle(&mut self) -> Result<()> {
+    pub(crate) async fn flush_and_settle(&mut self) -> Result<()> {
         self.flush().await?;
         self.settle().await
     }

@@ -55,7 +55,7 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub fn new(
+    pub(crate) fn new(
         log: Arc<dyn Log>,
         store: Arc<dyn Store>,
         stats: Arc<ConsumerStats>,

@@ -19,9 +19,8 @@
 //!
 //! Stored points are identified by (measurement, tags, time), so writing a window again
 //! replaces it: running the same replay twice leaves the store identical.
-
 //!
-//! [`bounds`] holds the range and what is kept; [`run`] drives both consumer groups over it
+//! [`bounds`] holds the range and what is kept; [`run`](mod@run) drives both consumer groups over it
 //! (the `cryptoviz replay` command and the API's `/api/v1/replays` jobs share it).
 
 pub mod bounds;

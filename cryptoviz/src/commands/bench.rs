@@ -30,7 +30,7 @@ use crate::config::{Config, DataDir, LogBackend, StoreBackend};
 
 /// Flags of `cryptoviz bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Number of price ticks to push through the pipeline.
     #[arg(long, default_value_t = 1_000_000)]
     pub ticks: u64,
@@ -56,7 +56,7 @@ pub struct BenchArgs {
 
 /// What the bench measured.
 #[derive(Debug, Serialize)]
-pub struct BenchReport {
+pub(crate) struct BenchReport {
     pub ticks: u64,
     pub seconds: f64,
     pub ticks_per_sec: f64,
@@ -73,7 +73,7 @@ pub struct BenchReport {
 }
 
 /// Runs the benchmark and prints its report.
-pub async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
+pub(crate) async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result<()> {
     if args.ticks == 0 {
         bail!("--ticks must be at least 1");
     }

@@ -12,7 +12,7 @@ use crate::{backends, exporter, shutdown, stages};
 
 /// Flags of `cryptoviz consume`.
 #[derive(Debug, Args)]
-pub struct ConsumeArgs {
+pub(crate) struct ConsumeArgs {
     /// Exit (after draining) once the topics have had nothing new for this long, e.g. `2s`;
     /// for backfills and tests. Without it, consume until Ctrl-C/SIGTERM.
     #[arg(long, value_parser = humantime_serde::re::humantime::parse_duration)]
@@ -24,7 +24,7 @@ pub struct ConsumeArgs {
 }
 
 /// Runs both consumer groups until a signal (or until idle with `--exit-when-idle`).
-pub async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
+pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
     let store = backends::open_store(&config).await?;
     let log = backends::open_log(&config).await?;
     let consumers = stages::consumers(&config, &log, store.clone()).await?;

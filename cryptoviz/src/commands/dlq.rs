@@ -12,14 +12,14 @@ use crate::config::Config;
 
 /// Flags of `cryptoviz dlq`.
 #[derive(Debug, Args)]
-pub struct DlqArgs {
+pub(crate) struct DlqArgs {
     #[command(subcommand)]
     pub action: DlqAction,
 }
 
 /// What to do with the dead letters.
 #[derive(Debug, Subcommand)]
-pub enum DlqAction {
+pub(crate) enum DlqAction {
     /// The newest dead letters, oldest first: id, time, topic, source, reason.
     List {
         /// How many to show.
@@ -39,7 +39,7 @@ pub enum DlqAction {
 }
 
 /// Runs a `dlq` action against the configured log.
-pub async fn dlq(config: Config, args: DlqArgs) -> anyhow::Result<()> {
+pub(crate) async fn dlq(config: Config, args: DlqArgs) -> anyhow::Result<()> {
     let log = backends::open_log(&config).await?;
     match args.action {
         DlqAction::List { limit, json } => {

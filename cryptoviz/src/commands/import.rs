@@ -87,7 +87,7 @@ impl From<FormatArg> for Format {
 
 /// Flags of `cryptoviz import`.
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// Format of the file.
     #[arg(long, value_enum)]
     pub format: FormatArg,
@@ -124,7 +124,7 @@ struct Chunk {
 }
 
 /// Imports `args.file`, then (unless `--no-consume`) windows it and prints a summary.
-pub async fn import(mut config: Config, args: ImportArgs) -> anyhow::Result<()> {
+pub(crate) async fn import(mut config: Config, args: ImportArgs) -> anyhow::Result<()> {
     let format = Format::from(args.format);
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;

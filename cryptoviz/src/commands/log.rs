@@ -12,14 +12,14 @@ use crate::config::{Config, LogBackend};
 
 /// Flags of `cryptoviz log`.
 #[derive(Debug, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     #[command(subcommand)]
     pub action: LogAction,
 }
 
 /// Maintenance of the embedded log.
 #[derive(Debug, Subcommand)]
-pub enum LogAction {
+pub(crate) enum LogAction {
     /// Scan every segment in full; copy each damaged one to `<data_dir>/log/quarantine/`,
     /// cut it to its intact prefix and record the offsets given up, so start-up succeeds
     /// and no offset is ever handed out twice.
@@ -30,7 +30,7 @@ pub enum LogAction {
     },
 }
 
-pub async fn log(config: Config, args: LogArgs) -> anyhow::Result<()> {
+pub(crate) async fn log(config: Config, args: LogArgs) -> anyhow::Result<()> {
     if config.log.backend != LogBackend::Embedded {
         bail!("`cryptoviz log` works on the embedded log; log.backend is Kafka");
     }

@@ -1,13 +1,13 @@
 //! One file per subcommand.
 
-pub mod bench;
-pub mod consume;
-pub mod dlq;
-pub mod import;
-pub mod log;
-pub mod openapi;
-pub mod produce;
-pub mod replay;
-pub mod run;
-pub mod sentiment_eval;
-pub mod serve;
+pub(crate) mod bench;
+pub(crate) mod consume;
+pub(crate) mod dlq;
+pub(crate) mod import;
+pub(crate) mod log;
+pub(crate) mod openapi;
+pub(crate) mod produce;
+pub(crate) mod replay;
+pub(crate) mod run;
+pub(crate) mod sentiment_eval;
+pub(crate) mod serve;

@@ -9,10 +9,10 @@ use clap::Args;
 
 /// Flags of `cryptoviz openapi` (none).
 #[derive(Debug, Args)]
-pub struct OpenapiArgs {}
+pub(crate) struct OpenapiArgs {}
 
 /// Writes the document, followed by a newline, to stdout.
-pub fn openapi(_args: OpenapiArgs) -> anyhow::Result<()> {
+pub(crate) fn openapi(_args: OpenapiArgs) -> anyhow::Result<()> {
     let json = cryptoviz_api::openapi::document()
         .to_pretty_json()
         .context("cannot render the OpenAPI document")?;

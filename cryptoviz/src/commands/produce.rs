@@ -12,7 +12,7 @@ use crate::{backends, exporter, shutdown, stages};
 
 /// Flags of `cryptoviz produce`.
 #[derive(Debug, Args)]
-pub struct ProduceArgs {
+pub(crate) struct ProduceArgs {
     /// Use the simulated market instead of the live sources.
     #[arg(long)]
     pub simulate: bool,
@@ -34,7 +34,7 @@ pub struct ProduceArgs {
 
 /// Runs the producers (the live agents, or the simulated market with `--simulate`) until
 /// Ctrl-C/SIGTERM, or publishes `--ticks` of simulated history and exits.
-pub async fn produce(mut config: Config, args: ProduceArgs) -> anyhow::Result<()> {
+pub(crate) async fn produce(mut config: Config, args: ProduceArgs) -> anyhow::Result<()> {
     if let Some(speed) = args.speed {
         config.simulator.speed = speed;
     }
@@ -89,11 +89,11 @@ pub async fn produce(mut config: Config, args: ProduceArgs) -> anyhow::Result<()
 }
 
 /// 2026-01-01T00:00:00Z: where generated history starts unless told otherwise.
-pub const HISTORY_START_MS: i64 = 1_767_225_600_000;
+pub(crate) const HISTORY_START_MS: i64 = 1_767_225_600_000;
 
 /// Publishes `ticks` simulated price ticks (plus their news and Fear & Greed values) from
 /// `start_ms`, in batches, as fast as the log takes them.
-pub async fn publish_history(
+pub(crate) async fn publish_history(
     publisher: &Publisher,
     config: &Config,
     start_ms: i64,

@@ -24,7 +24,7 @@ use crate::{backends, shutdown};
 
 /// Flags of `cryptoviz replay`.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Topic to replay (`crypto-prices`, `crypto-news` or `crypto-market-sentiment`);
     /// repeat for several. Default: all three.
     #[arg(long = "topic", value_name = "T")]
@@ -41,7 +41,7 @@ pub struct ReplayArgs {
 
 /// Replays the chosen topics into the store and prints a summary. Ctrl-C/SIGTERM stops it
 /// cleanly: what was read and closed is stored, open windows are dropped.
-pub async fn replay(config: Config, args: ReplayArgs) -> anyhow::Result<()> {
+pub(crate) async fn replay(config: Config, args: ReplayArgs) -> anyhow::Result<()> {
     let spec = ReplaySpec::new(&args.topics, args.from, args.to)
         .map_err(|e| anyhow::anyhow!("--{}: {e}", e.param()))?;
     let store = backends::open_store(&config).await?;

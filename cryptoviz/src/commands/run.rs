@@ -13,7 +13,7 @@ use crate::{backends, shutdown, stages};
 
 /// Flags of `cryptoviz run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Use the simulated market instead of the live sources (offline use, demos, load).
     #[arg(long)]
     pub simulate: bool,
@@ -29,7 +29,7 @@ pub struct RunArgs {
 }
 
 /// Starts sources, log, consumers, store and API; stops them in order on Ctrl-C/SIGTERM.
-pub async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
     if let Some(speed) = args.speed {
         config.simulator.speed = speed;
     }

@@ -6,14 +6,14 @@ use cryptoviz_consumers::sentiment::eval::{Evaluation, decode_text, parse};
 
 /// Flags of `cryptoviz sentiment-eval`.
 #[derive(Debug, Args)]
-pub struct SentimentEvalArgs {
+pub(crate) struct SentimentEvalArgs {
     /// Labelled sentences, one `sentence@label` per line (positive, negative or neutral),
     /// UTF-8 or Latin-1.
     pub file: std::path::PathBuf,
 }
 
 /// Prints accuracy, per-class precision and recall, and the confusion matrix.
-pub fn sentiment_eval(args: SentimentEvalArgs) -> anyhow::Result<()> {
+pub(crate) fn sentiment_eval(args: SentimentEvalArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("FILE: cannot read {}", args.file.display()))?;
     let examples = parse(&decode_text(&bytes)).with_context(|| {

@@ -13,7 +13,7 @@ use crate::{backends, shutdown, stages};
 
 /// Flags of `cryptoviz serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address the API listens on (overrides `api.listen`).
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
@@ -22,7 +22,7 @@ pub struct ServeArgs {
 /// Serves the API (and the viewer) over the configured store until Ctrl-C/SIGTERM. The
 /// pipeline's stages run elsewhere (`cryptoviz produce`, `cryptoviz consume`), so
 /// `/api/v1/status` has no stage counters here.
-pub async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.api.listen = listen;
     }

@@ -124,7 +124,7 @@ pub(crate) struct IndexEntry {
 }
 
 impl IndexEntry {
-    pub fn encode(&self, buf: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
         let start = buf.len();
         buf.extend_from_slice(&self.rel.to_le_bytes());
         buf.extend_from_slice(&self.pos.to_le_bytes());

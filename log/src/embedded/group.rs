@@ -30,7 +30,7 @@ pub(crate) struct MemberState {
 }
 
 impl MemberState {
-    pub fn take_change(&mut self) -> Option<AssignmentChange> {
+    pub(super) fn take_change(&mut self) -> Option<AssignmentChange> {
         if self.reported_once && self.pending_revoked.is_empty() && self.pending_assigned.is_empty()
         {
             return None;
@@ -138,25 +138,29 @@ impl Group {
     }
 
     /// Adds a member and rebalances the group.
-    pub fn join(&self, member: Arc<Member>, topics: Vec<(String, u32)>) {
+    pub(super) fn join(&self, member: Arc<Member>, topics: Vec<(String, u32)>) {
         let mut members = self.members.lock();
         members.insert(member.id, MemberEntry { topics, member });
         rebalance(&members);
     }
 
     /// Removes a member (consumer dropped) and gives its partitions to the others.
-    pub fn leave(&self, id: u64) {
+    pub(super) fn leave(&self, id: u64) {
         let mut members = self.members.lock();
         if members.remove(&id).is_some() {
             rebalance(&members);
         }
     }
 
-    pub fn committed(&self, tp: &TopicPartition) -> Option<Committed> {
+    pub(super) fn committed(&self, tp: &TopicPartition) -> Option<Committed> {
         self.committed.lock().get(tp).cloned()
     }
 
-    pub fn committed_for_topic(&self, topic: &str, partitions: u32) -> Vec<Option<Committed>> {
+    pub(super) fn committed_for_topic(
+        &self,
+        topic: &str,
+        partitions: u32,
+    ) -> Vec<Option<Committed>> {
         let c = self.committed.lock();
         (0..partitions)
             .map(|p| c.get(&TopicPartition::new(topic, p)).cloned())
@@ -164,7 +168,7 @@ impl Group {
     }
 
     /// Records offsets in memory and persists the whole group atomically. Blocking.
-    pub fn commit(&self, offsets: &[(TopicPartition, Committed)]) -> Result<()> {
+    pub(super) fn commit(&self, offsets: &[(TopicPartition, Committed)]) -> Result<()> {
         {
             let mut c = self.committed.lock();
             for (tp, o) in offsets {
@@ -256,7 +260,7 @@ pub(crate) struct Coordinator {
 }
 
 impl Coordinator {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(super) fn new(dir: PathBuf) -> Self {
         Self {
             dir,
             groups: Mutex::new(HashMap::new()),
@@ -264,7 +268,7 @@ impl Coordinator {
     }
 
     /// The group, loading its committed offsets on first use. Blocking (reads one file).
-    pub fn group(&self, name: &str) -> Result<Arc<Group>> {
+    pub(super) fn group(&self, name: &str) -> Result<Arc<Group>> {
         let mut groups = self.groups.lock();
         if let Some(g) = groups.get(name) {
             return Ok(g.clone());

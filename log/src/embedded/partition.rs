@@ -73,7 +73,12 @@ pub(crate) struct PartitionRead {
 
 impl Partition {
     /// Opens (recovering) or creates the partition directory.
-    pub fn open(dir: PathBuf, topic: Arc<str>, id: u32, cfg: PartitionConfig) -> Result<Self> {
+    pub(crate) fn open(
+        dir: PathBuf,
+        topic: Arc<str>,
+        id: u32,
+        cfg: PartitionConfig,
+    ) -> Result<Self> {
         fs::create_dir_all(&dir).at(&dir)?;
         let mut bases = Vec::new();
         let mut indexes = Vec::new();
@@ -163,7 +168,7 @@ impl Partition {
     }
 
     /// Why appends to this partition are waiting, if they are.
-    pub fn stalled(&self) -> Option<Stalled> {
+    pub(crate) fn stalled(&self) -> Option<Stalled> {
         self.stall.lock().clone()
     }
 
@@ -212,14 +217,14 @@ impl Partition {
     }
 
     /// `[earliest retained, next to be read by consumers)`.
-    pub fn offsets(&self) -> (u64, u64) {
+    pub(crate) fn offsets(&self) -> (u64, u64) {
         let s = self.state.read();
         (s.segments[0].base, s.visible_end)
     }
 
     /// Appends records (all checked to fit `max_record_bytes` by the caller), rolling segments
     /// as needed. Returns the first offset; the records get consecutive offsets. Blocking.
-    pub fn append(&self, records: &[&Record], scratch: &mut Vec<u8>) -> Result<u64> {
+    pub(crate) fn append(&self, records: &[&Record], scratch: &mut Vec<u8>) -> Result<u64> {
         let mut w = self.writer.lock();
         let first = w.next_offset;
         let mut batch = w.begin(std::mem::take(scratch));
@@ -285,7 +290,7 @@ impl Partition {
 
     /// Makes everything written so far durable, sharing fsyncs between concurrent callers,
     /// then publishes it to consumers. Blocking.
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         let target = self.writer.lock().next_offset;
         if self.synced_end.load(Ordering::Acquire) >= target {
             return Ok(());
@@ -313,7 +318,7 @@ impl Partition {
     }
 
     /// Interval-policy flush: fsyncs if anything was written since the last call.
-    pub fn sync_if_dirty(&self) -> Result<()> {
+    pub(crate) fn sync_if_dirty(&self) -> Result<()> {
         if self.dirty.swap(false, Ordering::AcqRel) {
             self.sync()?;
         }
@@ -321,7 +326,7 @@ impl Partition {
     }
 
     /// Full flush: log, index and directory.
-    pub fn flush(&self) -> Result<()> {
+    pub(crate) fn flush(&self) -> Result<()> {
         self.sync()?;
         self.writer.lock().sync()?;
         sync_dir(&self.dir)
@@ -329,7 +334,7 @@ impl Partition {
 
     /// Reads up to `max` records from `from` (reset to the earliest retained offset if it fell
     /// behind retention). Blocking.
-    pub fn read(&self, mut from: u64, max: usize) -> Result<PartitionRead> {
+    pub(crate) fn read(&self, mut from: u64, max: usize) -> Result<PartitionRead> {
         loop {
             let (file, path, pos, end, limit, next_base) = {
                 let s = self.state.read();
@@ -387,7 +392,7 @@ impl Partition {
     }
 
     /// Earliest offset whose timestamp is `>= ts`, or the end if none. Blocking.
-    pub fn offset_for_timestamp(&self, ts: i64) -> Result<u64> {
+    pub(crate) fn offset_for_timestamp(&self, ts: i64) -> Result<u64> {
         let (candidates, limit) = {
             let s = self.state.read();
             let c: Vec<_> = s
@@ -408,7 +413,7 @@ impl Partition {
 
     /// Removes closed segments from the front while `expired(segment, partition_bytes)` says
     /// so, then deletes their files. Returns (segments, bytes) deleted. Blocking.
-    pub fn truncate_front(
+    pub(crate) fn truncate_front(
         &self,
         mut expired: impl FnMut(&Segment, u64) -> bool,
     ) -> Result<(usize, u64)> {
@@ -437,11 +442,11 @@ impl Partition {
     }
 
     /// Registers a consumer to be woken when records become visible.
-    pub fn add_waiter(&self, id: u64, notify: &Arc<Notify>) {
+    pub(crate) fn add_waiter(&self, id: u64, notify: &Arc<Notify>) {
         self.waiters.lock().insert(id, Arc::downgrade(notify));
     }
 
-    pub fn remove_waiter(&self, id: u64) {
+    pub(crate) fn remove_waiter(&self, id: u64) {
         self.waiters.lock().remove(&id);
     }
 

@@ -49,7 +49,7 @@ struct Gap {
 }
 
 impl Repairs {
-    pub fn load(dir: &Path) -> Result<Self> {
+    pub(super) fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(REPAIRS_FILE);
         match fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::Corrupt {
@@ -62,7 +62,7 @@ impl Repairs {
     }
 
     /// Whether `[from, to)` was given up by a repair.
-    pub fn covers(&self, from: u64, to: u64) -> bool {
+    pub(super) fn covers(&self, from: u64, to: u64) -> bool {
         self.gaps.iter().any(|g| g.from <= from && g.to >= to)
     }
 

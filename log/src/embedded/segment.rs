@@ -65,7 +65,7 @@ fn open_rw(path: &Path, truncate: bool) -> Result<File> {
 
 impl Segment {
     /// Creates an empty segment (truncating stale files of the same name).
-    pub fn create(dir: &Path, base: u64) -> Result<(Segment, SegmentWriter)> {
+    pub(crate) fn create(dir: &Path, base: u64) -> Result<(Segment, SegmentWriter)> {
         let (lp, ip) = (log_path(dir, base), index_path(dir, base));
         let file = Arc::new(open_rw(&lp, true)?);
         let index_file = open_rw(&ip, true)?;
@@ -129,7 +129,7 @@ impl Segment {
     /// fsynced before its successor was created, so damage there (and damage followed by
     /// intact records in the active segment) is reported as [`Error::Corrupt`] naming the
     /// file, and left untouched for `cryptoviz log repair`.
-    pub fn recover(dir: &Path, base: u64, role: Role) -> Result<(Segment, SegmentWriter)> {
+    pub(crate) fn recover(dir: &Path, base: u64, role: Role) -> Result<(Segment, SegmentWriter)> {
         let (lp, ip) = (log_path(dir, base), index_path(dir, base));
         let file = open_rw(&lp, false)?;
         let file_len = file.metadata().at(&lp)?.len();
@@ -234,7 +234,7 @@ impl Segment {
     }
 
     /// Byte position to start scanning for `offset` (the last index entry at or before it).
-    pub fn locate(&self, offset: u64) -> u64 {
+    pub(crate) fn locate(&self, offset: u64) -> u64 {
         let rel = offset.saturating_sub(self.base);
         let i = self.index.partition_point(|e| u64::from(e.rel) <= rel);
         if i == 0 {
@@ -245,7 +245,7 @@ impl Segment {
     }
 
     /// Byte position to start scanning for the first record with timestamp `>= ts`.
-    pub fn locate_ts(&self, ts: i64) -> u64 {
+    pub(crate) fn locate_ts(&self, ts: i64) -> u64 {
         let i = self.index.partition_point(|e| e.max_ts_before < ts);
         if i == 0 {
             0
@@ -447,11 +447,11 @@ pub(crate) struct Batch {
 impl Batch {
     /// Whether a frame of `len` bytes still fits under `segment_bytes` (a lone oversize
     /// frame always fits an empty segment).
-    pub fn fits(&self, len: usize, segment_bytes: u64) -> bool {
+    pub(crate) fn fits(&self, len: usize, segment_bytes: u64) -> bool {
         self.size == 0 || self.size + len as u64 <= segment_bytes
     }
 
-    pub fn push(&mut self, r: &Record) {
+    pub(crate) fn push(&mut self, r: &Record) {
         if self.size - self.last_index_pos >= INDEX_INTERVAL {
             self.index.push(IndexEntry {
                 rel: (self.next_offset - self.base) as u32,
@@ -470,7 +470,7 @@ impl Batch {
 
 impl SegmentWriter {
     /// Starts a batch at the current end, reusing `buf`'s allocation.
-    pub fn begin(&self, mut buf: Vec<u8>) -> Batch {
+    pub(crate) fn begin(&self, mut buf: Vec<u8>) -> Batch {
         buf.clear();
         Batch {
             buf,
@@ -485,7 +485,7 @@ impl SegmentWriter {
 
     /// Writes the batch with one `pwrite` (plus one for its index entries). On error nothing
     /// is published: the next write overwrites any partial bytes, and recovery truncates them.
-    pub fn write(&mut self, b: &Batch) -> Result<()> {
+    pub(crate) fn write(&mut self, b: &Batch) -> Result<()> {
         if b.buf.is_empty() {
             return Ok(());
         }
@@ -522,7 +522,7 @@ impl SegmentWriter {
     }
 
     /// fsyncs the log (data only) and the index.
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         self.file.sync_data().at(&self.log_path)?;
         self.index_file.sync_data().at(&self.index_path)
     }

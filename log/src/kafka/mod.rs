@@ -43,7 +43,7 @@
 //!
 //! tansu 0.6 reports a wrong high watermark ([`Log::offsets`] end values are not reliable
 //! there; use committed offsets), and `offsets_for_times` past the last record answers 0
-//! instead of the end, so [`SeekTo::Timestamp`] past the end rewinds to the beginning on tansu.
+//! instead of the end, so [`SeekTo::Timestamp`](crate::SeekTo::Timestamp) past the end rewinds to the beginning on tansu.
 //! Real Kafka answers both correctly. tansu 0.6 also drops offset-commit metadata (committed
 //! offsets come back with an empty metadata string), so a price consumer on tansu restarts
 //! without its window checkpoints; real Kafka stores it.
@@ -52,7 +52,7 @@
 //!
 //! * The initial assignment arrives during the first polls (the group join takes about half
 //!   the session timeout), not in `subscribe`.
-//! * [`SeekTo::Offset`] outside the retained range is not clamped by us: the broker answers
+//! * [`SeekTo::Offset`](crate::SeekTo::Offset) outside the retained range is not clamped by us: the broker answers
 //!   "offset out of range" and `auto.offset.reset` (earliest) applies.
 
 mod admin;

@@ -13,12 +13,12 @@ use cryptoviz_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use super::*;
 
 /// A small tmpfs mounted on a temp directory for the life of the value.
-pub struct Tmpfs {
+pub(crate) struct Tmpfs {
     dir: tempfile::TempDir,
 }
 
 impl Tmpfs {
-    pub fn mount(size: &str) -> Option<Tmpfs> {
+    pub(crate) fn mount(size: &str) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -40,7 +40,7 @@ impl Tmpfs {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -55,7 +55,7 @@ impl Drop for Tmpfs {
 }
 
 /// Fills the file system with `filler` until a write fails with "no space".
-pub fn fill_up(dir: &Path) -> PathBuf {
+pub(crate) fn fill_up(dir: &Path) -> PathBuf {
     let path = dir.join("filler");
     let mut f = std::fs::File::create(&path).unwrap();
     let chunk = vec![0u8; 16 << 10];

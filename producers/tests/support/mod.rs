@@ -15,14 +15,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// A file of the project's own fixtures.
-pub fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
     std::fs::read(format!("{path}{name}")).unwrap()
 }
 
 /// One scripted answer.
 #[derive(Clone, Debug)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// Status, extra headers, body.
     Http(u16, Vec<(String, String)>, Vec<u8>),
     /// Accept and never answer.
@@ -30,16 +30,16 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub fn ok(body: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn ok(body: impl Into<Vec<u8>>) -> Self {
         Reply::Http(200, Vec::new(), body.into())
     }
-    pub fn status(code: u16) -> Self {
+    pub(crate) fn status(code: u16) -> Self {
         Reply::Http(code, Vec::new(), b"oops".to_vec())
     }
 }
 
 /// A server answering each request with the next scripted reply (the last one repeats).
-pub struct Server {
+pub(crate) struct Server {
     pub url: String,
     replies: Arc<Mutex<Vec<Reply>>>,
     hits: Arc<AtomicUsize>,
@@ -47,7 +47,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(replies: Vec<Reply>) -> Self {
+    pub(crate) async fn start(replies: Vec<Reply>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let replies = Arc::new(Mutex::new(replies));
@@ -106,12 +106,12 @@ impl Server {
     }
 
     /// Requests received so far.
-    pub fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 
     /// Replaces the script (the counter keeps running: replies are indexed from now on).
-    pub fn set_replies(&self, replies: Vec<Reply>) {
+    pub(crate) fn set_replies(&self, replies: Vec<Reply>) {
         let n = self.hits();
         let mut script = vec![Reply::status(599); n];
         script.extend(replies);
@@ -121,7 +121,7 @@ impl Server {
 
 /// An HTTP/1.1 server on 127.0.0.1:0 answering each request by `handler(path with query)`;
 /// returns its base URL and the paths requested so far.
-pub async fn serve(
+pub(crate) async fn serve(
     handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
 ) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -172,7 +172,7 @@ pub async fn serve(
 }
 
 /// The value of `key` in the query of `path`.
-pub fn query<'a>(path: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn query<'a>(path: &'a str, key: &str) -> Option<&'a str> {
     path.split_once('?')?
         .1
         .split('&')
@@ -182,19 +182,19 @@ pub fn query<'a>(path: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// An embedded log in a tempdir.
-pub struct TestLog {
+pub(crate) struct TestLog {
     pub dir: tempfile::TempDir,
     pub log: Arc<EmbeddedLog>,
 }
 
 impl TestLog {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = EmbeddedLog::open(EmbeddedLogConfig::new(dir.path().join("log"))).unwrap();
         Self { dir, log }
     }
 
-    pub fn ctx(&self, name: &str) -> (SourceContext, Arc<SourceStatus>) {
+    pub(crate) fn ctx(&self, name: &str) -> (SourceContext, Arc<SourceStatus>) {
         let status = SourceStatus::new(name);
         let publisher = Publisher::new(self.log.clone(), name, status.clone());
         (
@@ -207,7 +207,7 @@ impl TestLog {
     }
 
     /// Every record of `M`'s topic.
-    pub async fn read<M: Message>(&self) -> Vec<M> {
+    pub(crate) async fn read<M: Message>(&self) -> Vec<M> {
         self.raw(M::TOPIC)
             .await
             .into_iter()
@@ -216,7 +216,7 @@ impl TestLog {
     }
 
     /// Every dead letter.
-    pub async fn dlq(&self) -> Vec<DlqRecord> {
+    pub(crate) async fn dlq(&self) -> Vec<DlqRecord> {
         self.read::<DlqRecord>().await
     }
 
@@ -252,7 +252,7 @@ impl TestLog {
 }
 
 /// Quick HTTP settings for tests: short timeout, no retries unless asked.
-pub fn http(retries: u32) -> cryptoviz_producers::config::HttpConfig {
+pub(crate) fn http(retries: u32) -> cryptoviz_producers::config::HttpConfig {
     cryptoviz_producers::config::HttpConfig {
         timeout: Duration::from_millis(500),
         max_response_bytes: 64 * 1024,
@@ -264,6 +264,6 @@ pub fn http(retries: u32) -> cryptoviz_producers::config::HttpConfig {
     }
 }
 
-pub fn topics_all() -> [&'static str; 5] {
+pub(crate) fn topics_all() -> [&'static str; 5] {
     topics::ALL
 }

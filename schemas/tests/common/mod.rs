@@ -8,9 +8,9 @@ use cryptoviz_schemas::{
 };
 
 /// 2023-11-14T22:13:20Z.
-pub const TS: i64 = 1_700_000_000_000;
+pub(crate) const TS: i64 = 1_700_000_000_000;
 
-pub fn price_full() -> CryptoPrice {
+pub(crate) fn price_full() -> CryptoPrice {
     CryptoPrice {
         crypto_id: "bitcoin".into(),
         symbol: "BTC".into(),
@@ -33,7 +33,7 @@ pub fn price_full() -> CryptoPrice {
     }
 }
 
-pub fn price_minimal() -> CryptoPrice {
+pub(crate) fn price_minimal() -> CryptoPrice {
     CryptoPrice {
         crypto_id: "ether".into(),
         symbol: "ETH".into(),
@@ -53,7 +53,7 @@ pub fn price_minimal() -> CryptoPrice {
     }
 }
 
-pub fn news_full() -> CryptoNews {
+pub(crate) fn news_full() -> CryptoNews {
     CryptoNews {
         guid: "urn:news:42".into(),
         title: "Bitcoin franchit 70 000 $ — 比特币".into(),
@@ -68,7 +68,7 @@ pub fn news_full() -> CryptoNews {
     }
 }
 
-pub fn news_minimal() -> CryptoNews {
+pub(crate) fn news_minimal() -> CryptoNews {
     CryptoNews {
         guid: "g".into(),
         title: "t".into(),
@@ -83,7 +83,7 @@ pub fn news_minimal() -> CryptoNews {
     }
 }
 
-pub fn sentiment() -> MarketSentiment {
+pub(crate) fn sentiment() -> MarketSentiment {
     MarketSentiment {
         source: "alternative.me".into(),
         value: 72,
@@ -92,7 +92,7 @@ pub fn sentiment() -> MarketSentiment {
     }
 }
 
-pub fn dlq() -> DlqRecord {
+pub(crate) fn dlq() -> DlqRecord {
     DlqRecord {
         original_topic: "crypto-prices".into(),
         reason: "truncated datum at byte 3 while reading `symbol`".into(),
@@ -102,7 +102,7 @@ pub fn dlq() -> DlqRecord {
     }
 }
 
-pub fn trade() -> CryptoTrade {
+pub(crate) fn trade() -> CryptoTrade {
     CryptoTrade {
         exchange: "binance".into(),
         symbol: "BTCUSDT".into(),
@@ -117,7 +117,7 @@ pub fn trade() -> CryptoTrade {
     }
 }
 
-pub fn trade_value(t: &CryptoTrade) -> Value {
+pub(crate) fn trade_value(t: &CryptoTrade) -> Value {
     let side = match t.side {
         TakerSide::Buy => Value::Enum(0, "buy".into()),
         TakerSide::Sell => Value::Enum(1, "sell".into()),
@@ -158,7 +158,7 @@ fn record(fields: Vec<(&str, Value)>) -> Value {
     Value::Record(fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect())
 }
 
-pub fn price_fields(p: &CryptoPrice) -> Vec<(&'static str, Value)> {
+pub(crate) fn price_fields(p: &CryptoPrice) -> Vec<(&'static str, Value)> {
     vec![
         ("crypto_id", s(&p.crypto_id)),
         ("symbol", s(&p.symbol)),
@@ -181,18 +181,18 @@ pub fn price_fields(p: &CryptoPrice) -> Vec<(&'static str, Value)> {
     ]
 }
 
-pub fn price_value(p: &CryptoPrice) -> Value {
+pub(crate) fn price_value(p: &CryptoPrice) -> Value {
     record(price_fields(p))
 }
 
 /// The v2 price record: v1 plus `exchange` right after `source`.
-pub fn price_v2_value(p: &CryptoPrice, exchange: Option<&str>) -> Value {
+pub(crate) fn price_v2_value(p: &CryptoPrice, exchange: Option<&str>) -> Value {
     let mut fields = price_fields(p);
     fields.insert(4, ("exchange", opt_s(exchange)));
     record(fields)
 }
 
-pub fn news_value(n: &CryptoNews) -> Value {
+pub(crate) fn news_value(n: &CryptoNews) -> Value {
     record(vec![
         ("guid", s(&n.guid)),
         ("title", s(&n.title)),
@@ -210,7 +210,7 @@ pub fn news_value(n: &CryptoNews) -> Value {
     ])
 }
 
-pub fn sentiment_value(m: &MarketSentiment) -> Value {
+pub(crate) fn sentiment_value(m: &MarketSentiment) -> Value {
     record(vec![
         ("source", s(&m.source)),
         ("value", Value::Int(m.value)),
@@ -219,7 +219,7 @@ pub fn sentiment_value(m: &MarketSentiment) -> Value {
     ])
 }
 
-pub fn dlq_value(d: &DlqRecord) -> Value {
+pub(crate) fn dlq_value(d: &DlqRecord) -> Value {
     record(vec![
         ("original_topic", s(&d.original_topic)),
         ("reason", s(&d.reason)),
@@ -230,7 +230,7 @@ pub fn dlq_value(d: &DlqRecord) -> Value {
 }
 
 /// Frames a datum produced by someone else (e.g. `apache_avro::to_avro_datum`).
-pub fn frame(id: u32, datum: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(id: u32, datum: &[u8]) -> Vec<u8> {
     let mut out = vec![0];
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(datum);
@@ -238,10 +238,10 @@ pub fn frame(id: u32, datum: &[u8]) -> Vec<u8> {
 }
 
 /// xorshift64: deterministic, dependency-free garbage.
-pub struct XorShift(pub u64);
+pub(crate) struct XorShift(pub u64);
 
 impl XorShift {
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -250,11 +250,11 @@ impl XorShift {
         x
     }
 
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
 
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }

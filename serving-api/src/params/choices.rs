@@ -1,5 +1,5 @@
 //! Closed sets a parameter takes: the API's own ([`CoinSort`], [`Order`], [`Interval`],
-//! [`Window`], [`Range`]) declared with [`choice!`], and the contract's (anomaly kind,
+//! [`Window`], [`Range`]) declared with `choice!`, and the contract's (anomaly kind,
 //! severity, sentiment label) read through [`optional`]. Each is an enum in the OpenAPI
 //! document (referenced by name, so the viewer's types name them) and answers a value
 //! outside the set with the list of those it takes.

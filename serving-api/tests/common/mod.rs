@@ -19,9 +19,16 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+pub(crate) const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-pub fn tick(id: &str, symbol: &str, source: &str, price: f64, cap: f64, ts: i64) -> CryptoPrice {
+pub(crate) fn tick(
+    id: &str,
+    symbol: &str,
+    source: &str,
+    price: f64,
+    cap: f64,
+    ts: i64,
+) -> CryptoPrice {
     CryptoPrice {
         crypto_id: id.into(),
         symbol: symbol.into(),
@@ -42,7 +49,7 @@ pub fn tick(id: &str, symbol: &str, source: &str, price: f64, cap: f64, ts: i64)
     }
 }
 
-pub fn article(guid: &str, title: &str, minute: i64, coins: &[&str]) -> CryptoNews {
+pub(crate) fn article(guid: &str, title: &str, minute: i64, coins: &[&str]) -> CryptoNews {
     CryptoNews {
         guid: guid.into(),
         title: title.into(),
@@ -75,7 +82,7 @@ fn anomaly(id: &str, kind: AnomalyKind, minute: i64, score: f64, severity: Sever
 }
 
 /// Writes the fixture into `store`.
-pub async fn fill(store: &EmbeddedStore) {
+pub(crate) async fn fill(store: &EmbeddedStore) {
     let mut market = MarketBuilder::default();
     let mut info = CoinInfoBuilder::default();
     let mut minutes = TumblingWindows::new("1m", 60_000, 0);
@@ -174,7 +181,7 @@ pub async fn fill(store: &EmbeddedStore) {
 }
 
 /// Settings for handler tests: no rate limit, one API key.
-pub fn settings() -> ApiSettings {
+pub(crate) fn settings() -> ApiSettings {
     ApiSettings {
         rate_limit_per_second: 0.0,
         keys: vec![cryptoviz_api::ApiKey::new("test-key-123")],
@@ -183,12 +190,12 @@ pub fn settings() -> ApiSettings {
 }
 
 /// A state over a filled store.
-pub async fn state() -> (tempfile::TempDir, AppState) {
+pub(crate) async fn state() -> (tempfile::TempDir, AppState) {
     state_with(settings()).await
 }
 
 /// A state over a filled store with `settings`.
-pub async fn state_with(settings: ApiSettings) -> (tempfile::TempDir, AppState) {
+pub(crate) async fn state_with(settings: ApiSettings) -> (tempfile::TempDir, AppState) {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(EmbeddedStoreConfig::new(dir.path().join("store"))).unwrap();
     fill(&store).await;
@@ -199,7 +206,7 @@ pub async fn state_with(settings: ApiSettings) -> (tempfile::TempDir, AppState) 
 }
 
 /// Sends `request` through the whole app; the body as JSON (or a string when it is not).
-pub async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -208,6 +215,6 @@ pub async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Valu
     (status, body)
 }
 
-pub async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
+pub(crate) async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
     send(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }

@@ -19,7 +19,7 @@ pub enum Compression {
     Lz4,
 }
 
-/// Configuration of [`EmbeddedStore`]; every field has a default that works out of the box.
+/// Configuration of [`EmbeddedStore`](super::EmbeddedStore); every field has a default that works out of the box.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbeddedStoreConfig {
@@ -35,7 +35,7 @@ pub struct EmbeddedStoreConfig {
     /// Codec of data files: `none`, `snappy` or `lz4`. Default `snappy`.
     pub compression: Compression,
     /// Run compaction in a background task after writes. Default true; when false, only
-    /// [`EmbeddedStore::compact`] compacts.
+    /// [`EmbeddedStore::compact`](super::EmbeddedStore::compact) compacts.
     pub background_compaction: bool,
     /// DataFusion partitions per query; 0 means the number of CPUs. Default 0.
     pub query_partitions: usize,

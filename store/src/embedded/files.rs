@@ -61,7 +61,7 @@ pub(crate) struct DataFile {
 }
 
 impl DataFile {
-    pub fn new(
+    pub(super) fn new(
         dir: &Path,
         seq: u64,
         kind: FileKind,
@@ -83,13 +83,13 @@ impl DataFile {
     }
 
     /// The file with its per-series time ranges.
-    pub fn with_series(mut self, series: Option<Vec<SeriesSpan>>) -> Self {
+    pub(super) fn with_series(mut self, series: Option<Vec<SeriesSpan>>) -> Self {
         self.series = series;
         self
     }
 
     /// Deletes the file once nothing references it any more.
-    pub fn mark_obsolete(&self) {
+    pub(super) fn mark_obsolete(&self) {
         self.obsolete.store(true, Ordering::Release);
     }
 }
@@ -217,7 +217,7 @@ impl Drop for FileWriter {
 
 impl FileWriter {
     /// A writer of `schema`, whose first `n_tags` columns are the tags and the next `time`.
-    pub fn create(
+    pub(super) fn create(
         path: PathBuf,
         schema: SchemaRef,
         n_tags: usize,
@@ -242,7 +242,7 @@ impl FileWriter {
         Ok(w)
     }
 
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(super) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -261,12 +261,12 @@ impl FileWriter {
             .map_err(|e| Error::parquet(&self.tmp, e))
     }
 
-    pub fn rows(&self) -> u64 {
+    pub(super) fn rows(&self) -> u64 {
         self.rows
     }
 
     /// Finishes, fsyncs and renames.
-    pub fn finish(mut self) -> Result<Written> {
+    pub(super) fn finish(mut self) -> Result<Written> {
         let tmp = self.tmp.clone();
         let writer = self.writer.take().expect("finished once");
         let buf = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
@@ -368,7 +368,7 @@ pub(crate) struct ManifestEntry {
 }
 
 impl Manifest {
-    pub fn load(dir: &Path) -> Result<Manifest> {
+    pub(super) fn load(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST);
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
@@ -380,7 +380,7 @@ impl Manifest {
         }
     }
 
-    pub fn store(&self, dir: &Path) -> Result<()> {
+    pub(super) fn store(&self, dir: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).expect("manifest serialises");
         write_atomic(&dir.join(MANIFEST), &bytes)
     }

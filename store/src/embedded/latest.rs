@@ -30,7 +30,7 @@ impl LatestCache {
     /// Folds in a batch sorted by (tags…, time) whose first `n_tags` columns are the tags
     /// and next is `time`. Must be called in write (rank) order: on equal times the later
     /// call wins, like the store's dedup.
-    pub fn update(&mut self, batch: &RecordBatch, n_tags: usize) -> Result<()> {
+    pub(super) fn update(&mut self, batch: &RecordBatch, n_tags: usize) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -77,7 +77,7 @@ impl LatestCache {
     }
 
     /// Distinct values of the tag at position `tag_index`, sorted.
-    pub fn tag_values(&self, tag_index: usize) -> Vec<String> {
+    pub(super) fn tag_values(&self, tag_index: usize) -> Vec<String> {
         let mut v: Vec<String> = self.series.keys().map(|k| k[tag_index].clone()).collect();
         v.sort_unstable();
         v.dedup();
@@ -86,7 +86,7 @@ impl LatestCache {
 
     /// The latest rows of the series matching `filters` (tag position, value), sorted by
     /// tags, as one batch of `schema` (tags, time, fields).
-    pub fn rows(
+    pub(super) fn rows(
         &self,
         schema: &SchemaRef,
         n_tags: usize,

@@ -34,7 +34,7 @@ pub(crate) struct SeriesRanges {
 
 impl SeriesRanges {
     /// Adds a batch whose first `n_tags` columns are the tags (Utf8) and the next is `time`.
-    pub fn add(&mut self, batch: &RecordBatch, n_tags: usize) {
+    pub(super) fn add(&mut self, batch: &RecordBatch, n_tags: usize) {
         if self.unknown || batch.num_rows() == 0 {
             return;
         }
@@ -78,7 +78,7 @@ impl SeriesRanges {
     }
 
     /// The series, sorted by key; `None` when unknown.
-    pub fn finish(self) -> Option<Vec<SeriesSpan>> {
+    pub(super) fn finish(self) -> Option<Vec<SeriesSpan>> {
         if self.unknown {
             return None;
         }

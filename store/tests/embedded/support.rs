@@ -10,21 +10,21 @@ use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 /// 2023-11-14T22:10:00Z, a multiple of 5 minutes since the epoch.
-pub const T0: i64 = 1_699_999_800_000_000_000;
-pub const MIN: i64 = 60_000_000_000;
+pub(crate) const T0: i64 = 1_699_999_800_000_000_000;
+pub(crate) const MIN: i64 = 60_000_000_000;
 
-pub fn open(dir: &std::path::Path) -> EmbeddedStore {
+pub(crate) fn open(dir: &std::path::Path) -> EmbeddedStore {
     EmbeddedStore::open(config(dir)).expect("open store")
 }
 
-pub fn config(dir: &std::path::Path) -> EmbeddedStoreConfig {
+pub(crate) fn config(dir: &std::path::Path) -> EmbeddedStoreConfig {
     let mut c = EmbeddedStoreConfig::new(dir);
     c.background_compaction = false;
     c
 }
 
 /// A column of a test batch.
-pub enum Col {
+pub(crate) enum Col {
     Tag(&'static str, Vec<&'static str>),
     F64(&'static str, Vec<Option<f64>>),
     I64(&'static str, Vec<Option<i64>>),
@@ -33,7 +33,7 @@ pub enum Col {
 }
 
 /// A batch of `measurement` with `time` and the given columns.
-pub fn batch(measurement: &str, times: Vec<i64>, cols: Vec<Col>) -> WriteBatch {
+pub(crate) fn batch(measurement: &str, times: Vec<i64>, cols: Vec<Col>) -> WriteBatch {
     let mut fields = vec![Field::new("time", cryptoviz_store::time_data_type(), false)];
     let mut arrays: Vec<ArrayRef> = vec![Arc::new(
         TimestampNanosecondArray::from(times).with_timezone("UTC"),
@@ -58,7 +58,7 @@ pub fn batch(measurement: &str, times: Vec<i64>, cols: Vec<Col>) -> WriteBatch {
 }
 
 /// `prices` rows (crypto_id, time, price).
-pub fn prices(rows: &[(&'static str, i64, f64)]) -> WriteBatch {
+pub(crate) fn prices(rows: &[(&'static str, i64, f64)]) -> WriteBatch {
     batch(
         "prices",
         rows.iter().map(|r| r.1).collect(),
@@ -69,7 +69,7 @@ pub fn prices(rows: &[(&'static str, i64, f64)]) -> WriteBatch {
     )
 }
 
-pub fn concat(batches: &[RecordBatch]) -> Option<RecordBatch> {
+pub(crate) fn concat(batches: &[RecordBatch]) -> Option<RecordBatch> {
     let first = batches.first()?;
     Some(concat_batches(&first.schema(), batches).expect("concat"))
 }
@@ -81,29 +81,29 @@ fn column(batches: &[RecordBatch], name: &str) -> ArrayRef {
         .clone()
 }
 
-pub fn num_rows(batches: &[RecordBatch]) -> usize {
+pub(crate) fn num_rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
-pub fn strs(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+pub(crate) fn strs(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
     let c = column(batches, name);
     let a = c.as_any().downcast_ref::<StringArray>().expect("utf8");
     a.iter().map(|v| v.map(str::to_owned)).collect()
 }
 
-pub fn f64s(batches: &[RecordBatch], name: &str) -> Vec<Option<f64>> {
+pub(crate) fn f64s(batches: &[RecordBatch], name: &str) -> Vec<Option<f64>> {
     let c = column(batches, name);
     let a = c.as_any().downcast_ref::<Float64Array>().expect("f64");
     a.iter().collect()
 }
 
-pub fn i64s(batches: &[RecordBatch], name: &str) -> Vec<Option<i64>> {
+pub(crate) fn i64s(batches: &[RecordBatch], name: &str) -> Vec<Option<i64>> {
     let c = column(batches, name);
     let a = c.as_any().downcast_ref::<Int64Array>().expect("i64");
     a.iter().collect()
 }
 
-pub fn times(batches: &[RecordBatch]) -> Vec<i64> {
+pub(crate) fn times(batches: &[RecordBatch]) -> Vec<i64> {
     let c = column(batches, "time");
     assert_eq!(c.data_type(), &cryptoviz_store::time_data_type());
     let a = c
@@ -114,7 +114,7 @@ pub fn times(batches: &[RecordBatch]) -> Vec<i64> {
     a.values().to_vec()
 }
 
-pub fn names(batches: &[RecordBatch]) -> Vec<String> {
+pub(crate) fn names(batches: &[RecordBatch]) -> Vec<String> {
     batches[0]
         .schema()
         .fields()
@@ -124,7 +124,7 @@ pub fn names(batches: &[RecordBatch]) -> Vec<String> {
 }
 
 /// Renders rows as (tags…, time, fields…) strings, for comparing whole results.
-pub fn render(batches: &[RecordBatch]) -> Vec<String> {
+pub(crate) fn render(batches: &[RecordBatch]) -> Vec<String> {
     let Some(b) = concat(batches) else {
         return Vec::new();
     };

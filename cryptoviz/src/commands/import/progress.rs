@@ -10,14 +10,14 @@ use super::summary::{Totals, thousands};
 
 /// The import's progress bars (cheap to clone: handles to the same bars).
 #[derive(Clone)]
-pub struct Progress {
+pub(super) struct Progress {
     read: ProgressBar,
     consumed: Option<ProgressBar>,
 }
 
 impl Progress {
     /// Bars for a file of `file_bytes`, plus one for the consumer when `consume`.
-    pub fn new(file_bytes: u64, consume: bool) -> Self {
+    pub(super) fn new(file_bytes: u64, consume: bool) -> Self {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr_with_hz(10)
         } else {
@@ -47,7 +47,7 @@ impl Progress {
     }
 
     /// The reader is at `bytes`; `totals` so far.
-    pub fn read(&self, bytes: u64, totals: &Totals) {
+    pub(super) fn read(&self, bytes: u64, totals: &Totals) {
         self.read.set_position(bytes);
         self.read.set_message(format!(
             "{} rows, {} bad",
@@ -60,7 +60,7 @@ impl Progress {
     }
 
     /// Every record is published: `published` in all.
-    pub fn published(&self, published: u64) {
+    pub(super) fn published(&self, published: u64) {
         self.read.finish();
         if let Some(bar) = &self.consumed {
             bar.set_length(published);
@@ -68,14 +68,14 @@ impl Progress {
     }
 
     /// The consumer has read `ticks` (it may be a batch ahead of the published count).
-    pub fn consumed(&self, ticks: u64) {
+    pub(super) fn consumed(&self, ticks: u64) {
         if let Some(bar) = &self.consumed {
             bar.set_position(ticks.min(bar.length().unwrap_or(ticks)));
         }
     }
 
     /// Removes the bars (the summary follows on stdout).
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         self.read.finish_and_clear();
         if let Some(bar) = &self.consumed {
             bar.finish_and_clear();

@@ -7,7 +7,7 @@ use cryptoviz_producers::sources::history::{Format, RowError};
 
 /// Counts of the read-and-publish side.
 #[derive(Debug, Default)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Rows read (good and bad; blank lines and a header are not rows).
     pub rows: u64,
     /// Records appended to `crypto-prices`.
@@ -25,7 +25,7 @@ pub struct Totals {
 
 /// Counts of the consumer side.
 #[derive(Debug)]
-pub struct Consumed {
+pub(crate) struct Consumed {
     /// Price records read by the consumer.
     pub ticks: u64,
     /// Window points written to `crypto_analytics` (a window re-emitted counts again).
@@ -42,7 +42,7 @@ pub struct Consumed {
 }
 
 /// Prints the summary.
-pub fn print(
+pub(crate) fn print(
     file: &Path,
     format: Format,
     totals: &Totals,
@@ -136,7 +136,7 @@ pub fn print(
 
 /// With `--no-consume`: what to run next, and a warning when the group has already closed
 /// windows after the start of the history.
-pub fn print_not_consumed(totals: &Totals, closed_until: Option<i64>) {
+pub(crate) fn print_not_consumed(totals: &Totals, closed_until: Option<i64>) {
     println!(
         "not windowed yet: `cryptoviz consume --exit-when-idle 2s` (or `cryptoviz run`) will; \
          consume before the log's age retention (log.retention) removes the imported segments"
@@ -152,7 +152,7 @@ pub fn print_not_consumed(totals: &Totals, closed_until: Option<i64>) {
     }
 }
 
-pub fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(
         || format!("{ms} ms"),
         |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
@@ -160,7 +160,7 @@ pub fn rfc3339(ms: i64) -> String {
 }
 
 /// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -393,19 +393,23 @@ pub(crate) mod test_util {
     use super::*;
 
     /// 2026-06-01: "now" for the tests, after every time they use.
-    pub const NOW: i64 = 1_780_272_000_000;
+    pub(crate) const NOW: i64 = 1_780_272_000_000;
 
-    pub fn read(format: Format, series: Series, text: &str) -> Vec<Result<CryptoPrice, RowError>> {
+    pub(crate) fn read(
+        format: Format,
+        series: Series,
+        text: &str,
+    ) -> Vec<Result<CryptoPrice, RowError>> {
         HistoryReader::new(text.as_bytes(), format, series, NOW)
             .collect::<io::Result<Vec<_>>>()
             .expect("no file-level error")
     }
 
-    pub fn btc() -> Series {
+    pub(crate) fn btc() -> Series {
         Series::for_coin("bitcoin", "binanceus", None, None)
     }
 
-    pub fn bad_lines(rows: &[Result<CryptoPrice, RowError>]) -> Vec<u64> {
+    pub(crate) fn bad_lines(rows: &[Result<CryptoPrice, RowError>]) -> Vec<u64> {
         rows.iter()
             .filter_map(|r| r.as_ref().err().map(|e| e.line))
             .collect()

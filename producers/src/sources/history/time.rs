@@ -14,7 +14,7 @@ const MICROS_BELOW: u64 = 100_000_000_000_000_000;
 /// An integer epoch time in ms, its unit (s, ms, µs or ns) guessed by magnitude: every
 /// instant from 1973 to 5138 has a distinct reading in each unit, so the guess is exact for
 /// any time this pipeline accepts (2009 onwards).
-pub fn epoch_int_to_ms(v: i64) -> i64 {
+pub(super) fn epoch_int_to_ms(v: i64) -> i64 {
     let a = v.unsigned_abs();
     if a < SECONDS_BELOW {
         v.saturating_mul(1000)
@@ -29,7 +29,7 @@ pub fn epoch_int_to_ms(v: i64) -> i64 {
 
 /// A fractional epoch time in ms (unit by magnitude, as [`epoch_int_to_ms`]), rounded to the
 /// nearest ms; `None` if not finite.
-pub fn epoch_float_to_ms(v: f64) -> Option<i64> {
+pub(super) fn epoch_float_to_ms(v: f64) -> Option<i64> {
     if !v.is_finite() {
         return None;
     }
@@ -48,7 +48,7 @@ pub fn epoch_float_to_ms(v: f64) -> Option<i64> {
 
 /// A time as written in a file: an epoch number (see [`epoch_int_to_ms`]) or ISO-8601
 /// (see [`parse_iso`]). The error says what was expected.
-pub fn parse_time(s: &str) -> Result<i64, String> {
+pub(super) fn parse_time(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let b = s.as_bytes();
     let numeric = !b.is_empty()
@@ -73,7 +73,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 /// space and `HH:MM[:SS[.fraction]]`, then optionally `Z`, `±HH:MM`, `±HHMM` or `±HH`. A time
 /// without an offset is taken as UTC (exchange exports are UTC); a date alone is its
 /// midnight UTC. The fraction is cut to milliseconds.
-pub fn parse_iso(s: &str) -> Option<i64> {
+pub(super) fn parse_iso(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let mut p = Cursor { b, i: 0 };
     let year = p.digits(4)?;

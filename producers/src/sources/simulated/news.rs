@@ -3,7 +3,7 @@
 use super::coins::CoinSpec;
 
 /// A generated headline and its summary.
-pub struct Headline {
+pub(super) struct Headline {
     pub title: String,
     pub summary: String,
 }
@@ -29,7 +29,7 @@ const NEUTRAL: &[&str] = &[
 
 /// A headline for `coin` given its 1 h change in percent; `draw` and `template` are uniform
 /// numbers in [0, 1) from the market's generator.
-pub fn headline(coin: &CoinSpec, change_pct: f64, draw: f64, template: f64) -> Headline {
+pub(super) fn headline(coin: &CoinSpec, change_pct: f64, draw: f64, template: f64) -> Headline {
     // Mostly follow the move, sometimes not (news is noisy).
     let mood = if draw < 0.2 { 0.0 } else { change_pct };
     let templates = if mood > 0.5 {

@@ -14,7 +14,7 @@
 //!   reported as missing.
 //!
 //! Parsing borrows the line's strings (no allocation per field unless it has escapes). A plain
-//! line is read by [`scan`], a one-pass scanner; anything it does not handle, by serde_json.
+//! line is read by `scan`, a one-pass scanner; anything it does not handle, by serde_json.
 
 mod scan;
 
