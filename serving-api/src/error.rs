@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message", "param"?}}`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -9,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// An error a handler returns.
-#[derive(Debug, thiserror::Error)]
+/// An error a handler returns. `Clone`, so that every request waiting on one shared
+/// computation (the response cache's single-flight loads) answers with its error.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// A query or path parameter (or a body field) is invalid: 400 naming it.
     #[error("{message}")]
@@ -50,7 +52,7 @@ pub enum ApiError {
     Unavailable(String),
     /// The store failed: 503 when it may recover, else 500; logged, never shown in detail.
     #[error("store: {0}")]
-    Store(#[from] cryptoviz_store::Error),
+    Store(Arc<cryptoviz_store::Error>),
     /// A bug or an unexpected shape of stored data: 500, logged.
     #[error("internal: {0}")]
     Internal(String),
@@ -177,6 +179,19 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
+    }
+}
+
+impl From<cryptoviz_store::Error> for ApiError {
+    fn from(e: cryptoviz_store::Error) -> Self {
+        ApiError::Store(Arc::new(e))
+    }
+}
+
+impl From<Arc<ApiError>> for ApiError {
+    /// The error of a computation several requests shared.
+    fn from(shared: Arc<ApiError>) -> Self {
+        Arc::unwrap_or_clone(shared)
     }
 }
 

@@ -31,27 +31,27 @@ const MAX_CANDLES: i64 = 20_000;
 /// market cap first; cached for `snapshot_ttl` so that a busy `/coins` costs one store read
 /// per period.
 pub(crate) async fn snapshot(state: &AppState) -> ApiResult<Arc<Vec<Coin>>> {
-    let ttl = state.settings.snapshot_ttl;
-    if let Some(hit) = state.cache.coins.get(ttl) {
-        return Ok(hit);
-    }
-    let _guard = state.cache.coins_refresh.lock().await;
-    if let Some(hit) = state.cache.coins.get(ttl) {
-        return Ok(hit);
-    }
-    let coins = Arc::new(state.market().coins().await?);
-    state.cache.coins.put(coins.clone());
-    Ok(coins)
+    let market = state.market();
+    state
+        .cache
+        .coins
+        .get_or_load(
+            state.settings.snapshot_ttl,
+            async move { market.coins().await },
+        )
+        .await
 }
 
 /// Half-hourly closes of the last 24 hours per coin, cached for 20 snapshot periods.
 async fn sparklines(state: &AppState, newest_ns: i64) -> ApiResult<Arc<HashMap<String, Vec<f64>>>> {
-    if let Some(hit) = state.cache.sparklines.get(state.settings.snapshot_ttl * 20) {
-        return Ok(hit);
-    }
-    let lines = Arc::new(state.analytics().sparklines(newest_ns).await?);
-    state.cache.sparklines.put(lines.clone());
-    Ok(lines)
+    let analytics = state.analytics();
+    state
+        .cache
+        .sparklines
+        .get_or_load(state.settings.snapshot_ttl * 20, async move {
+            analytics.sparklines(newest_ns).await
+        })
+        .await
 }
 
 /// Parameters of `/coins`.
