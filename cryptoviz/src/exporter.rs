@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use cryptoviz_api::StatusFn;
+use cryptoviz_api::StageMetrics;
 use cryptoviz_api::metrics::{LagSource, exporter};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 /// Serves `/metrics` and `/health` on `addr` until `stop`; the address error names the flag.
 pub(crate) async fn serve(
     addr: SocketAddr,
-    status: StatusFn,
+    stages: StageMetrics,
     lag: Option<LagSource>,
     stop: CancellationToken,
 ) -> anyhow::Result<JoinHandle<()>> {
@@ -22,7 +22,7 @@ pub(crate) async fn serve(
         .with_context(|| format!("--metrics-listen: cannot listen on {addr}"))?;
     tracing::info!(%addr, "metrics endpoint is up");
     Ok(tokio::spawn(async move {
-        let server = axum::serve(listener, exporter(status, lag))
+        let server = axum::serve(listener, exporter(stages, lag))
             .with_graceful_shutdown(async move { stop.cancelled().await });
         if let Err(e) = server.await {
             tracing::error!(error = %e, "the metrics endpoint failed");

@@ -14,6 +14,7 @@ mod config;
 mod exporter;
 mod replays;
 mod shutdown;
+mod stage_metrics;
 mod stages;
 
 use std::path::PathBuf;

@@ -69,7 +69,7 @@ pub(crate) fn sources_json(statuses: &[Arc<SourceStatus>]) -> Value {
 }
 
 /// Counters of the two consumer groups.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ConsumerHandles {
     /// The price pipeline (raw ingest and windows).
     pub prices: Arc<ConsumerStats>,
@@ -86,12 +86,20 @@ impl ConsumerHandles {
         self.records.check_alive().map_err(|e| format!("news {e}"))
     }
 
+    /// Each group's counters under the name status and metrics give it.
+    pub(crate) fn groups(&self) -> [(&'static str, &Arc<ConsumerStats>); 2] {
+        [("prices", &self.prices), ("records", &self.records)]
+    }
+
     /// Both groups' counters as JSON.
     pub(crate) fn json(&self) -> Value {
-        serde_json::json!({
-            "prices": self.prices.snapshot(),
-            "records": self.records.snapshot(),
-        })
+        let groups = self.groups().map(|(name, stats)| {
+            (
+                name.to_string(),
+                serde_json::to_value(stats.snapshot()).unwrap_or(Value::Null),
+            )
+        });
+        Value::Object(groups.into_iter().collect())
     }
 }
 

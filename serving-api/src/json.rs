@@ -7,7 +7,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{Map, Value};
 
-use crate::params::rfc3339;
+use cryptoviz_measurements::time::rfc3339;
 
 /// Every row of `batches` as a JSON object keyed by column name. Timestamps become RFC 3339
 /// strings, non-finite floats become null.

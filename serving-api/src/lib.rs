@@ -17,7 +17,7 @@
 //! Layout: [`state`] ([`AppState`]), [`serve`](mod@serve) ([`app`], [`serve()`], [`start_live`]),
 //! [`cache`] (response cache), [`routes`], [`params`] (query parameters), [`read`], [`model`]
 //! (answer types), [`body`] (JSON bodies), [`json`] (Arrow rows to JSON), [`live`],
-//! [`alerts`], [`replays`] (replay jobs), [`protect`], [`metrics`], [`openapi`],
+//! [`alerts`], [`replays`] (replay jobs), [`protect`], [`limits`], [`metrics`], [`openapi`],
 //! [`settings`], [`error`].
 
 pub mod alerts;
@@ -25,6 +25,7 @@ pub mod body;
 pub mod cache;
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod model;
@@ -41,4 +42,4 @@ pub mod state;
 pub use error::ApiError;
 pub use serve::{app, serve, start_live};
 pub use settings::{ApiKey, ApiSettings};
-pub use state::{AppState, EnrichFn, ReadyFn, Shared, StatusFn};
+pub use state::{AppState, EnrichFn, ReadyFn, Shared, StageMetrics, StatusFn};

@@ -1,10 +1,17 @@
-//! Prometheus metrics in the text exposition format: request latency histograms recorded by a
-//! middleware, and the pipeline's counters read from the stages' status at scrape time.
-//! Labels are low-cardinality by construction: routes are the matched templates
-//! (`/api/v1/coins/{id}`), never raw paths.
+//! Prometheus metrics with `prometheus-client`, in the text exposition format (0.0.4).
+//!
+//! - Request latency: a histogram family per (method, route, status), recorded by the
+//!   [`record`] middleware ([`HttpMetrics`]). Routes are the matched templates
+//!   (`/api/v1/coins/{id}`), never raw paths, so labels stay low-cardinality.
+//! - The pipeline stages' counters: a [`Collector`] the binary that wires the stages provides
+//!   ([`StageMetrics`]), encoded at scrape time from the stages' typed counters with the
+//!   helpers here ([`counters`], [`gauges`], [`histograms`]); the API knows neither the
+//!   producers nor the consumers.
+//! - Consumer lag, read from the log at scrape time ([`consumer_lag`], [`ConsumerLag`]).
+//!
+//! The API process and the stage-only processes (`cryptoviz produce|consume
+//! --metrics-listen`, [`exporter`]) encode with the same code.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,113 +22,99 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cryptoviz_log::Log;
-use parking_lot::Mutex;
+use prometheus_client::encoding::{EncodeLabelSet, NoLabelSet, prometheus_text};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use serde_json::Value;
+
+pub use prometheus_client::collector::Collector;
+pub use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::model::Health;
 
-/// A function returning a JSON view of the pipeline's live status (sources and consumers);
-/// the binary that wires the stages provides it.
+/// A function returning a JSON view of the pipeline's live status (sources and consumers),
+/// for `/api/v1/status`; the binary that wires the stages provides it.
 pub type StatusFn = Arc<dyn Fn() -> Value + Send + Sync>;
+
+/// The pipeline stages' metrics, encoded on each scrape from their counters; the binary
+/// that wires the stages provides it.
+pub type StageMetrics = Arc<dyn Collector>;
+
+/// [`StageMetrics`] of a process that runs no stage.
+pub fn no_stages() -> StageMetrics {
+    Arc::new(NoStages)
+}
+
+#[derive(Debug)]
+struct NoStages;
+
+impl Collector for NoStages {
+    fn encode(&self, _: DescriptorEncoder<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+/// A shared [`StageMetrics`], registered in a scrape's registry.
+#[derive(Debug)]
+struct Stages(StageMetrics);
+
+impl Collector for Stages {
+    fn encode(&self, encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        self.0.encode(encoder)
+    }
+}
 
 /// Upper bounds (seconds) of the latency buckets.
 const BUCKETS: [f64; 14] = [
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// Labels of one request-latency series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
 }
 
-/// Request latency per route, then per (method, status). Looking a series up allocates
-/// nothing once it exists (this runs on every request).
-#[derive(Default)]
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// Request latency per (method, route, status).
+#[derive(Debug, Clone)]
 pub struct HttpMetrics {
-    series: Mutex<HashMap<String, Vec<MethodStatus>>>,
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
 
-/// One (method, status) series of a route.
-type MethodStatus = (String, u16, Histogram);
-
-impl std::fmt::Debug for HttpMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HttpMetrics")
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics {
+            requests: Family::new_with_constructor(latency_histogram),
+        }
     }
 }
 
 impl HttpMetrics {
     /// Records one request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut series = self.series.lock();
-        if !series.contains_key(route) {
-            series.insert(route.to_string(), Vec::new());
-        }
-        let by_route = series.get_mut(route).expect("inserted above");
-        let i = match by_route
-            .iter()
-            .position(|(m, s, _)| m == method && *s == status)
-        {
-            Some(i) => i,
-            None => {
-                by_route.push((method.to_string(), status, Histogram::default()));
-                by_route.len() - 1
-            }
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status,
         };
-        let h = &mut by_route[i].2;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += seconds;
+        self.requests.get_or_create(&labels).observe(seconds);
     }
 
-    /// Writes the latency histograms.
-    pub fn render(&self, out: &mut String) {
-        let series: BTreeMap<(String, String, u16), Histogram> = self
-            .series
-            .lock()
-            .iter()
-            .flat_map(|(route, v)| {
-                v.iter()
-                    .map(move |(m, s, h)| ((m.clone(), route.clone(), *s), h.clone()))
-            })
-            .collect();
-        out.push_str(
-            "# HELP cryptoviz_http_request_duration_seconds Time to answer an API request.\n",
+    /// Adds the latency histograms to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "cryptoviz_http_request_duration_seconds",
+            "Time to answer an API request",
+            self.requests.clone(),
         );
-        out.push_str("# TYPE cryptoviz_http_request_duration_seconds histogram\n");
-        for ((method, route, status), h) in series {
-            let labels = format!(
-                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
-                escape(&route)
-            );
-            for (bound, count) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "cryptoviz_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "cryptoviz_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "cryptoviz_http_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "cryptoviz_http_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
-        }
     }
 }
 
@@ -144,26 +137,85 @@ pub async fn record(
     response
 }
 
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// Writes a family of counters (`name` without `_total`, which the encoder appends); an
+/// empty family is left out.
+pub fn counters<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: &[(L, u64)],
+) -> std::fmt::Result {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in samples {
+        family
+            .encode_family(labels)?
+            .encode_counter::<NoLabelSet, _, f64>(value, None)?;
+    }
+    Ok(())
 }
 
-/// Writes one metric family.
-pub fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+/// Writes a family of gauges; an empty family is left out.
+pub fn gauges<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: &[(L, f64)],
+) -> std::fmt::Result {
     if samples.is_empty() {
-        return;
+        return Ok(());
     }
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
     for (labels, value) in samples {
-        if labels.is_empty() {
-            let _ = writeln!(out, "{name} {value}");
-        } else {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
-        }
+        family.encode_family(labels)?.encode_gauge(value)?;
     }
+    Ok(())
+}
+
+/// A histogram kept elsewhere as cumulative counts per upper bound (Prometheus style).
+#[derive(Debug, Clone, Copy)]
+pub struct CumulativeHistogram<'a> {
+    /// Upper bounds of the buckets.
+    pub bounds: &'a [f64],
+    /// Observations ≤ each bound.
+    pub cumulative: &'a [u64],
+    /// Observations in all.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+/// Writes a family of histograms; an empty family is left out.
+pub fn histograms<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: &[(L, CumulativeHistogram<'_>)],
+) -> std::fmt::Result {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, h) in samples {
+        // The encoder takes per-bucket counts and accumulates them itself.
+        let mut below = 0;
+        let buckets: Vec<(f64, u64)> = h
+            .bounds
+            .iter()
+            .zip(h.cumulative)
+            .map(|(bound, &n)| {
+                let bucket = (*bound, n.saturating_sub(below));
+                below = below.max(n);
+                bucket
+            })
+            .collect();
+        family
+            .encode_family(labels)?
+            .encode_histogram::<NoLabelSet>(h.sum, h.count, &buckets, None)?;
+    }
+    Ok(())
 }
 
 /// Consumer lag: per group and topic, records appended but not yet committed.
@@ -192,208 +244,48 @@ pub async fn consumer_lag(log: &dyn Log, groups: &[(String, Vec<String>)]) -> La
     lag
 }
 
-/// The pipeline's families: the producers' and consumers' counters in `status`
-/// (`{sources: [...], consumers: {group: stats}}`, either may be absent) and consumer lag.
-pub fn render_pipeline(out: &mut String, status: &Value, lag: &Lag) {
-    let now_s = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+/// Consumer lag read at scrape time, as a collector.
+#[derive(Debug, Default)]
+pub struct ConsumerLag(pub Lag);
 
-    let sources = status["sources"].as_array().cloned().unwrap_or_default();
-    let by_source = |key: &str| -> Vec<(String, f64)> {
-        sources
+impl Collector for ConsumerLag {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let samples: Vec<_> = self
+            .0
             .iter()
-            .filter_map(|s| {
-                let name = s["name"].as_str()?;
-                Some((format!("source=\"{}\"", escape(name)), s[key].as_f64()?))
-            })
-            .collect()
-    };
-    family(
-        out,
-        "cryptoviz_source_published_total",
-        "counter",
-        "Records a producer appended to its topic.",
-        &by_source("published"),
-    );
-    family(
-        out,
-        "cryptoviz_source_rejected_total",
-        "counter",
-        "Records a producer sent to the DLQ because they failed validation.",
-        &by_source("rejected"),
-    );
-    let last_success: Vec<(String, f64)> = by_source("last_success_ms")
-        .into_iter()
-        .map(|(l, ms)| (l, ms / 1000.0))
-        .collect();
-    family(
-        out,
-        "cryptoviz_source_last_success_timestamp_seconds",
-        "gauge",
-        "When a producer last published.",
-        &last_success,
-    );
-    let breakers: Vec<(String, f64)> = sources
-        .iter()
-        .filter_map(|s| {
-            let name = s["name"].as_str()?;
-            let current = s["breaker"].as_str()?;
-            Some(["closed", "open", "half-open"].map(|state| {
+            .map(|(group, topic, n)| {
                 (
-                    format!("source=\"{}\",state=\"{state}\"", escape(name)),
-                    f64::from(u8::from(state == current)),
+                    [("group", group.as_str()), ("topic", topic.as_str())],
+                    *n as f64,
                 )
-            }))
-        })
-        .flatten()
-        .collect();
-    family(
-        out,
-        "cryptoviz_source_breaker_state",
-        "gauge",
-        "1 for the current state of a producer's circuit breaker.",
-        &breakers,
-    );
-
-    let consumers = status["consumers"].as_object().cloned().unwrap_or_default();
-    let by_group = |key: &str, scale: f64| -> Vec<(String, f64)> {
-        consumers
-            .iter()
-            .filter_map(|(group, c)| {
-                Some((
-                    format!("group=\"{}\"", escape(group)),
-                    c[key].as_f64()? * scale,
-                ))
             })
-            .collect()
-    };
-    for (key, help) in [
-        ("ticks", "Price ticks decoded and stored."),
-        ("records", "News and sentiment records stored."),
-        (
-            "dead_letters",
-            "Records sent to the DLQ because they did not decode.",
-        ),
-        ("windows", "Window emissions written."),
-        ("anomalies", "Anomaly episode updates written."),
-        ("late_rows", "Ticks that arrived after their window closed."),
-        (
-            "commits",
-            "Offset commits, each after a store acknowledgement.",
-        ),
-        ("store_retries", "Store writes retried."),
-        (
-            "duplicates",
-            "Records a source sent twice (same bytes, same coin and millisecond), counted once.",
-        ),
-        (
-            "restarts",
-            "Rebuilds from the last commit after a retryable error.",
-        ),
-    ] {
-        family(
-            out,
-            &format!("cryptoviz_consumer_{key}_total"),
-            "counter",
-            help,
-            &by_group(key, 1.0),
-        );
+            .collect();
+        gauges(
+            &mut encoder,
+            "cryptoviz_consumer_lag_records",
+            "Records appended to a topic and not yet committed by the group.",
+            &samples,
+        )
     }
-    let up: Vec<(String, f64)> = consumers
-        .iter()
-        .filter_map(|(group, c)| {
-            let state = c["state"].as_str()?;
-            let up = if state == "failed" { 0.0 } else { 1.0 };
-            Some((format!("group=\"{}\"", escape(group)), up))
-        })
-        .collect();
-    family(
-        out,
-        "cryptoviz_consumer_up",
-        "gauge",
-        "0 once a consumer has failed for good (it consumes nothing until restarted), else 1.",
-        &up,
-    );
-    family(
-        out,
-        "cryptoviz_consumer_watermark_timestamp_seconds",
-        "gauge",
-        "Event time up to which windows are closed.",
-        &by_group("closed_until_ms", 0.001),
-    );
-    let behind: Vec<(String, f64)> = by_group("closed_until_ms", 0.001)
-        .into_iter()
-        .map(|(l, t)| (l, (now_s - t).max(0.0)))
-        .collect();
-    family(
-        out,
-        "cryptoviz_consumer_watermark_lag_seconds",
-        "gauge",
-        "Wall time minus the event-time watermark: how late closed windows are emitted.",
-        &behind,
-    );
-    let mut emit = String::new();
-    for (group, c) in &consumers {
-        let h = &c["window_emit_latency"];
-        let (Some(buckets), Some(count), Some(sum)) = (
-            h["buckets"].as_array(),
-            h["count"].as_u64(),
-            h["sum_seconds"].as_f64(),
-        ) else {
-            continue;
-        };
-        let g = escape(group);
-        for (bound, n) in cryptoviz_measurements::status::EMIT_LATENCY_BUCKETS
-            .iter()
-            .zip(buckets)
-        {
-            let _ = writeln!(
-                emit,
-                "cryptoviz_window_emit_latency_seconds_bucket{{group=\"{g}\",le=\"{bound}\"}} {}",
-                n.as_u64().unwrap_or(0)
-            );
-        }
-        let _ = writeln!(
-            emit,
-            "cryptoviz_window_emit_latency_seconds_bucket{{group=\"{g}\",le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            emit,
-            "cryptoviz_window_emit_latency_seconds_sum{{group=\"{g}\"}} {sum}"
-        );
-        let _ = writeln!(
-            emit,
-            "cryptoviz_window_emit_latency_seconds_count{{group=\"{g}\"}} {count}"
-        );
-    }
-    if !emit.is_empty() {
-        out.push_str("# HELP cryptoviz_window_emit_latency_seconds Wall time from a window's end to its closed row being stored.\n# TYPE cryptoviz_window_emit_latency_seconds histogram\n");
-        out.push_str(&emit);
-    }
-    let lag: Vec<(String, f64)> = lag
-        .iter()
-        .map(|(g, t, n)| {
-            (
-                format!("group=\"{}\",topic=\"{}\"", escape(g), escape(t)),
-                *n as f64,
-            )
-        })
-        .collect();
-    family(
-        out,
-        "cryptoviz_consumer_lag_records",
-        "gauge",
-        "Records appended to a topic and not yet committed by the group.",
-        &lag,
-    );
 }
 
-/// A body in the text exposition format.
-pub fn exposition(body: String) -> Response {
+/// A scrape's registry: the stages' metrics and consumer lag (the API adds its own).
+pub fn scrape_registry(stages: &StageMetrics, lag: Lag) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Stages(stages.clone())));
+    registry.register_collector(Box::new(ConsumerLag(lag)));
+    registry
+}
+
+/// `registry` in the text exposition format.
+pub fn exposition(registry: &Registry) -> Response {
+    let mut body = String::new();
+    if let Err(e) = prometheus_text::encode(&mut body, registry) {
+        tracing::error!(error = %e, "encoding the metrics failed");
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
         body,
     )
         .into_response()
@@ -405,22 +297,20 @@ pub type LagSource = (Arc<dyn Log>, Vec<(String, Vec<String>)>);
 /// `/metrics` and `/health` of a process that runs pipeline stages without the API
 /// (`cryptoviz produce` and `cryptoviz consume` with `--metrics-listen`): in the distributed
 /// mode Prometheus scrapes each process for what it runs, as it scrapes the API for the rest.
-pub fn exporter(status: StatusFn, lag: Option<LagSource>) -> Router {
+pub fn exporter(stages: StageMetrics, lag: Option<LagSource>) -> Router {
     let started = Instant::now();
     Router::new()
         .route(
             "/metrics",
             get(move || {
-                let status = status.clone();
+                let stages = stages.clone();
                 let lag = lag.clone();
                 async move {
                     let lag = match &lag {
                         Some((log, groups)) => consumer_lag(log.as_ref(), groups).await,
                         None => Vec::new(),
                     };
-                    let mut out = String::new();
-                    render_pipeline(&mut out, &status(), &lag);
-                    exposition(out)
+                    exposition(&scrape_registry(&stages, lag))
                 }
             }),
         )
@@ -433,4 +323,97 @@ pub fn exporter(status: StatusFn, lag: Option<LagSource>) -> Router {
                 })
             }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collector writing one family of each kind, as the binary's stage collector does.
+    #[derive(Debug)]
+    struct Sample;
+
+    impl Collector for Sample {
+        fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+            counters(
+                &mut encoder,
+                "t_published",
+                "Published.",
+                &[([("source", "a\"b")], 3)],
+            )?;
+            gauges(&mut encoder, "t_up", "Up.", &[([("group", "prices")], 1.0)])?;
+            gauges::<[(&str, &str); 1]>(&mut encoder, "t_empty", "Never written.", &[])?;
+            let h = CumulativeHistogram {
+                bounds: &[0.1, 1.0],
+                cumulative: &[2, 5],
+                count: 6,
+                sum: 4.5,
+            };
+            histograms(
+                &mut encoder,
+                "t_latency_seconds",
+                "Latency.",
+                &[([("group", "g")], h)],
+            )
+        }
+    }
+
+    fn text(registry: &Registry) -> String {
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, registry).unwrap();
+        out
+    }
+
+    #[test]
+    fn collector_families_encode_as_prometheus_text() {
+        let stages: StageMetrics = Arc::new(Sample);
+        let out = text(&scrape_registry(&stages, vec![("g".into(), "t".into(), 7)]));
+        assert!(out.contains("# TYPE t_published_total counter\n"), "{out}");
+        assert!(
+            out.contains("t_published_total{source=\"a\\\"b\"} 3\n"),
+            "{out}"
+        );
+        assert!(out.contains("t_up{group=\"prices\"} 1.0\n"), "{out}");
+        assert!(
+            !out.contains("t_empty"),
+            "an empty family is left out: {out}"
+        );
+        // Cumulative counts in, cumulative counts out (the encoder accumulates per-bucket
+        // counts, so they are handed over as differences).
+        for line in [
+            "t_latency_seconds_bucket{group=\"g\",le=\"0.1\"} 2\n",
+            "t_latency_seconds_bucket{group=\"g\",le=\"1.0\"} 5\n",
+            "t_latency_seconds_bucket{group=\"g\",le=\"+Inf\"} 6\n",
+            "t_latency_seconds_sum{group=\"g\"} 4.5\n",
+            "t_latency_seconds_count{group=\"g\"} 6\n",
+            "cryptoviz_consumer_lag_records{group=\"g\",topic=\"t\"} 7.0\n",
+        ] {
+            assert!(out.contains(line), "missing {line:?} in:\n{out}");
+        }
+    }
+
+    #[test]
+    fn request_latency_is_one_histogram_per_route_method_and_status() {
+        let http = HttpMetrics::default();
+        http.observe("GET", "/api/v1/coins/{id}", 200, 0.003);
+        http.observe("GET", "/api/v1/coins/{id}", 200, 2.0);
+        http.observe("GET", "/api/v1/coins/{id}", 404, 0.001);
+        let mut registry = Registry::default();
+        http.register(&mut registry);
+        let out = text(&registry);
+        let ok = "{method=\"GET\",route=\"/api/v1/coins/{id}\",status=\"200\"";
+        assert!(
+            out.contains(&format!(
+                "cryptoviz_http_request_duration_seconds_count{ok}}} 2\n"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "cryptoviz_http_request_duration_seconds_bucket{ok},le=\"0.005\"}} 1\n"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("status=\"404\"} 1\n"), "{out}");
+    }
 }

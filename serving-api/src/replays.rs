@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::params::rfc3339;
+use cryptoviz_measurements::time::rfc3339;
 
 /// Finished jobs remembered.
 pub const KEPT: usize = 20;

@@ -10,13 +10,12 @@ use cryptoviz_store::Store;
 
 use crate::alerts::RuleBook;
 use crate::cache::Caches;
+use crate::limits::{ClientSlots, RateLimiter, SqlGate};
 use crate::live::Hub;
 use crate::metrics::HttpMetrics;
-pub use crate::metrics::StatusFn;
-use crate::protect::{ClientSlots, RateLimiter};
+pub use crate::metrics::{StageMetrics, StatusFn};
 use crate::read::{Analytics, Anomalies, Market, News, Sentiment};
 use crate::replays;
-use crate::routes::sql::SqlGate;
 use crate::settings::ApiSettings;
 
 /// Scores an article and tags its coins for the live stream as the consumers do before
@@ -48,6 +47,8 @@ pub struct Shared {
     pub status: StatusFn,
     /// Status of every producer agent (a JSON array), for `/api/v1/sources`.
     pub sources: StatusFn,
+    /// The stages' counters, for `/metrics`.
+    pub stage_metrics: StageMetrics,
     /// The process's own stages' readiness, for `/ready`.
     pub readiness: ReadyFn,
     /// When the process started (for `/health`).
@@ -86,6 +87,7 @@ impl AppState {
             lag_groups: Vec::new(),
             status: Arc::new(|| serde_json::json!({})),
             sources: Arc::new(|| serde_json::json!([])),
+            stage_metrics: crate::metrics::no_stages(),
             readiness: Arc::new(|| Ok(())),
             started: Instant::now(),
             limiter: Arc::new(RateLimiter::new(
@@ -161,6 +163,12 @@ impl AppState {
     /// Sets the status function.
     pub fn with_status(mut self, status: StatusFn) -> Self {
         self.shared().status = status;
+        self
+    }
+
+    /// Sets the stages' metrics `/metrics` encodes (see [`StageMetrics`]).
+    pub fn with_stage_metrics(mut self, stages: StageMetrics) -> Self {
+        self.shared().stage_metrics = stages;
         self
     }
 

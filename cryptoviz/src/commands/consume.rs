@@ -1,6 +1,5 @@
 //! `cryptoviz consume`: the consumers alone.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -8,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::stage_metrics::StageCollector;
 use crate::{backends, exporter, shutdown, stages};
 
 /// Flags of `cryptoviz consume`.
@@ -31,11 +31,12 @@ pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result
     let metrics_stop = CancellationToken::new();
     let metrics = match args.metrics_listen {
         Some(addr) => {
-            let handles = consumers.handles.clone();
-            let status: cryptoviz_api::StatusFn =
-                Arc::new(move || serde_json::json!({ "consumers": handles.json() }));
+            let collector = StageCollector {
+                sources: Vec::new(),
+                consumers: Some(consumers.handles.clone()),
+            };
             let lag = (log.clone(), stages::lag_groups(&config));
-            Some(exporter::serve(addr, status, Some(lag), metrics_stop.clone()).await?)
+            Some(exporter::serve(addr, collector.shared(), Some(lag), metrics_stop.clone()).await?)
         }
         None => None,
     };

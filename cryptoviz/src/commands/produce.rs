@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::stage_metrics::StageCollector;
 use crate::{backends, exporter, shutdown, stages};
 
 /// Flags of `cryptoviz produce`.
@@ -65,11 +66,11 @@ pub(crate) async fn produce(mut config: Config, args: ProduceArgs) -> anyhow::Re
     )?;
     let metrics = match args.metrics_listen {
         Some(addr) => {
-            let statuses = statuses.clone();
-            let status: cryptoviz_api::StatusFn = std::sync::Arc::new(
-                move || serde_json::json!({ "sources": stages::sources_json(&statuses) }),
-            );
-            Some(exporter::serve(addr, status, None, token.clone()).await?)
+            let collector = StageCollector {
+                sources: statuses.clone(),
+                consumers: None,
+            };
+            Some(exporter::serve(addr, collector.shared(), None, token.clone()).await?)
         }
         None => None,
     };

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::stage_metrics::StageCollector;
 use crate::{backends, shutdown, stages};
 
 /// Flags of `cryptoviz run`.
@@ -87,6 +88,10 @@ pub(crate) async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()>
     let alive = handles.clone();
 
     let status_sources = statuses.clone();
+    let stage_metrics = StageCollector {
+        sources: statuses.clone(),
+        consumers: Some(handles.clone()),
+    };
     let state = AppState::new(store.clone())
         .with_settings(config.api.settings(&config.data_dir.0))
         .context("api: cannot open the alert rules")?
@@ -102,6 +107,7 @@ pub(crate) async fn run(mut config: Config, args: RunArgs) -> anyhow::Result<()>
             })
         }))
         .with_sources(Arc::new(move || stages::sources_json(&statuses)))
+        .with_stage_metrics(stage_metrics.shared())
         .with_readiness({
             let log = log.clone();
             Arc::new(move || {

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::rules::{Fired, Rule, RuleBook, RuleKind};
 use super::webhook::Webhooks;
 use crate::live::{EventKind, Hub};
-use crate::params::rfc3339;
+use cryptoviz_measurements::time::rfc3339;
 
 /// What a rule decided about one event.
 #[derive(Debug, PartialEq)]

@@ -24,9 +24,9 @@ use tokio_util::sync::CancellationToken;
 use super::{EventKind, Hub};
 use crate::error::ApiResult;
 use crate::model::{AnalyticsRow, AnomalyRow, SentimentRow};
-use crate::params::rfc3339;
 use crate::read::{Analytics, Anomalies, Sentiment};
 use crate::state::EnrichFn;
+use cryptoviz_measurements::time::rfc3339;
 
 /// A tick as the stream shows it.
 pub fn price_event(p: &CryptoPrice) -> Value {

@@ -27,7 +27,6 @@ pub use choices::{Choice, CoinSort, Interval, Order, Range, Window};
 pub use values::{CoinId, CoinIds, Flag, Limit, Offset, SourceName, Timestamp};
 
 use crate::error::{ApiError, ApiResult};
-use crate::read::Between;
 
 /// Times as served: the contract's format (RFC 3339 with milliseconds, UTC).
 pub use cryptoviz_measurements::time::{parse_rfc3339, rfc3339};
@@ -90,15 +89,6 @@ fn rejected(text: &str) -> ApiError {
         },
         None => ApiError::bad("query", format!("invalid query string: {text}")),
     }
-}
-
-/// The span `[from, to)` of two time parameters, checking their order.
-pub fn between(from: Option<Timestamp>, to: Option<Timestamp>) -> ApiResult<Between> {
-    ordered(from, to)?;
-    Ok(Between {
-        from: from.map(|t| t.0),
-        to: to.map(|t| t.0),
-    })
 }
 
 /// Checks `from < to` when both are set.

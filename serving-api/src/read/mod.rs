@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiResult;
 use crate::json::rows;
 use crate::model::from_row;
+use crate::params::{Timestamp, ordered};
 
 /// Every row of `batches` as `T`.
 fn decode<T: DeserializeOwned>(batches: &[RecordBatch]) -> ApiResult<Vec<T>> {
@@ -53,6 +54,15 @@ pub struct Between {
 }
 
 impl Between {
+    /// The span `[from, to)` of two time parameters, checking their order (400 naming `from`).
+    pub fn of(from: Option<Timestamp>, to: Option<Timestamp>) -> ApiResult<Self> {
+        ordered(from, to)?;
+        Ok(Between {
+            from: from.map(|t| t.0),
+            to: to.map(|t| t.0),
+        })
+    }
+
     /// `[from, to)`.
     pub fn closed(from: i64, to: i64) -> Self {
         Between {

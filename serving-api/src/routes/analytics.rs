@@ -10,10 +10,10 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::{AnalyticsRow, Compare, CompareSeries, List, TopVolatile, VolatileCoin};
 use crate::params::{
-    self, AUTO_POINTS, CoinId, CoinIds, DAY_NS, Interval, Limit, Params, Range, Span, Timestamp,
-    Window, rfc3339,
+    AUTO_POINTS, CoinId, CoinIds, DAY_NS, Interval, Limit, Params, Range, Span, Timestamp, Window,
+    rfc3339,
 };
-use crate::read::WindowQuery;
+use crate::read::{Between, WindowQuery};
 use crate::state::AppState;
 
 /// Most points one series of a comparison may have.
@@ -56,7 +56,7 @@ pub async fn list(
         .windows(&WindowQuery {
             coin: q.coin.map(|c| c.0),
             window: q.window,
-            between: params::between(q.from, q.to)?,
+            between: Between::of(q.from, q.to)?,
             limit: q.limit.get(),
         })
         .await?;

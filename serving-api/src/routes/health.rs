@@ -11,7 +11,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::{self, Lag, family};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use crate::metrics;
 pub use crate::model::Health;
 use crate::state::AppState;
 
@@ -102,48 +105,35 @@ pub async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Prometheus metrics (text exposition format).
+/// Prometheus metrics (text exposition format): the stages' counters, consumer lag, the
+/// live stream and alerts, and request latencies.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let status = (state.status)();
-    let lag = lag(&state).await;
-    metrics::exposition(render(&state, &status, &lag))
+    let mut registry = metrics::scrape_registry(&state.stage_metrics, lag(&state).await);
+    registry.register(
+        "cryptoviz_stream_subscribers",
+        "Live stream connections (and internal followers)",
+        ConstGauge::new(state.hub.subscribers() as i64),
+    );
+    registry.register(
+        "cryptoviz_stream_events",
+        "Events published on the live stream",
+        ConstCounter::new(state.hub.published()),
+    );
+    registry.register(
+        "cryptoviz_alert_rules",
+        "Alert rules stored",
+        ConstGauge::new(state.alerts.rules().len() as i64),
+    );
+    state.http_metrics.register(&mut registry);
+    metrics::exposition(&registry)
 }
 
-async fn lag(state: &AppState) -> Lag {
+/// Consumer lag when this process has the log.
+async fn lag(state: &AppState) -> metrics::Lag {
     match &state.log {
         Some(log) => metrics::consumer_lag(log.as_ref(), &state.lag_groups).await,
         None => Vec::new(),
     }
-}
-
-/// The whole exposition of the API process: pipeline counters from `status`, consumer lag,
-/// the live stream and alerts, and request latencies.
-pub fn render(state: &AppState, status: &serde_json::Value, lag: &Lag) -> String {
-    let mut out = String::new();
-    metrics::render_pipeline(&mut out, status, lag);
-    family(
-        &mut out,
-        "cryptoviz_stream_subscribers",
-        "gauge",
-        "Live stream connections (and internal followers).",
-        &[(String::new(), state.hub.subscribers() as f64)],
-    );
-    family(
-        &mut out,
-        "cryptoviz_stream_events_total",
-        "counter",
-        "Events published on the live stream.",
-        &[(String::new(), state.hub.published() as f64)],
-    );
-    family(
-        &mut out,
-        "cryptoviz_alert_rules",
-        "gauge",
-        "Alert rules stored.",
-        &[(String::new(), state.alerts.rules().len() as f64)],
-    );
-    state.http_metrics.render(&mut out);
-    out
 }
 
 /// Any other path under the API: a JSON 404.

@@ -11,10 +11,9 @@ use utoipa::IntoParams;
 use crate::error::{ApiResult, ErrorBody};
 use crate::model::{FearGreed, List, NewsArticle, NewsSource, SentimentPoint, SentimentSeries};
 use crate::params::{
-    self, CoinId, DAY_NS, Limit, NoParams, Offset, Params, Range, SourceName, Span, Timestamp,
-    choices,
+    CoinId, DAY_NS, Limit, NoParams, Offset, Params, Range, SourceName, Span, Timestamp, choices,
 };
-use crate::read::NewsQuery;
+use crate::read::{Between, NewsQuery};
 use crate::state::AppState;
 
 /// Parameters of `/news`.
@@ -61,7 +60,7 @@ pub async fn list(
             source: q.source.map(|s| s.0),
             coin: q.coin.map(|c| c.0),
             label: q.sentiment,
-            between: params::between(q.from, q.to)?,
+            between: Between::of(q.from, q.to)?,
             limit: q.limit.get(),
             offset: q.offset.get(),
         })
@@ -145,7 +144,7 @@ pub async fn fear_greed(
     State(state): State<AppState>,
     WithRejection(Query(q), _): Params<FearGreedQuery>,
 ) -> ApiResult<Json<FearGreed>> {
-    let between = params::between(q.from, q.to)?;
+    let between = Between::of(q.from, q.to)?;
     let data = state.sentiment().fear_greed(between, q.limit.get()).await?;
     Ok(Json(FearGreed {
         latest: data.first().cloned(),

@@ -7,8 +7,6 @@
 //! (the plan stops reading past it), `api.sql_max_scan_rows` read by one scan of a backend
 //! without SQL (InfluxDB), and `api.sql_timeout`.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -17,46 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use cryptoviz_store::SqlBudget;
-use tokio::sync::Semaphore;
-
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
 use crate::json::table;
-use crate::settings::ApiSettings;
-
-/// What `/sql` queries share: their memory pool and scan limit, and the permits that cap how
-/// many run at once.
-#[derive(Debug)]
-pub struct SqlGate {
-    budget: SqlBudget,
-    permits: Arc<Semaphore>,
-    max_concurrent: usize,
-}
-
-impl SqlGate {
-    /// The gate of `settings` (`sql_memory_limit_bytes`, `sql_max_scan_rows`,
-    /// `sql_max_concurrent`; zeros count as 1).
-    pub fn new(settings: &ApiSettings) -> Self {
-        let max_concurrent = settings.sql_max_concurrent.max(1);
-        let budget = SqlBudget::new(
-            settings.sql_memory_limit_bytes.max(1),
-            settings.sql_max_scan_rows.max(1),
-        )
-        .expect("positive SQL limits are valid");
-        SqlGate {
-            budget,
-            permits: Arc::new(Semaphore::new(max_concurrent)),
-            max_concurrent,
-        }
-    }
-
-    /// Bytes the running queries hold now (for tests and metrics).
-    pub fn memory_reserved_bytes(&self) -> usize {
-        self.budget.memory_reserved_bytes()
-    }
-}
 
 /// Longest query text accepted.
 const MAX_QUERY_LEN: usize = 20_000;
@@ -160,13 +122,12 @@ pub async fn sql(
             ));
         }
     };
-    let gate = &state.sql;
     // Held until the answer is built; a query stopped by the time limit is aborted with it.
-    let Ok(_permit) = gate.permits.clone().try_acquire_owned() else {
-        return Ok(too_many_queries(gate.max_concurrent));
+    let Some(_permit) = state.sql.admit() else {
+        return Ok(too_many_queries(state.sql.max_concurrent()));
     };
     let timeout = state.settings.sql_timeout;
-    let budget = &gate.budget;
+    let budget = state.sql.budget();
     let run = async {
         match state.store.query_sql(text, limit + 1, budget).await {
             // A backend without SQL of its own (InfluxDB): DataFusion over its queries.

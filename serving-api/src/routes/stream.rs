@@ -15,9 +15,10 @@ use tokio::sync::broadcast;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::limits::SlotRefusal;
 use crate::live::{Event, EventKind, Resume};
 use crate::params::Params;
-use crate::protect::{ClientIp, SlotRefusal};
+use crate::protect::ClientIp;
 use crate::state::AppState;
 
 /// Heartbeat comment period.
