@@ -37,7 +37,7 @@ curl -sf "http://127.0.0.1:$port/api/v1/ready" >/dev/null || { cat "$work/server
 # A few market minutes of data, so that history, analytics and anomalies have rows.
 sleep 5
 
-# The live stream never ends: it has its own tests (serving-api/tests/stream.rs). Run from the
+# The live stream never ends: it has its own tests (cryptoviz/tests/api/stream.rs). Run from the
 # temporary directory, where schemathesis keeps its example database.
 st="$(cd "$VENV" && pwd)/bin/st"
 cd "$work"

@@ -1,9 +1,9 @@
-//! Handler tests: the router called with `oneshot` over the shared fixture (tests/common),
-//! with `insta` snapshots of whole answers (tests/snapshots/api__*.snap). A different answer
+//! Handler tests: the router called with `oneshot` over the shared fixture (common.rs),
+//! with `insta` snapshots of whole answers (api/snapshots/). A different answer
 //! fails the test and leaves the new one beside the old as `.snap.new`: review and accept it
 //! with `cargo insta review` (or rerun with `INSTA_UPDATE=always`).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

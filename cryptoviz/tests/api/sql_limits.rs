@@ -1,7 +1,7 @@
 //! `/sql` under queries built to exhaust the process: each limit answers a 4xx naming its key,
 //! the memory the process holds stays bounded, and the next query runs as usual.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! 100 ms, a client resumes from `Last-Event-ID`, and an alert rule fires onto the stream and
 //! to its webhook (retried after a failure).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,7 +6,7 @@
 //! Cases: `PROPTEST_CASES` (default 10,000), seed `PROPTEST_RNG_SEED`. Long run:
 //! `PROPTEST_CASES=1000000 cargo test --release --workspace --test fuzz_params`.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::Request;

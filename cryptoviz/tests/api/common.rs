@@ -1,7 +1,7 @@
 //! The fixture every API test shares: an embedded store in a tempdir holding ten minutes of
 //! two coins (bitcoin from two sources), their 1-minute and 1-hour windows, two anomaly
 //! episodes, three articles with their hourly sentiment and two Fear & Greed readings.
-#![allow(dead_code)]
+
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The guards: API keys, CORS, rate limits, body limits, and `/sql`'s read-only and time
 //! limits.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
