@@ -33,7 +33,9 @@ impl StageCollector {
 impl Collector for StageCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
         let sources: Vec<StatusSnapshot> = self.sources.iter().map(|s| s.snapshot()).collect();
-        encode_sources(&mut encoder, &sources)?;
+        let by_name: Vec<(&str, &StatusSnapshot)> =
+            sources.iter().map(|s| (s.name.as_str(), s)).collect();
+        encode_sources(&mut encoder, &by_name)?;
         let streams: Vec<(&str, StreamSnapshot)> = sources
             .iter()
             .filter_map(|s| Some((s.name.as_str(), s.stream?)))
@@ -53,53 +55,92 @@ impl Collector for StageCollector {
 
 type Label<'a> = [(&'static str, &'a str); 1];
 
-/// A counter family read from a snapshot: name (after the prefix), help, value.
-type CounterOf<T> = (&'static str, &'static str, fn(&T) -> u64);
+/// A family read from snapshots: name (after the prefix), help, value.
+type FamilyOf<T, V> = (&'static str, &'static str, fn(&T) -> V);
 
-fn encode_sources(encoder: &mut DescriptorEncoder<'_>, sources: &[StatusSnapshot]) -> fmt::Result {
-    let by_source = |value: fn(&StatusSnapshot) -> u64| -> Vec<(Label<'_>, u64)> {
-        sources
+/// One counter family per entry of `families`, a sample per labelled snapshot in `items`.
+fn counter_families<T>(
+    encoder: &mut DescriptorEncoder<'_>,
+    prefix: &str,
+    label: &'static str,
+    items: &[(&str, T)],
+    families: &[FamilyOf<T, u64>],
+) -> fmt::Result {
+    for (name, help, value) in families {
+        let samples: Vec<(Label<'_>, u64)> = items
             .iter()
-            .map(|s| ([("source", s.name.as_str())], value(s)))
-            .collect()
-    };
-    counters(
+            .map(|(l, s)| ([(label, *l)], value(s)))
+            .collect();
+        counters(encoder, &format!("{prefix}_{name}"), help, &samples)?;
+    }
+    Ok(())
+}
+
+/// One gauge family per entry of `families`; a snapshot without a value is left out.
+fn gauge_families<T>(
+    encoder: &mut DescriptorEncoder<'_>,
+    prefix: &str,
+    label: &'static str,
+    items: &[(&str, T)],
+    families: &[FamilyOf<T, Option<f64>>],
+) -> fmt::Result {
+    for (name, help, value) in families {
+        let samples: Vec<(Label<'_>, f64)> = items
+            .iter()
+            .filter_map(|(l, s)| Some(([(label, *l)], value(s)?)))
+            .collect();
+        gauges(encoder, &format!("{prefix}_{name}"), help, &samples)?;
+    }
+    Ok(())
+}
+
+fn seconds(ms: Option<i64>) -> Option<f64> {
+    ms.map(|ms| ms as f64 / 1000.0)
+}
+
+fn flag(on: bool) -> f64 {
+    f64::from(u8::from(on))
+}
+
+fn encode_sources(
+    encoder: &mut DescriptorEncoder<'_>,
+    sources: &[(&str, &StatusSnapshot)],
+) -> fmt::Result {
+    counter_families(
         encoder,
-        "cryptoviz_source_published",
-        "Records a producer appended to its topic.",
-        &by_source(|s| s.published),
+        "cryptoviz_source",
+        "source",
+        sources,
+        &[
+            (
+                "published",
+                "Records a producer appended to its topic.",
+                |s| s.published,
+            ),
+            (
+                "rejected",
+                "Records a producer sent to the DLQ because they failed validation.",
+                |s| s.rejected,
+            ),
+        ],
     )?;
-    counters(
+    gauge_families(
         encoder,
-        "cryptoviz_source_rejected",
-        "Records a producer sent to the DLQ because they failed validation.",
-        &by_source(|s| s.rejected),
-    )?;
-    let last_success: Vec<(Label<'_>, f64)> = sources
-        .iter()
-        .filter_map(|s| {
-            Some((
-                [("source", s.name.as_str())],
-                s.last_success_ms? as f64 / 1000.0,
-            ))
-        })
-        .collect();
-    gauges(
-        encoder,
-        "cryptoviz_source_last_success_timestamp_seconds",
-        "When a producer last published.",
-        &last_success,
+        "cryptoviz_source",
+        "source",
+        sources,
+        &[(
+            "last_success_timestamp_seconds",
+            "When a producer last published.",
+            |s| seconds(s.last_success_ms),
+        )],
     )?;
     let breakers: Vec<([(&str, &str); 2], f64)> = sources
         .iter()
-        .filter_map(|s| Some((s.name.as_str(), s.breaker?.as_str())))
+        .filter_map(|(name, s)| Some((*name, s.breaker?.as_str())))
         .flat_map(|(name, current)| {
-            ["closed", "open", "half-open"].map(|state| {
-                (
-                    [("source", name), ("state", state)],
-                    f64::from(u8::from(state == current)),
-                )
-            })
+            ["closed", "open", "half-open"]
+                .map(|state| ([("source", name), ("state", state)], flag(state == current)))
         })
         .collect();
     gauges(
@@ -114,76 +155,66 @@ fn encode_streams(
     encoder: &mut DescriptorEncoder<'_>,
     streams: &[(&str, StreamSnapshot)],
 ) -> fmt::Result {
-    let by_exchange = |value: fn(&StreamSnapshot) -> u64| -> Vec<(Label<'_>, u64)> {
-        streams
-            .iter()
-            .map(|(name, s)| ([("source", *name)], value(s)))
-            .collect()
-    };
-    let families: [CounterOf<StreamSnapshot>; 7] = [
-        (
-            "reconnects",
-            "Exchange WebSocket connections opened after the first.",
-            |s| s.reconnects,
-        ),
-        (
-            "gaps_filled",
-            "Gaps in trade ids filled completely from the exchange's REST history.",
-            |s| s.gaps_filled,
-        ),
-        (
-            "gaps_unfillable",
-            "Gaps in trade ids that could not be filled completely.",
-            |s| s.gaps_unfillable,
-        ),
-        (
-            "trades_filled",
-            "Trades published from REST history to fill gaps.",
-            |s| s.trades_filled,
-        ),
-        (
-            "trades_missed",
-            "Trades known to be missing (in unfillable gaps).",
-            |s| s.trades_missed,
-        ),
-        (
-            "duplicates_dropped",
-            "Trades received again (by trade id) and dropped.",
-            |s| s.duplicates_dropped,
-        ),
-        (
-            "subscription_errors",
-            "Subscriptions the exchange refused.",
-            |s| s.subscription_errors,
-        ),
-    ];
-    for (name, help, value) in families {
-        counters(
-            encoder,
-            &format!("cryptoviz_exchange_{name}"),
-            help,
-            &by_exchange(value),
-        )?;
-    }
-    let connected: Vec<(Label<'_>, f64)> = streams
-        .iter()
-        .map(|(name, s)| ([("source", *name)], f64::from(u8::from(s.connected))))
-        .collect();
-    gauges(
+    counter_families(
         encoder,
-        "cryptoviz_exchange_connected",
-        "1 while the exchange WebSocket is connected and subscribed.",
-        &connected,
+        "cryptoviz_exchange",
+        "source",
+        streams,
+        &[
+            (
+                "reconnects",
+                "Exchange WebSocket connections opened after the first.",
+                |s| s.reconnects,
+            ),
+            (
+                "gaps_filled",
+                "Gaps in trade ids filled completely from the exchange's REST history.",
+                |s| s.gaps_filled,
+            ),
+            (
+                "gaps_unfillable",
+                "Gaps in trade ids that could not be filled completely.",
+                |s| s.gaps_unfillable,
+            ),
+            (
+                "trades_filled",
+                "Trades published from REST history to fill gaps.",
+                |s| s.trades_filled,
+            ),
+            (
+                "trades_missed",
+                "Trades known to be missing (in unfillable gaps).",
+                |s| s.trades_missed,
+            ),
+            (
+                "duplicates_dropped",
+                "Trades received again (by trade id) and dropped.",
+                |s| s.duplicates_dropped,
+            ),
+            (
+                "subscription_errors",
+                "Subscriptions the exchange refused.",
+                |s| s.subscription_errors,
+            ),
+        ],
     )?;
-    let last_trade: Vec<(Label<'_>, f64)> = streams
-        .iter()
-        .filter_map(|(name, s)| Some(([("source", *name)], s.last_trade_ms? as f64 / 1000.0)))
-        .collect();
-    gauges(
+    gauge_families(
         encoder,
-        "cryptoviz_exchange_last_trade_timestamp_seconds",
-        "Exchange time of the newest trade received.",
-        &last_trade,
+        "cryptoviz_exchange",
+        "source",
+        streams,
+        &[
+            (
+                "connected",
+                "1 while the exchange WebSocket is connected and subscribed.",
+                |s| Some(flag(s.connected)),
+            ),
+            (
+                "last_trade_timestamp_seconds",
+                "Exchange time of the newest trade received.",
+                |s| seconds(s.last_trade_ms),
+            ),
+        ],
     )
 }
 
@@ -191,93 +222,75 @@ fn encode_consumers(
     encoder: &mut DescriptorEncoder<'_>,
     groups: &[(&str, StatsSnapshot)],
 ) -> fmt::Result {
-    let by_group = |value: fn(&StatsSnapshot) -> u64| -> Vec<(Label<'_>, u64)> {
-        groups
-            .iter()
-            .map(|(group, s)| ([("group", *group)], value(s)))
-            .collect()
-    };
-    let families: [CounterOf<StatsSnapshot>; 10] = [
-        ("ticks", "Price ticks decoded and stored.", |s| s.ticks),
-        ("records", "News and sentiment records stored.", |s| {
-            s.records
-        }),
-        (
-            "dead_letters",
-            "Records sent to the DLQ because they did not decode.",
-            |s| s.dead_letters,
-        ),
-        ("windows", "Window emissions written.", |s| s.windows),
-        ("anomalies", "Anomaly episode updates written.", |s| {
-            s.anomalies
-        }),
-        (
-            "late_rows",
-            "Ticks that arrived after their window closed.",
-            |s| s.late_rows,
-        ),
-        (
-            "commits",
-            "Offset commits, each after a store acknowledgement.",
-            |s| s.commits,
-        ),
-        ("store_retries", "Store writes retried.", |s| {
-            s.store_retries
-        }),
-        (
-            "duplicates",
-            "Records a source sent twice (same bytes, same coin and millisecond), counted once.",
-            |s| s.duplicates,
-        ),
-        (
-            "restarts",
-            "Rebuilds from the last commit after a retryable error.",
-            |s| s.restarts,
-        ),
-    ];
-    for (name, help, value) in families {
-        counters(
-            encoder,
-            &format!("cryptoviz_consumer_{name}"),
-            help,
-            &by_group(value),
-        )?;
-    }
-    let up: Vec<(Label<'_>, f64)> = groups
-        .iter()
-        .map(|(group, s)| {
+    counter_families(
+        encoder,
+        "cryptoviz_consumer",
+        "group",
+        groups,
+        &[
+            ("ticks", "Price ticks decoded and stored.", |s| s.ticks),
+            ("records", "News and sentiment records stored.", |s| {
+                s.records
+            }),
             (
-                [("group", *group)],
-                f64::from(u8::from(s.state != ConsumerState::Failed)),
-            )
-        })
-        .collect();
-    gauges(
-        encoder,
-        "cryptoviz_consumer_up",
-        "0 once a consumer has failed for good (it consumes nothing until restarted), else 1.",
-        &up,
+                "dead_letters",
+                "Records sent to the DLQ because they did not decode.",
+                |s| s.dead_letters,
+            ),
+            ("windows", "Window emissions written.", |s| s.windows),
+            ("anomalies", "Anomaly episode updates written.", |s| {
+                s.anomalies
+            }),
+            (
+                "late_rows",
+                "Ticks that arrived after their window closed.",
+                |s| s.late_rows,
+            ),
+            (
+                "commits",
+                "Offset commits, each after a store acknowledgement.",
+                |s| s.commits,
+            ),
+            ("store_retries", "Store writes retried.", |s| {
+                s.store_retries
+            }),
+            (
+                "duplicates",
+                "Records a source sent twice (same bytes, same coin and millisecond), counted once.",
+                |s| s.duplicates,
+            ),
+            (
+                "restarts",
+                "Rebuilds from the last commit after a retryable error.",
+                |s| s.restarts,
+            ),
+        ],
     )?;
-    let watermark: Vec<(Label<'_>, f64)> = groups
-        .iter()
-        .filter_map(|(group, s)| Some(([("group", *group)], s.closed_until_ms? as f64 / 1000.0)))
-        .collect();
-    gauges(
+    gauge_families(
         encoder,
-        "cryptoviz_consumer_watermark_timestamp_seconds",
-        "Event time up to which windows are closed.",
-        &watermark,
-    )?;
-    let now_s = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-    let behind: Vec<(Label<'_>, f64)> = watermark
-        .iter()
-        .map(|(labels, t)| (*labels, (now_s - t).max(0.0)))
-        .collect();
-    gauges(
-        encoder,
-        "cryptoviz_consumer_watermark_lag_seconds",
-        "Wall time minus the event-time watermark: how late closed windows are emitted.",
-        &behind,
+        "cryptoviz_consumer",
+        "group",
+        groups,
+        &[
+            (
+                "up",
+                "0 once a consumer has failed for good (it consumes nothing until restarted), else 1.",
+                |s| Some(flag(s.state != ConsumerState::Failed)),
+            ),
+            (
+                "watermark_timestamp_seconds",
+                "Event time up to which windows are closed.",
+                |s| seconds(s.closed_until_ms),
+            ),
+            (
+                "watermark_lag_seconds",
+                "Wall time minus the event-time watermark: how late closed windows are emitted.",
+                |s| {
+                    let now_s = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+                    seconds(s.closed_until_ms).map(|t| (now_s - t).max(0.0))
+                },
+            ),
+        ],
     )?;
     let emit: Vec<(Label<'_>, CumulativeHistogram<'_>)> = groups
         .iter()

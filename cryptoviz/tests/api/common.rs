@@ -2,7 +2,6 @@
 //! two coins (bitcoin from two sources), their 1-minute and 1-hour windows, two anomaly
 //! episodes, three articles with their hourly sentiment and two Fear & Greed readings.
 
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
