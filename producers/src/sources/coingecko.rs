@@ -8,10 +8,10 @@ use std::time::Duration;
 use cryptoviz_schemas::{CryptoPrice, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, Reject, RejectMemory};
 use crate::config::{CoinGeckoConfig, CoinGeckoPlan};
 use crate::http::HttpClient;
-use crate::{Result, Source, SourceContext};
+use crate::{Result, SourceContext};
 
 /// Source name and `CryptoPrice::source` value.
 pub const SOURCE: &str = "coingecko";
@@ -123,11 +123,6 @@ impl CoinGeckoSource {
         })
     }
 
-    /// The poll interval.
-    pub fn interval(&self) -> Duration {
-        self.config.effective_interval()
-    }
-
     fn url(&self) -> String {
         format!(
             "{}/api/v3/coins/markets?vs_currency=usd&order=market_cap_desc&per_page={}&page=1&price_change_percentage=1h,24h,7d",
@@ -135,9 +130,18 @@ impl CoinGeckoSource {
             self.config.per_page
         )
     }
+}
+
+impl Poller for CoinGeckoSource {
+    const NAME: &'static str = SOURCE;
+
+    /// The poll interval.
+    fn interval(&self) -> Duration {
+        self.config.effective_interval()
+    }
 
     /// One poll: fetch, parse, publish the good records, dead-letter the rest.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
         let url = self.url();
         let header = match self.config.plan {
             CoinGeckoPlan::Demo => "x-cg-demo-api-key",
@@ -157,35 +161,13 @@ impl CoinGeckoSource {
         )
         .await
     }
-}
 
-impl common::Poller for CoinGeckoSource {
-    const NAME: &'static str = SOURCE;
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for CoinGeckoSource {
-    fn name(&self) -> &str {
-        SOURCE
-    }
-
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    fn log_start(&self) {
         tracing::info!(
             per_page = self.config.per_page,
             interval_s = self.interval().as_secs(),
             keyed = self.config.api_key.is_some(),
             "coingecko agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }

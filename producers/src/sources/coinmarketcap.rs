@@ -10,10 +10,10 @@ use std::time::Duration;
 use cryptoviz_schemas::{CryptoPrice, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, Reject, RejectMemory};
 use crate::config::CoinMarketCapConfig;
 use crate::http::HttpClient;
-use crate::{Result, Source, SourceContext};
+use crate::{Result, SourceContext};
 
 /// Source name and `CryptoPrice::source` value.
 pub const SOURCE: &str = "coinmarketcap";
@@ -187,14 +187,18 @@ impl CoinMarketCapSource {
             rejected: RejectMemory::default(),
         })
     }
+}
+
+impl Poller for CoinMarketCapSource {
+    const NAME: &'static str = SOURCE;
 
     /// The poll interval.
-    pub fn interval(&self) -> Duration {
+    fn interval(&self) -> Duration {
         self.config.interval
     }
 
     /// One poll: fetch, parse, publish the good records, dead-letter the rest.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
         let url = format!(
             "{}/v1/cryptocurrency/listings/latest?limit={}&convert=USD",
             self.config.base_url.trim_end_matches('/'),
@@ -221,34 +225,12 @@ impl CoinMarketCapSource {
         )
         .await
     }
-}
 
-impl common::Poller for CoinMarketCapSource {
-    const NAME: &'static str = SOURCE;
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for CoinMarketCapSource {
-    fn name(&self) -> &str {
-        SOURCE
-    }
-
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    fn log_start(&self) {
         tracing::info!(
             limit = self.config.limit,
             interval_s = self.interval().as_secs(),
             "coinmarketcap agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::http::{FetchError, Fetched, HttpClient};
-use crate::{Publishable, Result, SourceContext};
+use crate::{Publishable, Result, Source, SourceContext};
 
 /// What one parse of an upstream payload produced: the records, and what could not become a
 /// record (sent to the DLQ as raw payload with the reason).
@@ -79,29 +79,46 @@ impl PollReport {
     }
 }
 
-/// An agent that polls its upstream on an interval.
-pub(crate) trait Poller: Send {
-    /// Name used in logs and errors.
+/// An agent that polls an HTTP API on a fixed interval (CoinGecko, CoinMarketCap, Fear &
+/// Greed, the news feeds). Every `Poller` is a [`Source`] whose `run` logs its start and then
+/// polls once per interval until shutdown, each result reported to the source's status.
+pub trait Poller: Send {
+    /// Source name, used in logs and errors.
     const NAME: &'static str;
     /// Time between polls.
-    fn every(&self) -> Duration;
-    /// One poll; upstream failures are reported in the status, not returned.
-    fn poll(
+    fn interval(&self) -> Duration;
+    /// One poll. An error is the poll's failure; the caller reports it in the status.
+    fn poll_once(
         &mut self,
         ctx: &SourceContext,
     ) -> impl std::future::Future<Output = Result<PollReport>> + Send;
+    /// Logs the agent's start with its settings.
+    fn log_start(&self);
+}
+
+#[async_trait::async_trait]
+impl<P: Poller> Source for P {
+    fn name(&self) -> &str {
+        P::NAME
+    }
+
+    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+        self.log_start();
+        run_polls(self, &ctx).await;
+        Ok(())
+    }
 }
 
 /// The poll loop every HTTP agent runs: a poll per tick of [`ticker`] until shutdown, each
 /// result reported by [`report_poll`].
 pub(crate) async fn run_polls<P: Poller>(agent: &mut P, ctx: &SourceContext) {
-    let mut ticker = ticker(agent.every());
+    let mut ticker = ticker(agent.interval());
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        let result = agent.poll(ctx).await;
+        let result = agent.poll_once(ctx).await;
         report_poll(ctx, P::NAME, result);
     }
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 use cryptoviz_schemas::{MarketSentiment, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, Reject, RejectMemory};
 use crate::config::FearGreedConfig;
 use crate::http::HttpClient;
-use crate::{Result, Source, SourceContext};
+use crate::{Result, SourceContext};
 
 /// Source name and `MarketSentiment::source` value.
 pub const SOURCE: &str = "alternative.me";
@@ -127,14 +127,18 @@ impl FearGreedSource {
             last_ts_ms: None,
         })
     }
+}
+
+impl Poller for FearGreedSource {
+    const NAME: &'static str = "feargreed";
 
     /// The poll interval.
-    pub fn interval(&self) -> Duration {
+    fn interval(&self) -> Duration {
         self.config.interval
     }
 
     /// One poll: the backfill on the first successful one, the latest value afterwards.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
         let limit = if self.last_ts_ms.is_none() {
             self.config.backfill.max(1)
         } else {
@@ -172,34 +176,12 @@ impl FearGreedSource {
         }
         Ok(report)
     }
-}
 
-impl common::Poller for FearGreedSource {
-    const NAME: &'static str = "feargreed";
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for FearGreedSource {
-    fn name(&self) -> &str {
-        "feargreed"
-    }
-
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    fn log_start(&self) {
         tracing::info!(
             interval_s = self.interval().as_secs(),
             backfill_days = self.config.backfill,
             "fear & greed agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }
