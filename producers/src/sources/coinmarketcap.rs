@@ -10,7 +10,7 @@ use std::time::Duration;
 use cryptoviz_schemas::{CryptoPrice, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Poller, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, RejectMemory};
 use crate::config::CoinMarketCapConfig;
 use crate::http::HttpClient;
 use crate::{Result, SourceContext};
@@ -93,10 +93,13 @@ struct Quote {
 /// Parses a listings body (`{"status": …, "data": [...]}`). An upstream error status or a body
 /// of the wrong shape is rejected whole; a bad item alone.
 pub fn parse_listings(body: &[u8], now_ms: i64) -> Parsed<CryptoPrice> {
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return Parsed::rejected(common::not_json(SOURCE, body, &e), body),
-    };
+    common::parse_json_items(SOURCE, body, listings, |item| {
+        listing_to_price(item, now_ms)
+    })
+}
+
+/// The `data` array of listings, unless the `status` reports an upstream error.
+fn listings(value: &serde_json::Value) -> Result<&[serde_json::Value], String> {
     let status = value.get("status");
     let code = status
         .and_then(|s| s.get("error_code"))
@@ -110,28 +113,9 @@ pub fn parse_listings(body: &[u8], now_ms: i64) -> Parsed<CryptoPrice> {
             .and_then(|s| s.get("error_message"))
             .and_then(|m| m.as_str())
             .unwrap_or("no message");
-        return Parsed::rejected(format!("{SOURCE}: upstream error {code}: {message}"), body);
+        return Err(format!("upstream error {code}: {message}"));
     }
-    let Some(serde_json::Value::Array(items)) = value.get("data") else {
-        return Parsed::rejected(
-            format!(
-                "{SOURCE}: expected an object with a \"data\" array, got {}",
-                common::json_kind(&value)
-            ),
-            body,
-        );
-    };
-    let mut parsed = Parsed::default();
-    for (i, item) in items.iter().enumerate() {
-        match listing_to_price(item, now_ms) {
-            Ok(price) => parsed.records.push(price),
-            Err(why) => parsed.rejects.push(Reject::new(
-                format!("{SOURCE}: item {i}: {why}"),
-                &serde_json::to_vec(item).unwrap_or_default(),
-            )),
-        }
-    }
-    parsed
+    common::data_array(value)
 }
 
 fn listing_to_price(item: &serde_json::Value, now_ms: i64) -> Result<CryptoPrice, String> {

@@ -312,6 +312,47 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Parses a JSON payload item by item: the body must be JSON, `items` finds its array of items
+/// (or says why the whole body is rejected), and `record` turns each item into a record (or
+/// says why that item goes to the DLQ as its own JSON). Every reason starts with `source`.
+pub(crate) fn parse_json_items<T>(
+    source: &str,
+    body: &[u8],
+    items: fn(&serde_json::Value) -> Result<&[serde_json::Value], String>,
+    mut record: impl FnMut(&serde_json::Value) -> Result<T, String>,
+) -> Parsed<T> {
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return Parsed::rejected(not_json(source, body, &e), body),
+    };
+    let items = match items(&value) {
+        Ok(items) => items,
+        Err(why) => return Parsed::rejected(format!("{source}: {why}"), body),
+    };
+    let mut parsed = Parsed::default();
+    for (i, item) in items.iter().enumerate() {
+        match record(item) {
+            Ok(r) => parsed.records.push(r),
+            Err(why) => parsed.rejects.push(Reject::new(
+                format!("{source}: item {i}: {why}"),
+                &serde_json::to_vec(item).unwrap_or_default(),
+            )),
+        }
+    }
+    parsed
+}
+
+/// The `data` array of a JSON object (CoinMarketCap, Fear & Greed), or why there is none.
+pub(crate) fn data_array(value: &serde_json::Value) -> Result<&[serde_json::Value], String> {
+    match value.get("data") {
+        Some(serde_json::Value::Array(items)) => Ok(items),
+        _ => Err(format!(
+            "expected an object with a \"data\" array, got {}",
+            json_kind(value)
+        )),
+    }
+}
+
 /// Remembers (bounded) the rejects already dead-lettered, so a bad item repeated in every
 /// poll (the same broken entry in a feed or a history window) reaches the DLQ once.
 #[derive(Debug, Default)]

@@ -10,7 +10,9 @@ use cryptoviz_schemas::TakerSide;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, decimal, trade};
+use super::{
+    Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, decimal, history_rows, trade,
+};
 use crate::sources::common::rfc3339_ms;
 
 /// Coinbase Exchange.
@@ -126,13 +128,7 @@ impl Protocol for Coinbase {
         market: &Market,
         received_ms: i64,
     ) -> Result<HistoryPage, String> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| format!("history: not JSON: {e}"))?;
-        if let Some(message) = value.get("message") {
-            return Err(format!("history: upstream error {message}"));
-        }
-        let rows = Vec::<Match>::deserialize(&value)
-            .map_err(|e| format!("history: expected an array of trades: {e}"))?;
+        let rows: Vec<Match> = history_rows(body, |v| v.get("message").map(Value::to_string))?;
         let mut page = HistoryPage::default();
         for row in rows {
             page.trades.push(to_trade(row, market, received_ms)?);
