@@ -11,6 +11,9 @@
 
 mod common;
 
+#[path = "common/fuzz.rs"]
+mod fuzz;
+
 use apache_avro::Schema;
 use apache_avro::types::Value;
 use common::{frame, price_fields};
@@ -19,23 +22,10 @@ use cryptoviz_schemas::{
     decode_value, to_bytes,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
+use proptest::test_runner::TestRunner;
 
 fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0xa5a0_f022);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    })
+    fuzz::runner(0xa5a0_f022)
 }
 
 fn text() -> impl Strategy<Value = String> {
