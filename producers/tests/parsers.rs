@@ -3,27 +3,13 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use cryptoviz_producers::sources::coinmarketcap::{coingecko_id, parse_listings};
 use cryptoviz_producers::sources::news::{canonical_link, decode_entities, parse_feed, strip_html};
 use cryptoviz_producers::sources::{coingecko::parse_markets, feargreed::parse_fng};
 use cryptoviz_schemas::Message;
-use support::fixture;
+use support::{fixture, shared};
 
 const NOW: i64 = 1_763_700_000_000; // 2025-11-21
-
-fn shared(rel: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures"
-    ));
-    if !dir.is_dir() {
-        println!("skipped: shared fixtures not found at {}", dir.display());
-        return None;
-    }
-    Some(std::fs::read(dir.join(rel)).unwrap())
-}
 
 fn ms(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
