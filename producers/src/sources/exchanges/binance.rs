@@ -8,9 +8,7 @@ use cryptoviz_schemas::TakerSide;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, decimal, history_rows, trade,
-};
+use super::{Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, decimal, trade};
 
 /// Binance spot.
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,7 +109,7 @@ impl Protocol for Binance {
         market: &Market,
         received_ms: i64,
     ) -> Result<HistoryPage, String> {
-        let rows: Vec<RestTrade> = history_rows(body, |v| {
+        let rows: Vec<RestTrade> = super::history_rows(body, |v| {
             let code = v.get("code").cloned().unwrap_or_default();
             v.get("msg").map(|msg| format!("{code} {msg}"))
         })?;

@@ -10,9 +10,7 @@ use cryptoviz_schemas::TakerSide;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, decimal, history_rows, trade,
-};
+use super::{Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, decimal, trade};
 use crate::sources::common::rfc3339_ms;
 
 /// Coinbase Exchange.
@@ -128,7 +126,8 @@ impl Protocol for Coinbase {
         market: &Market,
         received_ms: i64,
     ) -> Result<HistoryPage, String> {
-        let rows: Vec<Match> = history_rows(body, |v| v.get("message").map(Value::to_string))?;
+        let rows: Vec<Match> =
+            super::history_rows(body, |v| v.get("message").map(Value::to_string))?;
         let mut page = HistoryPage::default();
         for row in rows {
             page.trades.push(to_trade(row, market, received_ms)?);
