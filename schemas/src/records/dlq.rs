@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use super::fields::datum_codec;
+use super::fields::message_codec;
 use crate::validate::{non_empty, timestamp};
 use crate::{Message, Result, ValidationError, topics};
 
@@ -29,21 +29,16 @@ pub struct DlqRecord {
 }
 
 impl Message for DlqRecord {
-    const SCHEMA_ID: u32 = 4;
-    const FULL_NAME: &'static str = "io.cryptoviz.DlqRecord";
-    const TOPIC: &'static str = topics::DLQ;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
+    message_codec! {
+        id: 4, name: "io.cryptoviz.DlqRecord", topic: topics::DLQ, schema: SCHEMA,
+        record "DlqRecord" {
+            original_topic: "original_topic",
+            reason: "reason",
+            payload: "payload",
+            source: "source",
+            timestamp_ms: "timestamp" as timestamp,
+        }
     }
-
-    datum_codec!("DlqRecord" {
-        original_topic: "original_topic",
-        reason: "reason",
-        payload: "payload",
-        source: "source",
-        timestamp_ms: "timestamp" as timestamp,
-    });
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
         non_empty("original_topic", &self.original_topic)?;

@@ -1,8 +1,9 @@
 //! The field codec the records share: [`Field`] says how one Rust field type is written and
-//! read in Avro binary and taken from a resolved Avro value, and [`datum_codec!`] builds a
-//! record's `encode_datum`, `decode_datum`, `decode_datum_into` and `from_avro_value` from
-//! one list of its fields in schema order. A record thus lists its fields once, and the
-//! encoder, both decoders and the resolution path cannot disagree on their order.
+//! read in Avro binary and taken from a resolved Avro value, and [`message_codec!`] builds a
+//! record's [`crate::Message`] constants, `schema`, `encode_datum`, `decode_datum`,
+//! `decode_datum_into` and `from_avro_value` from one list of its fields in schema order. A
+//! record thus lists its fields once, and the encoder, both decoders and the resolution path
+//! cannot disagree on their order.
 //!
 //! The generated code is what each record spelled out by hand before (one `put_*` or
 //! `Reader` call per field, strings decoded in place by `decode_datum_into`): the hot path
@@ -119,7 +120,7 @@ impl Field for i32 {
 }
 
 /// A plain `long`. Timestamps are `long`s too on the wire; in a resolved record they may be
-/// `timestamp-millis`, which `datum_codec!` takes with `as timestamp`.
+/// `timestamp-millis`, which `message_codec!` takes with `as timestamp`.
 impl Field for i64 {
     fn put(&self, out: &mut Vec<u8>) {
         put_long(out, *self);
@@ -132,17 +133,29 @@ impl Field for i64 {
     }
 }
 
-/// The datum methods of a [`crate::Message`] implementation, from the record's fields in
-/// schema order: `field: "avro_name"`, with `as timestamp` on a `timestamp-millis` field.
-/// The first argument names the record in resolution errors.
-macro_rules! datum_codec {
+/// The body of a [`crate::Message`] implementation but for `validate_at`: the schema id, full
+/// name, topic and embedded schema, and the datum methods built from the record's fields in
+/// schema order, `field: "avro_name"`, with `as timestamp` on a `timestamp-millis` field.
+/// `record` names the record in resolution errors.
+macro_rules! message_codec {
     (@value $f:ident, $name:literal) => {
         $crate::records::fields::Field::from_value(&mut $f, $name)?
     };
     (@value $f:ident, $name:literal, timestamp) => {
         $f.timestamp_ms($name)?
     };
-    ($what:literal { $($field:ident: $name:literal $(as $kind:ident)?),* $(,)? }) => {
+    (
+        id: $id:literal, name: $full_name:literal, topic: $topic:path, schema: $schema:ident,
+        record $what:literal { $($field:ident: $name:literal $(as $kind:ident)?),* $(,)? }
+    ) => {
+        const SCHEMA_ID: u32 = $id;
+        const FULL_NAME: &'static str = $full_name;
+        const TOPIC: &'static str = $topic;
+
+        fn schema() -> &'static apache_avro::Schema {
+            &$schema
+        }
+
         fn encode_datum(&self, out: &mut Vec<u8>) {
             $( $crate::records::fields::Field::put(&self.$field, out); )*
         }
@@ -167,9 +180,9 @@ macro_rules! datum_codec {
         fn from_avro_value(v: apache_avro::types::Value) -> $crate::Result<Self> {
             let mut f = $crate::value::Fields::new(v, $what)?;
             Ok(Self {
-                $( $field: $crate::records::fields::datum_codec!(@value f, $name $(, $kind)?), )*
+                $( $field: $crate::records::fields::message_codec!(@value f, $name $(, $kind)?), )*
             })
         }
     };
 }
-pub(crate) use datum_codec;
+pub(crate) use message_codec;

@@ -1,6 +1,6 @@
 //! One file per record type. Each holds the Rust struct, its embedded schema and its
-//! [`crate::Message`] implementation, whose datum methods `fields::datum_codec!` builds from the
-//! record's fields listed once, in the field order of the `.avsc` file.
+//! [`crate::Message`] implementation: `fields::message_codec!` builds all of it but
+//! `validate_at` from the record's fields, listed once in the field order of the `.avsc` file.
 
 mod dlq;
 mod fields;

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use super::fields::datum_codec;
+use super::fields::message_codec;
 use crate::validate::{in_range, non_empty, tag_value, timestamp};
 use crate::{Message, Result, ValidationError, topics};
 
@@ -42,26 +42,21 @@ pub struct CryptoNews {
 }
 
 impl Message for CryptoNews {
-    const SCHEMA_ID: u32 = 2;
-    const FULL_NAME: &'static str = "io.cryptoviz.CryptoNews";
-    const TOPIC: &'static str = topics::NEWS;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
+    message_codec! {
+        id: 2, name: "io.cryptoviz.CryptoNews", topic: topics::NEWS, schema: SCHEMA,
+        record "CryptoNews" {
+            guid: "guid",
+            title: "title",
+            summary: "summary",
+            link: "link",
+            source: "source",
+            published_at_ms: "published_at" as timestamp,
+            fetched_at_ms: "fetched_at" as timestamp,
+            sentiment_score: "sentiment_score",
+            sentiment_label: "sentiment_label",
+            coins: "coins",
+        }
     }
-
-    datum_codec!("CryptoNews" {
-        guid: "guid",
-        title: "title",
-        summary: "summary",
-        link: "link",
-        source: "source",
-        published_at_ms: "published_at" as timestamp,
-        fetched_at_ms: "fetched_at" as timestamp,
-        sentiment_score: "sentiment_score",
-        sentiment_label: "sentiment_label",
-        coins: "coins",
-    });
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
         non_empty("guid", &self.guid)?;

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use super::fields::datum_codec;
+use super::fields::message_codec;
 use crate::validate::{opt_finite, opt_non_negative, positive, tag_value, timestamp};
 use crate::{Message, Result, ValidationError, topics};
 
@@ -122,34 +122,29 @@ fn candle_part(missing: &'static str) -> ValidationError {
 }
 
 impl Message for CryptoPrice {
-    const SCHEMA_ID: u32 = 5;
-    const FULL_NAME: &'static str = "io.cryptoviz.CryptoPrice";
-    const TOPIC: &'static str = topics::PRICES;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
+    message_codec! {
+        id: 5, name: "io.cryptoviz.CryptoPrice", topic: topics::PRICES, schema: SCHEMA,
+        record "CryptoPrice" {
+            crypto_id: "crypto_id",
+            symbol: "symbol",
+            name: "name",
+            source: "source",
+            price_usd: "price_usd",
+            market_cap: "market_cap",
+            volume_24h: "volume_24h",
+            change_1h: "change_1h",
+            change_24h: "change_24h",
+            change_7d: "change_7d",
+            ath: "ath",
+            atl: "atl",
+            circulating_supply: "circulating_supply",
+            timestamp_ms: "timestamp" as timestamp,
+            volume: "volume",
+            open_usd: "open_usd",
+            high_usd: "high_usd",
+            low_usd: "low_usd",
+        }
     }
-
-    datum_codec!("CryptoPrice" {
-        crypto_id: "crypto_id",
-        symbol: "symbol",
-        name: "name",
-        source: "source",
-        price_usd: "price_usd",
-        market_cap: "market_cap",
-        volume_24h: "volume_24h",
-        change_1h: "change_1h",
-        change_24h: "change_24h",
-        change_7d: "change_7d",
-        ath: "ath",
-        atl: "atl",
-        circulating_supply: "circulating_supply",
-        timestamp_ms: "timestamp" as timestamp,
-        volume: "volume",
-        open_usd: "open_usd",
-        high_usd: "high_usd",
-        low_usd: "low_usd",
-    });
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
         tag_value("crypto_id", &self.crypto_id)?;

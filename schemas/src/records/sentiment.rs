@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use super::fields::datum_codec;
+use super::fields::message_codec;
 use crate::validate::{tag_value, timestamp};
 use crate::{Message, Result, ValidationError, topics};
 
@@ -30,20 +30,15 @@ pub struct MarketSentiment {
 }
 
 impl Message for MarketSentiment {
-    const SCHEMA_ID: u32 = 3;
-    const FULL_NAME: &'static str = "io.cryptoviz.MarketSentiment";
-    const TOPIC: &'static str = topics::SENTIMENT;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
+    message_codec! {
+        id: 3, name: "io.cryptoviz.MarketSentiment", topic: topics::SENTIMENT, schema: SCHEMA,
+        record "MarketSentiment" {
+            source: "source",
+            value: "value",
+            classification: "classification",
+            timestamp_ms: "timestamp" as timestamp,
+        }
     }
-
-    datum_codec!("MarketSentiment" {
-        source: "source",
-        value: "value",
-        classification: "classification",
-        timestamp_ms: "timestamp" as timestamp,
-    });
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
         tag_value("source", &self.source)?;

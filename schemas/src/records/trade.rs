@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use super::fields::{Field, datum_codec};
+use super::fields::{Field, message_codec};
 use crate::codec::{Reader, put_int};
 use crate::error::Error;
 use crate::validate::{positive, tag_value, timestamp};
@@ -109,26 +109,21 @@ pub struct CryptoTrade {
 }
 
 impl Message for CryptoTrade {
-    const SCHEMA_ID: u32 = 6;
-    const FULL_NAME: &'static str = "io.cryptoviz.CryptoTrade";
-    const TOPIC: &'static str = topics::TRADES;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
+    message_codec! {
+        id: 6, name: "io.cryptoviz.CryptoTrade", topic: topics::TRADES, schema: SCHEMA,
+        record "CryptoTrade" {
+            exchange: "exchange",
+            symbol: "symbol",
+            crypto_id: "crypto_id",
+            quote: "quote",
+            trade_id: "trade_id",
+            price: "price",
+            quantity: "quantity",
+            side: "side",
+            event_time_ms: "event_time" as timestamp,
+            receive_time_ms: "receive_time" as timestamp,
+        }
     }
-
-    datum_codec!("CryptoTrade" {
-        exchange: "exchange",
-        symbol: "symbol",
-        crypto_id: "crypto_id",
-        quote: "quote",
-        trade_id: "trade_id",
-        price: "price",
-        quantity: "quantity",
-        side: "side",
-        event_time_ms: "event_time" as timestamp,
-        receive_time_ms: "receive_time" as timestamp,
-    });
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
         tag_value("exchange", &self.exchange)?;
