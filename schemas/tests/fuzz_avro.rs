@@ -147,6 +147,14 @@ fn v1_frame(p: &CryptoPrice) -> Vec<u8> {
     )
 }
 
+/// [`check_decode`] of `bytes` as each record type (over a default-like seed).
+fn check_decode_all(bytes: &[u8], now: i64) -> Result<(), TestCaseError> {
+    check_decode(bytes, now, &CryptoPrice::default())?;
+    check_decode(bytes, now, &CryptoNews::default_for_fuzz())?;
+    check_decode(bytes, now, &sentiment_seed())?;
+    check_decode(bytes, now, &dlq_seed())
+}
+
 /// Decoding `bytes` as `M` by every entry point: never panics; the fast path and the
 /// reusing path agree; a decoded record re-encodes to a frame that decodes to itself, and
 /// validating it (at any clock) does not panic.
@@ -189,11 +197,7 @@ fn frame_bytes() -> impl Strategy<Value = Vec<u8>> {
 fn arbitrary_bytes_never_panic() {
     runner()
         .run(&(frame_bytes(), any::<i64>()), |(bytes, now)| {
-            check_decode(&bytes, now, &CryptoPrice::default())?;
-            check_decode(&bytes, now, &CryptoNews::default_for_fuzz())?;
-            check_decode(&bytes, now, &sentiment_seed())?;
-            check_decode(&bytes, now, &dlq_seed())?;
-            Ok(())
+            check_decode_all(&bytes, now)
         })
         .unwrap();
 }
@@ -330,11 +334,7 @@ fn mutated_valid_frames_never_panic() {
             &(any_record(), mutations(), any::<i64>()),
             |(r, edits, now)| {
                 let bytes = mutate(bytes_of(&r), &edits);
-                check_decode(&bytes, now, &CryptoPrice::default())?;
-                check_decode(&bytes, now, &CryptoNews::default_for_fuzz())?;
-                check_decode(&bytes, now, &sentiment_seed())?;
-                check_decode(&bytes, now, &dlq_seed())?;
-                Ok(())
+                check_decode_all(&bytes, now)
             },
         )
         .unwrap();
