@@ -13,6 +13,7 @@ use cryptoviz_producers::config::{
 };
 use cryptoviz_producers::sources::coingecko::CoinGeckoSource;
 use cryptoviz_producers::sources::coinmarketcap::CoinMarketCapSource;
+use cryptoviz_producers::sources::common::Poller;
 use cryptoviz_producers::sources::feargreed::FearGreedSource;
 use cryptoviz_producers::sources::news::NewsSource;
 use cryptoviz_schemas::{CryptoNews, CryptoPrice, MarketSentiment, topics};

@@ -58,14 +58,6 @@ fn price(id: &str, ts: i64) -> CryptoPrice {
         name: "Bitcoin".into(),
         source: "coingecko".into(),
         price_usd: 97_000.0,
-        market_cap: None,
-        volume_24h: None,
-        change_1h: None,
-        change_24h: None,
-        change_7d: None,
-        ath: None,
-        atl: None,
-        circulating_supply: None,
         timestamp_ms: ts,
         ..CryptoPrice::default()
     }

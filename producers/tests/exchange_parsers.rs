@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use cryptoviz_producers::sources::exchanges::binance::Binance;
 use cryptoviz_producers::sources::exchanges::coinbase::Coinbase;
@@ -14,21 +13,9 @@ use cryptoviz_producers::sources::exchanges::{
     Event, Exchange, ExchangeConfig, Gap, Market, MarketConfig, Markets, Protocol,
 };
 use cryptoviz_schemas::{CryptoTrade, Message, TakerSide};
-use support::fixture;
+use support::{fixture, shared};
 
 const NOW: i64 = 1_790_000_000_000; // 2026-09
-
-fn shared(rel: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures"
-    ));
-    if !dir.is_dir() {
-        println!("skipped: shared fixtures not found at {}", dir.display());
-        return None;
-    }
-    Some(std::fs::read(dir.join(rel)).unwrap())
-}
 
 fn market(symbol: &str, coin: &str, quote: &str, rest: &str) -> Market {
     Market {

@@ -10,7 +10,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,28 +19,18 @@ use cryptoviz_producers::config::HttpConfig;
 use cryptoviz_producers::sources::exchanges::binance::Binance;
 use cryptoviz_producers::sources::exchanges::coinbase::Coinbase;
 use cryptoviz_producers::sources::exchanges::kraken::Kraken;
-use cryptoviz_producers::sources::exchanges::{ExchangeConfig, ExchangeSource, MarketConfig};
+use cryptoviz_producers::sources::exchanges::{
+    ExchangeConfig, ExchangeSource, MarketConfig, Protocol,
+};
 use cryptoviz_producers::{Source, SourceStatus, StreamSnapshot};
 use cryptoviz_schemas::{CryptoTrade, topics};
 use futures::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use support::{Reply, TestLog, fixture, query, serve};
+use support::{Reply, TestLog, fixture, query, serve, shared};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-
-fn shared(rel: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures"
-    ));
-    if !dir.is_dir() {
-        println!("skipped: shared fixtures not found at {}", dir.display());
-        return None;
-    }
-    Some(std::fs::read(dir.join(rel)).unwrap())
-}
 
 fn lines(bytes: &[u8]) -> Vec<String> {
     String::from_utf8(bytes.to_vec())
@@ -251,6 +240,29 @@ fn sessions(head: &[String], lines: &[String], cut: usize, dup: usize, gap: usiz
     vec![Session::SendThenDrop(first), Session::SendThenHold(second)]
 }
 
+/// Replays `sessions` to an `ExchangeSource<P>` for `markets` with `rest` as its REST history;
+/// checks that it published exactly `expected` after one reconnect, and that every
+/// subscription frame passes `subscribed`. Returns the stream counters, the WebSocket server
+/// and the REST paths requested.
+async fn replay<P: Protocol>(
+    markets: &[(&str, &str)],
+    sessions: Vec<Session>,
+    expected: &[Expected],
+    rest: impl Fn(&str) -> Reply + Send + Sync + 'static,
+    subscribed: impl Fn(&str) -> bool,
+) -> (StreamSnapshot, WsServer, Arc<Mutex<Vec<String>>>) {
+    let ws = ws_server(sessions).await;
+    let (rest, requests) = serve(rest).await;
+    let source = ExchangeSource::<P>::new(config(&ws.url, &rest, markets)).unwrap();
+    let name = P::EXCHANGE.as_str();
+    let (published, stream, _, _) = run_until(source, name, expected.len() as u64).await;
+    assert_same(&published, expected);
+    assert_eq!(stream.reconnects, 1);
+    let subs = ws.subscriptions.lock().clone();
+    assert!(subs.iter().all(|s| subscribed(s)), "{subs:?}");
+    (stream, ws, requests)
+}
+
 // ---- Binance ---------------------------------------------------------------------------------
 
 fn binance_expected(lines: &[String]) -> Vec<Expected> {
@@ -309,12 +321,15 @@ async fn binance_replay(
         "only trades and acks"
     );
     let expected = binance_expected(&trade_lines);
-    let ws = ws_server(sessions(&head, &trade_lines, cut, dup, gap)).await;
-    let (rest, requests) = serve(binance_rest(expected.clone())).await;
-    let source = ExchangeSource::<Binance>::new(config(&ws.url, &rest, markets)).unwrap();
-    let (published, stream, _, _) = run_until(source, "binance", expected.len() as u64).await;
-    assert_same(&published, &expected);
-    assert_eq!(stream.reconnects, 1);
+    // Subscribed on each connection.
+    let (stream, ws, requests) = replay::<Binance>(
+        markets,
+        sessions(&head, &trade_lines, cut, dup, gap),
+        &expected,
+        binance_rest(expected.clone()),
+        |s| s.contains("SUBSCRIBE") && s.contains("@trade"),
+    )
+    .await;
     assert_eq!(
         (stream.gaps_filled, stream.gaps_unfillable),
         (1, 0),
@@ -323,13 +338,7 @@ async fn binance_replay(
     assert_eq!(stream.trades_filled, gap as u64);
     assert_eq!(stream.duplicates_dropped, dup as u64);
     assert!(!requests.lock().is_empty());
-    // Subscribed on each connection.
-    let subs = ws.subscriptions.lock().clone();
-    assert_eq!(subs.len(), 2);
-    assert!(
-        subs.iter()
-            .all(|s| s.contains("SUBSCRIBE") && s.contains("@trade"))
-    );
+    assert_eq!(ws.subscriptions.lock().len(), 2);
     assert!(ws.connections.load(Ordering::SeqCst) >= 2);
 }
 
@@ -452,20 +461,16 @@ async fn coinbase_replay(
 ) -> StreamSnapshot {
     let expected = coinbase_expected(&lines);
     let lines: Vec<String> = lines.into_iter().filter(|l| !withheld(l)).collect();
-    let ws = ws_server(sessions(&[], &lines, cut, dup, gap)).await;
-    let (rest, _) = serve(coinbase_rest(expected.clone())).await;
-    let markets = [("BTC-USD", "bitcoin"), ("ETH-USD", "ethereum")];
-    let source = ExchangeSource::<Coinbase>::new(config(&ws.url, &rest, &markets)).unwrap();
-    let (published, stream, _, _) = run_until(source, "coinbase", expected.len() as u64).await;
-    assert_same(&published, &expected);
-    assert_eq!(stream.reconnects, 1);
+    let (stream, _, _) = replay::<Coinbase>(
+        &[("BTC-USD", "bitcoin"), ("ETH-USD", "ethereum")],
+        sessions(&[], &lines, cut, dup, gap),
+        &expected,
+        coinbase_rest(expected.clone()),
+        |s| s.contains("matches") && s.contains("heartbeat"),
+    )
+    .await;
     assert_eq!(stream.gaps_unfillable, 0, "{stream:?}");
     assert!(stream.gaps_filled >= 1, "{stream:?}");
-    let subs = ws.subscriptions.lock().clone();
-    assert!(
-        subs.iter()
-            .all(|s| s.contains("matches") && s.contains("heartbeat"))
-    );
     stream
 }
 
@@ -572,22 +577,18 @@ fn kraken_rest(all: Vec<Expected>) -> impl Fn(&str) -> Reply + Send + Sync + 'st
 
 async fn kraken_replay(lines: Vec<String>, cut: usize, dup: usize, gap: usize) -> StreamSnapshot {
     let expected = kraken_expected(&lines);
-    let ws = ws_server(sessions(&[], &lines, cut, dup, gap)).await;
-    let (rest, _) = serve(kraken_rest(expected.clone())).await;
-    let source =
-        ExchangeSource::<Kraken>::new(config(&ws.url, &rest, &[("BTC/USD", "bitcoin")])).unwrap();
-    let (published, stream, _, _) = run_until(source, "kraken", expected.len() as u64).await;
-    assert_same(&published, &expected);
-    assert_eq!(stream.reconnects, 1);
+    let (stream, _, _) = replay::<Kraken>(
+        &[("BTC/USD", "bitcoin")],
+        sessions(&[], &lines, cut, dup, gap),
+        &expected,
+        kraken_rest(expected.clone()),
+        |s| s.contains("\"trade\"") && s.contains("BTC/USD"),
+    )
+    .await;
     assert_eq!(
         (stream.gaps_filled, stream.gaps_unfillable),
         (1, 0),
         "{stream:?}"
-    );
-    let subs = ws.subscriptions.lock().clone();
-    assert!(
-        subs.iter()
-            .all(|s| s.contains("\"trade\"") && s.contains("BTC/USD"))
     );
     stream
 }

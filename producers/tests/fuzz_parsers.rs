@@ -8,31 +8,21 @@
 //! Cases: `PROPTEST_CASES` (default 10,000), seed `PROPTEST_RNG_SEED`. Long run:
 //! `PROPTEST_CASES=1000000 cargo test --release --workspace --test fuzz_parsers`.
 
+#[path = "../../schemas/tests/common/fuzz.rs"]
+mod fuzz;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use cryptoviz_producers::sources::history::{Format, HistoryReader, Series};
 use cryptoviz_producers::sources::news::{canonical_link, decode_entities, parse_feed, strip_html};
 use cryptoviz_schemas::{CryptoPrice, MIN_TIMESTAMP_MS, Message};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
+use proptest::test_runner::TestRunner;
 
 /// 2026-06-01: "now" for every parse.
 const NOW: i64 = 1_780_272_000_000;
 
 fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x9a55_e125);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    })
+    fuzz::runner(0x9a55_e125)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,26 +3,19 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use cryptoviz_producers::sources::coinmarketcap::{coingecko_id, parse_listings};
 use cryptoviz_producers::sources::news::{canonical_link, decode_entities, parse_feed, strip_html};
 use cryptoviz_producers::sources::{coingecko::parse_markets, feargreed::parse_fng};
 use cryptoviz_schemas::Message;
-use support::fixture;
+use support::{fixture, shared};
 
 const NOW: i64 = 1_763_700_000_000; // 2025-11-21
 
-fn shared(rel: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures"
-    ));
-    if !dir.is_dir() {
-        println!("skipped: shared fixtures not found at {}", dir.display());
-        return None;
+/// Every record passes validation as of `NOW`.
+fn assert_valid<T: Message>(records: &[T]) {
+    for r in records {
+        r.validate_at(NOW).unwrap();
     }
-    Some(std::fs::read(dir.join(rel)).unwrap())
 }
 
 fn ms(rfc3339: &str) -> i64 {
@@ -185,9 +178,7 @@ fn rss_items_are_cleaned_and_identified() {
     assert_eq!(undated.published_at_ms, NOW, "no date: fetch time");
     assert_eq!(parsed.rejects.len(), 1);
     assert!(parsed.rejects[0].reason.contains("missing title or link"));
-    for r in &parsed.records {
-        r.validate_at(NOW).unwrap();
-    }
+    assert_valid(&parsed.records);
 }
 
 #[test]
@@ -253,9 +244,7 @@ fn shared_coingecko_5coins() {
     assert_eq!(btc.market_cap, Some(322053364166.0));
     assert_eq!(btc.change_24h, Some(0.96122));
     assert_eq!(btc.timestamp_ms, ms("2023-01-02T17:08:13.102Z"));
-    for r in &p.records {
-        r.validate_at(NOW).unwrap();
-    }
+    assert_valid(&p.records);
 }
 
 #[test]
@@ -297,9 +286,7 @@ fn shared_coinmarketcap_20coins() {
     let btc = id("bitcoin").unwrap();
     assert_eq!(btc.price_usd, 60773.46882000654);
     assert_eq!(btc.timestamp_ms, ms("2024-09-17T16:21:00.000Z"));
-    for r in &p.records {
-        r.validate_at(NOW).unwrap();
-    }
+    assert_valid(&p.records);
 }
 
 #[test]
@@ -317,9 +304,7 @@ fn shared_coinmarketcap_100coins_2021_schema() {
     assert!(p.rejects.is_empty(), "{:?}", p.rejects);
     assert_eq!(p.records.len(), 100);
     assert_eq!(p.records[0].crypto_id, "bitcoin");
-    for r in &p.records {
-        r.validate_at(NOW).unwrap();
-    }
+    assert_valid(&p.records);
 }
 
 #[test]

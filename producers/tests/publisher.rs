@@ -13,14 +13,7 @@ fn price(id: &str, price_usd: f64, ts: i64) -> CryptoPrice {
         name: id.into(),
         source: "test".into(),
         price_usd,
-        market_cap: None,
         volume_24h: Some(10.0),
-        change_1h: None,
-        change_24h: None,
-        change_7d: None,
-        ath: None,
-        atl: None,
-        circulating_supply: None,
         timestamp_ms: ts,
         ..CryptoPrice::default()
     }

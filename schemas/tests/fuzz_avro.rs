@@ -11,6 +11,9 @@
 
 mod common;
 
+#[path = "common/fuzz.rs"]
+mod fuzz;
+
 use apache_avro::Schema;
 use apache_avro::types::Value;
 use common::{frame, price_fields};
@@ -19,23 +22,10 @@ use cryptoviz_schemas::{
     decode_value, to_bytes,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
+use proptest::test_runner::TestRunner;
 
 fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0xa5a0_f022);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    })
+    fuzz::runner(0xa5a0_f022)
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -157,6 +147,14 @@ fn v1_frame(p: &CryptoPrice) -> Vec<u8> {
     )
 }
 
+/// [`check_decode`] of `bytes` as each record type (over a default-like seed).
+fn check_decode_all(bytes: &[u8], now: i64) -> Result<(), TestCaseError> {
+    check_decode(bytes, now, &CryptoPrice::default())?;
+    check_decode(bytes, now, &CryptoNews::default_for_fuzz())?;
+    check_decode(bytes, now, &sentiment_seed())?;
+    check_decode(bytes, now, &dlq_seed())
+}
+
 /// Decoding `bytes` as `M` by every entry point: never panics; the fast path and the
 /// reusing path agree; a decoded record re-encodes to a frame that decodes to itself, and
 /// validating it (at any clock) does not panic.
@@ -199,11 +197,7 @@ fn frame_bytes() -> impl Strategy<Value = Vec<u8>> {
 fn arbitrary_bytes_never_panic() {
     runner()
         .run(&(frame_bytes(), any::<i64>()), |(bytes, now)| {
-            check_decode(&bytes, now, &CryptoPrice::default())?;
-            check_decode(&bytes, now, &CryptoNews::default_for_fuzz())?;
-            check_decode(&bytes, now, &sentiment_seed())?;
-            check_decode(&bytes, now, &dlq_seed())?;
-            Ok(())
+            check_decode_all(&bytes, now)
         })
         .unwrap();
 }
@@ -340,11 +334,7 @@ fn mutated_valid_frames_never_panic() {
             &(any_record(), mutations(), any::<i64>()),
             |(r, edits, now)| {
                 let bytes = mutate(bytes_of(&r), &edits);
-                check_decode(&bytes, now, &CryptoPrice::default())?;
-                check_decode(&bytes, now, &CryptoNews::default_for_fuzz())?;
-                check_decode(&bytes, now, &sentiment_seed())?;
-                check_decode(&bytes, now, &dlq_seed())?;
-                Ok(())
+                check_decode_all(&bytes, now)
             },
         )
         .unwrap();

@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from testlib import ROOT, Failure, cryptoviz_binary, free_port, log, stop
+
 DASHBOARDS = os.path.join(ROOT, "grafana", "dashboards")
 DATABASE = "cryptoviz"
 
@@ -69,39 +69,12 @@ REQUIRED = {
 }
 
 
-class Failure(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http_get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read()
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-def stop(proc, name, timeout=20):
-    """SIGTERM `proc` by its PID, then SIGKILL if it has not exited after `timeout` s."""
-    if proc is None or proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        log(f"{name} (pid {proc.pid}) ignored SIGTERM for {timeout} s: SIGKILL")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def influxd_binary():
@@ -485,9 +458,8 @@ def main():
             return 1
         print("skipping: influxd not installed (scripts/tools/install-influxdb.sh installs it)")
         return 0
-    binary = os.environ.get("CRYPTOVIZ_BIN") or os.path.join(ROOT, "target", "release", "cryptoviz")
-    if not os.access(binary, os.X_OK):
-        print(f"{binary} is missing: build it first (cargo build --release)", file=sys.stderr)
+    binary = cryptoviz_binary()
+    if binary is None:
         return 1
 
     tmp = tempfile.mkdtemp(prefix="cryptoviz-grafana-")

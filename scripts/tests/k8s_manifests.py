@@ -32,8 +32,6 @@ kubernetes-validate and cloudcoil-models-keda (scripts/tests/ops.sh installs the
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +43,8 @@ import kubernetes_validate
 import yaml
 from cloudcoil.models.keda import v1alpha1 as keda
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from testlib import ROOT, Failure, cryptoviz_binary, free_port, log, stop
+
 OVERLAYS = os.path.join(ROOT, "deploy", "k8s", "overlays")
 K8S_VERSION = "1.32"
 NOT_VALIDATED = {("kafka.strimzi.io/v1beta2", k) for k in ("Kafka", "KafkaNodePool", "KafkaTopic")}
@@ -60,20 +59,6 @@ LOCAL_ENV = {
     "CRYPTOVIZ__SOURCES__FEARGREED__BASE_URL": "http://127.0.0.1:9",
     "CRYPTOVIZ__SOURCES__NEWS__ENABLED": "false",
 }
-
-
-class Failure(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def render(overlay):
@@ -211,24 +196,18 @@ def check_probes(name, docs, binary, tmp):
                 with open(data + ".log") as f:
                     raise Failure(f"{what}: {e}\n--- its log:\n{f.read()[-3000:]}") from e
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop(proc, what, timeout=30)
             checked += 1
     if checked != 3:
         raise Failure(f"{name}: expected the producer, consumer and api Deployments, checked {checked}")
 
 
 def main():
-    binary = os.environ.get("CRYPTOVIZ_BIN", os.path.join(ROOT, "target", "release", "cryptoviz"))
+    binary = cryptoviz_binary()
     if not shutil.which("kubectl"):
         log("kubectl is required (kubectl kustomize)")
         return 1
-    if not os.path.exists(binary):
-        log(f"no cryptoviz binary at {binary}: build it first (cargo build --release)")
+    if binary is None:
         return 1
     tmp = tempfile.mkdtemp(prefix="cryptoviz-k8s-")
     try:

@@ -31,8 +31,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from testlib import ROOT, Failure, cryptoviz_binary, free_port, log, stop
+
 RULES = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
 DASHBOARDS = os.path.join(ROOT, "grafana", "operations")
 
@@ -71,20 +70,6 @@ enabled = false
 """
 
 
-class Failure(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http_get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read().decode()
@@ -101,18 +86,6 @@ def wait_http(url, what, proc, timeout=60):
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)
     raise Failure(f"{what} did not answer {url} within {timeout} s")
-
-
-def stop(proc, name, timeout=20):
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        log(f"{name} (pid {proc.pid}) ignored SIGTERM, killing it")
-        proc.kill()
-        proc.wait()
 
 
 def start(cmd, logfile, env=None):
@@ -317,7 +290,7 @@ def promtool_of(prometheus):
 
 
 def main():
-    binary = os.environ.get("CRYPTOVIZ_BIN", os.path.join(ROOT, "target", "release", "cryptoviz"))
+    binary = cryptoviz_binary()
     prometheus = os.environ.get("PROMETHEUS", shutil.which("prometheus") or "/usr/bin/prometheus")
     if not os.path.exists(prometheus):
         if os.environ.get("CRYPTOVIZ_REQUIRE_TEST_SERVERS"):
@@ -325,8 +298,7 @@ def main():
             return 1
         log("skipped: no prometheus binary (apt-get install prometheus)")
         return 0
-    if not os.path.exists(binary):
-        log(f"no cryptoviz binary at {binary}: build it first (cargo build --release)")
+    if binary is None:
         return 1
     tmp = tempfile.mkdtemp(prefix="cryptoviz-ops-")
     ok = False

@@ -1,5 +1,10 @@
 //! What can be asked of a store: [`Query`] with its [`TimeRange`] and [`Downsample`].
 
+use datafusion::arrow::datatypes::DataType;
+
+use crate::batch::TIME_COLUMN;
+use crate::error::{Error, Result};
+
 /// A half-open time range `[start_ns, end_ns)` in Unix nanoseconds; `None` is unbounded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TimeRange {
@@ -73,6 +78,52 @@ impl Downsample {
         self.aggregates
             .push((field.to_owned(), agg, output.to_owned()));
         self
+    }
+
+    /// The output columns with their types, for a measurement with `tags` whose fields'
+    /// types `field_type` gives; both backends validate a downsample here: a positive
+    /// interval, at least one aggregate, `Sum`/`Mean` of numeric fields only, and output
+    /// columns that are not empty, not repeated and clash with neither `time` nor a tag.
+    pub(crate) fn outputs(
+        &self,
+        tags: &[String],
+        field_type: impl Fn(&str) -> Result<DataType>,
+    ) -> Result<Vec<(String, DataType)>> {
+        if self.every_ns <= 0 {
+            return Err(Error::InvalidQuery(format!(
+                "downsample interval must be positive, got {} ns",
+                self.every_ns
+            )));
+        }
+        if self.aggregates.is_empty() {
+            return Err(Error::InvalidQuery("downsample without aggregates".into()));
+        }
+        let mut out: Vec<(String, DataType)> = Vec::new();
+        for (field, agg, output) in &self.aggregates {
+            let dt = field_type(field.as_str())?;
+            let numeric = matches!(dt, DataType::Float64 | DataType::Int64);
+            if matches!(agg, Agg::Sum | Agg::Mean) && !numeric {
+                return Err(Error::InvalidQuery(format!(
+                    "{agg:?} needs a numeric field but `{field}` is {dt}"
+                )));
+            }
+            if output.is_empty()
+                || output == TIME_COLUMN
+                || tags.contains(output)
+                || out.iter().any(|(o, _)| o == output)
+            {
+                return Err(Error::InvalidQuery(format!(
+                    "downsample output column `{output}` is empty, duplicated or clashes with `time` or a tag"
+                )));
+            }
+            let out_type = match agg {
+                Agg::Mean => DataType::Float64,
+                Agg::Count => DataType::Int64,
+                _ => dt,
+            };
+            out.push((output.clone(), out_type));
+        }
+        Ok(out)
     }
 }
 

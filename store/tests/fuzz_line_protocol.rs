@@ -10,10 +10,9 @@
 //! Cases: `PROPTEST_CASES` (default 10,000), seed `PROPTEST_RNG_SEED`. Long run:
 //! `PROPTEST_CASES=1000000 cargo test --release --workspace --test fuzz_line_protocol`.
 
+mod influxd;
+
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, StringArray, TimestampNanosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimestampNanosecondType};
+use influxd::start_influxd;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -34,94 +34,6 @@ const T0: i64 = 1_699_999_800_000_000_000;
 const CHUNK: usize = 5_000;
 /// One case in this many is also read back through a tag filter.
 const FILTER_EVERY: usize = 97;
-
-/// A running `influxd`, killed (by its PID) when dropped.
-struct Influxd {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Influxd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a free port")
-        .port()
-}
-
-async fn start_influxd() -> Option<Influxd> {
-    let bin = std::env::var_os("INFLUXD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/influxd"));
-    if !bin.exists() {
-        assert!(
-            std::env::var_os("CRYPTOVIZ_REQUIRE_TEST_SERVERS").is_none(),
-            "influxd is required here (scripts/tools/install-influxdb.sh) but not installed"
-        );
-        println!("skipping: influxd not installed (scripts/tools/install-influxdb.sh installs it)");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (http, rpc) = (free_port(), free_port());
-    let d = dir.path().display();
-    let config = format!(
-        r#"reporting-disabled = true
-bind-address = "127.0.0.1:{rpc}"
-[meta]
-  dir = "{d}/meta"
-[data]
-  dir = "{d}/data"
-  wal-dir = "{d}/wal"
-  query-log-enabled = false
-  # The long run writes a million distinct tag values: lift the cardinality guards (100,000
-  # values per tag key and a million series by default), which are not what is tested here.
-  max-values-per-tag = 0
-  max-series-per-database = 0
-[http]
-  bind-address = "127.0.0.1:{http}"
-  log-enabled = false
-  max-row-limit = 0
-[monitor]
-  store-enabled = false
-"#
-    );
-    let config_path = dir.path().join("influxdb.conf");
-    std::fs::write(&config_path, config).expect("write config");
-    let log = std::fs::File::create(dir.path().join("influxd.log")).expect("log file");
-    let child = Command::new(&bin)
-        .arg("-config")
-        .arg(&config_path)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn influxd");
-    let server = Influxd {
-        child,
-        url: format!("http://127.0.0.1:{http}"),
-        _dir: dir,
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{}/ping", server.url)).send().await
-            && r.status().as_u16() == 204
-        {
-            return Some(server);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "influxd did not answer /ping in 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn runner() -> TestRunner {
     let seed = std::env::var("PROPTEST_RNG_SEED")
@@ -208,7 +120,15 @@ fn rows(batches: &[RecordBatch]) -> HashMap<i64, (String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_string_round_trips_through_influxd_or_is_refused_before_sending() {
-    let Some(server) = start_influxd().await else {
+    let Some(server) = start_influxd(
+        // A long run writes a million distinct tag values: lift the cardinality guards
+        // (100,000 values per tag key and a million series by default), which are not what
+        // is tested here.
+        "  max-values-per-tag = 0\n  max-series-per-database = 0",
+        "  max-row-limit = 0",
+    )
+    .await
+    else {
         return;
     };
     let mut config = InfluxConfig::new(&server.url, "fuzz");

@@ -4,10 +4,9 @@
 //! `influxd` is looked up at `$INFLUXD`, then `/usr/bin/influxd`; without it the tests that
 //! need it print a note and pass (`scripts/tools/install-influxdb.sh` installs it).
 
+mod influxd;
+
 use std::io::Read as _;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,98 +20,11 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimestampNanosecondType};
+use influxd::{free_port, start_influxd};
 
 /// 2023-11-14T22:10:00Z, a multiple of 5 minutes since the epoch.
 const T0: i64 = 1_699_999_800_000_000_000;
 const MIN: i64 = 60_000_000_000;
-
-/// A running `influxd`, killed (by its PID) when dropped.
-struct Influxd {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Influxd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a free port")
-        .port()
-}
-
-fn influxd_binary() -> Option<PathBuf> {
-    let p = std::env::var_os("INFLUXD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/influxd"));
-    p.exists().then_some(p)
-}
-
-/// Starts `influxd` with its own config, data and ports; `None` (after a note) if absent.
-async fn start_influxd() -> Option<Influxd> {
-    let Some(bin) = influxd_binary() else {
-        assert!(
-            std::env::var_os("CRYPTOVIZ_REQUIRE_TEST_SERVERS").is_none(),
-            "influxd is required here (scripts/tools/install-influxdb.sh) but not installed"
-        );
-        println!("skipping: influxd not installed (scripts/tools/install-influxdb.sh installs it)");
-        return None;
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (http, rpc) = (free_port(), free_port());
-    let d = dir.path().display();
-    let config = format!(
-        r#"reporting-disabled = true
-bind-address = "127.0.0.1:{rpc}"
-[meta]
-  dir = "{d}/meta"
-[data]
-  dir = "{d}/data"
-  wal-dir = "{d}/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:{http}"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-"#
-    );
-    let config_path = dir.path().join("influxdb.conf");
-    std::fs::write(&config_path, config).expect("write config");
-    let log = std::fs::File::create(dir.path().join("influxd.log")).expect("log file");
-    let child = Command::new(&bin)
-        .arg("-config")
-        .arg(&config_path)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn influxd");
-    let server = Influxd {
-        child,
-        url: format!("http://127.0.0.1:{http}"),
-        _dir: dir,
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{}/ping", server.url)).send().await
-            && r.status().as_u16() == 204
-        {
-            return Some(server);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "influxd did not answer /ping in 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn config(url: &str) -> InfluxConfig {
     let mut c = InfluxConfig::new(url, "cryptoviz_test");
@@ -287,7 +199,7 @@ fn sample() -> Vec<WriteBatch> {
 
 #[tokio::test]
 async fn influxdb_write_then_query_ranges_tags_downsample_order_limit() {
-    let Some(server) = start_influxd().await else {
+    let Some(server) = start_influxd("", "").await else {
         return;
     };
     let store = InfluxStore::new(config(&server.url)).unwrap();
@@ -518,7 +430,7 @@ async fn influxdb_write_then_query_ranges_tags_downsample_order_limit() {
 
 #[tokio::test]
 async fn influxdb_rewrite_same_identity_last_write_wins() {
-    let Some(server) = start_influxd().await else {
+    let Some(server) = start_influxd("", "").await else {
         return;
     };
     let store = InfluxStore::new(config(&server.url)).unwrap();
@@ -604,7 +516,7 @@ async fn influxdb_rewrite_same_identity_last_write_wins() {
 
 #[tokio::test]
 async fn influxdb_floats_and_integers_round_trip_exactly() {
-    let Some(server) = start_influxd().await else {
+    let Some(server) = start_influxd("", "").await else {
         return;
     };
     let store = InfluxStore::new(config(&server.url)).unwrap();
@@ -796,7 +708,7 @@ async fn influxdb_v2_write_request_shape() {
 
 #[tokio::test]
 async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
-    let Some(server) = start_influxd().await else {
+    let Some(server) = start_influxd("", "").await else {
         return;
     };
     let store: Arc<dyn Store> = Arc::new(InfluxStore::new(config(&server.url)).unwrap());
@@ -864,7 +776,7 @@ async fn influxdb_answers_sql_through_datafusion_over_its_queries() {
 
 #[tokio::test]
 async fn influxdb_sql_refuses_a_scan_past_the_scan_limit_before_reading_it() {
-    let Some(server) = start_influxd().await else {
+    let Some(server) = start_influxd("", "").await else {
         return;
     };
     let mut cfg = config(&server.url);

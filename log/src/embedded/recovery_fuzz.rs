@@ -8,13 +8,16 @@
 //! Cases: `PROPTEST_CASES` (default 10,000), fixed seed (`PROPTEST_RNG_SEED` to change it).
 //! Long run: `PROPTEST_CASES=1000000 cargo test --release --workspace --lib -- recovery_fuzz`.
 
+#[path = "../../../schemas/tests/common/fuzz.rs"]
+mod fuzz;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
 
 use crate::Record;
 use crate::embedded::FsyncPolicy;
@@ -22,20 +25,7 @@ use crate::embedded::partition::{Partition, PartitionConfig};
 use crate::error::Error;
 
 fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x106_5eed);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    })
+    fuzz::runner(0x106_5eed)
 }
 
 #[derive(Clone, Debug)]

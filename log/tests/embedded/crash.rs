@@ -12,15 +12,7 @@ fn segment(dir: &std::path::Path, ext: &str) -> PathBuf {
 }
 
 async fn read_all(log: &EmbeddedLog, n: usize) -> Vec<String> {
-    let mut c = log.subscribe("reader", &["t"]).await.unwrap();
-    let got = poll_n(&mut c, n).await;
-    assert!(
-        c.poll(10, Duration::from_millis(20))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    values(&got)
+    values(&read_exactly(log, "reader", n, Duration::from_millis(20)).await)
 }
 
 fn append_raw(path: &std::path::Path, bytes: &[u8]) {
@@ -33,15 +25,7 @@ async fn torn_tail_is_truncated_and_appends_resume() {
     let dir = tempfile::tempdir().unwrap();
     let expected: Vec<String> = (0..30).map(|i| format!("value-{i}")).collect();
     {
-        let log = open(dir.path());
-        log.ensure_topic("t", 1).await.unwrap();
-        for chunk in expected.chunks(10) {
-            let recs = chunk
-                .iter()
-                .map(|v| rec(Some("BTC"), v.clone(), 1))
-                .collect();
-            log.append("t", recs).await.unwrap();
-        }
+        append_values(&open(dir.path()), &expected, 10).await;
     }
     // A crash mid-write leaves half a record: the first 20 bytes of a real frame.
     let log_path = segment(dir.path(), "log");

@@ -11,7 +11,9 @@ mod throughput;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cryptoviz_log::{Bytes, ConsumedRecord, EmbeddedLog, EmbeddedLogConfig, LogConsumer, Record};
+use cryptoviz_log::{
+    Bytes, ConsumedRecord, EmbeddedLog, EmbeddedLogConfig, Log, LogConsumer, Record,
+};
 
 pub fn config(dir: &std::path::Path) -> EmbeddedLogConfig {
     EmbeddedLogConfig::new(dir)
@@ -46,6 +48,33 @@ pub async fn poll_n(c: &mut Box<dyn LogConsumer>, n: usize) -> Vec<ConsumedRecor
         );
     }
     out
+}
+
+/// Creates topic `t` with one partition and appends `values` (key `BTC`) in batches of
+/// `batch`.
+pub async fn append_values(log: &EmbeddedLog, values: &[String], batch: usize) {
+    log.ensure_topic("t", 1).await.unwrap();
+    for chunk in values.chunks(batch) {
+        let recs = chunk
+            .iter()
+            .map(|v| rec(Some("BTC"), v.clone(), 1))
+            .collect();
+        log.append("t", recs).await.unwrap();
+    }
+}
+
+/// Reads `n` records from topic `t` through a fresh consumer of `group`, then checks that
+/// nothing more arrives within `quiet`.
+pub async fn read_exactly(
+    log: &EmbeddedLog,
+    group: &str,
+    n: usize,
+    quiet: Duration,
+) -> Vec<ConsumedRecord> {
+    let mut c = log.subscribe(group, &["t"]).await.unwrap();
+    let got = poll_n(&mut c, n).await;
+    assert!(c.poll(10, quiet).await.unwrap().is_empty());
+    got
 }
 
 pub fn values(rs: &[ConsumedRecord]) -> Vec<String> {

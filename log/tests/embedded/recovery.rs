@@ -28,30 +28,22 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
 
 /// Appends `n` records to `t` (one partition) in batches of 5.
 async fn fill(cfg: EmbeddedLogConfig, n: usize) -> Vec<String> {
-    let log = EmbeddedLog::open(cfg).unwrap();
-    log.ensure_topic("t", 1).await.unwrap();
     let vals: Vec<String> = (0..n).map(|i| format!("value-{i:04}")).collect();
-    for chunk in vals.chunks(5) {
-        let recs = chunk
-            .iter()
-            .map(|v| rec(Some("BTC"), v.clone(), 1))
-            .collect();
-        log.append("t", recs).await.unwrap();
-    }
+    append_values(&EmbeddedLog::open(cfg).unwrap(), &vals, 5).await;
     vals
+}
+
+/// Appends the record `next` and returns its offset.
+async fn append_next(log: &EmbeddedLog) -> u64 {
+    let appended = log.append("t", vec![rec(Some("BTC"), "next", 2)]).await;
+    appended.unwrap()[0].offset
 }
 
 /// (offset, value) of everything readable, via a fresh group.
 async fn read_back(log: &EmbeddedLog, n: usize) -> Vec<(u64, String)> {
-    let mut c = log.subscribe("check", &["t"]).await.unwrap();
-    let got = poll_n(&mut c, n).await;
-    assert!(
-        c.poll(10, Duration::from_millis(50))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    got.iter()
+    read_exactly(log, "check", n, Duration::from_millis(50))
+        .await
+        .iter()
         .map(|r| (r.offset, String::from_utf8(r.value.to_vec()).unwrap()))
         .collect()
 }
@@ -109,12 +101,9 @@ async fn corrupt_closed_segment_stops_startup_until_repaired() {
         .filter(|(o, _)| !(lost_from..lost_to).contains(o))
         .collect();
     assert_eq!(read_back(&log, expected.len()).await, expected);
-    let p = log
-        .append("t", vec![rec(Some("BTC"), "next", 2)])
-        .await
-        .unwrap();
     assert_eq!(
-        p[0].offset, 100,
+        append_next(&log).await,
+        100,
         "offsets continue after the highest assigned"
     );
     drop(log);
@@ -151,12 +140,9 @@ async fn damage_followed_by_intact_records_in_the_active_segment_is_not_truncate
 
     let log = EmbeddedLog::open(cfg()).unwrap();
     let kept: Vec<(u64, String)> = (0..10).map(|i| (i, vals[i as usize].clone())).collect();
-    let p = log
-        .append("t", vec![rec(Some("BTC"), "next", 2)])
-        .await
-        .unwrap();
     assert_eq!(
-        p[0].offset, 50,
+        append_next(&log).await,
+        50,
         "no offset up to the highest assigned is reused"
     );
     let mut all = kept;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use cryptoviz_schemas::{CryptoPrice, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, RejectMemory};
 use crate::config::{CoinGeckoConfig, CoinGeckoPlan};
 use crate::http::HttpClient;
-use crate::{Result, Source, SourceContext};
+use crate::{Result, SourceContext};
 
 /// Source name and `CryptoPrice::source` value.
 pub const SOURCE: &str = "coingecko";
@@ -38,12 +38,13 @@ struct Coin {
 /// of the wrong shape, without a price or with a bad `last_updated` is rejected alone.
 /// `now_ms` stands in for a missing `last_updated`.
 pub fn parse_markets(body: &[u8], now_ms: i64) -> Parsed<CryptoPrice> {
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return Parsed::rejected(common::not_json(SOURCE, body, &e), body),
-    };
-    let items = match value {
-        serde_json::Value::Array(items) => items,
+    common::parse_json_items(SOURCE, body, coins, |item| coin_to_price(item, now_ms))
+}
+
+/// The array of coins; an object instead is CoinGecko's error, named in the reason.
+fn coins(value: &serde_json::Value) -> Result<&[serde_json::Value], String> {
+    match value {
+        serde_json::Value::Array(items) => Ok(items),
         other => {
             let detail = other
                 .get("status")
@@ -51,30 +52,16 @@ pub fn parse_markets(body: &[u8], now_ms: i64) -> Parsed<CryptoPrice> {
                 .or_else(|| other.get("error"))
                 .map(|e| format!(" (upstream error: {e})"))
                 .unwrap_or_default();
-            return Parsed::rejected(
-                format!(
-                    "{SOURCE}: expected a JSON array of coins, got {}{detail}",
-                    common::json_kind(&other)
-                ),
-                body,
-            );
-        }
-    };
-    let mut parsed = Parsed::default();
-    for (i, item) in items.into_iter().enumerate() {
-        let raw = serde_json::to_vec(&item).unwrap_or_default();
-        match coin_to_price(item, now_ms) {
-            Ok(price) => parsed.records.push(price),
-            Err(why) => parsed
-                .rejects
-                .push(Reject::new(format!("{SOURCE}: item {i}: {why}"), &raw)),
+            Err(format!(
+                "expected a JSON array of coins, got {}{detail}",
+                common::json_kind(other)
+            ))
         }
     }
-    parsed
 }
 
-fn coin_to_price(item: serde_json::Value, now_ms: i64) -> Result<CryptoPrice, String> {
-    let coin: Coin = serde_json::from_value(item).map_err(|e| format!("wrong shape: {e}"))?;
+fn coin_to_price(item: &serde_json::Value, now_ms: i64) -> Result<CryptoPrice, String> {
+    let coin = Coin::deserialize(item).map_err(|e| format!("wrong shape: {e}"))?;
     let price_usd = coin
         .current_price
         .ok_or_else(|| format!("{}: current_price is null", coin.id))?;
@@ -123,11 +110,6 @@ impl CoinGeckoSource {
         })
     }
 
-    /// The poll interval.
-    pub fn interval(&self) -> Duration {
-        self.config.effective_interval()
-    }
-
     fn url(&self) -> String {
         format!(
             "{}/api/v3/coins/markets?vs_currency=usd&order=market_cap_desc&per_page={}&page=1&price_change_percentage=1h,24h,7d",
@@ -135,9 +117,18 @@ impl CoinGeckoSource {
             self.config.per_page
         )
     }
+}
+
+impl Poller for CoinGeckoSource {
+    const NAME: &'static str = SOURCE;
+
+    /// The poll interval.
+    fn interval(&self) -> Duration {
+        self.config.effective_interval()
+    }
 
     /// One poll: fetch, parse, publish the good records, dead-letter the rest.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
         let url = self.url();
         let header = match self.config.plan {
             CoinGeckoPlan::Demo => "x-cg-demo-api-key",
@@ -157,35 +148,13 @@ impl CoinGeckoSource {
         )
         .await
     }
-}
 
-impl common::Poller for CoinGeckoSource {
-    const NAME: &'static str = SOURCE;
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for CoinGeckoSource {
-    fn name(&self) -> &str {
-        SOURCE
-    }
-
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    fn log_start(&self) {
         tracing::info!(
             per_page = self.config.per_page,
             interval_s = self.interval().as_secs(),
             keyed = self.config.api_key.is_some(),
             "coingecko agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 use cryptoviz_schemas::{CryptoPrice, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, RejectMemory};
 use crate::config::CoinMarketCapConfig;
 use crate::http::HttpClient;
-use crate::{Result, Source, SourceContext};
+use crate::{Result, SourceContext};
 
 /// Source name and `CryptoPrice::source` value.
 pub const SOURCE: &str = "coinmarketcap";
@@ -93,10 +93,13 @@ struct Quote {
 /// Parses a listings body (`{"status": …, "data": [...]}`). An upstream error status or a body
 /// of the wrong shape is rejected whole; a bad item alone.
 pub fn parse_listings(body: &[u8], now_ms: i64) -> Parsed<CryptoPrice> {
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return Parsed::rejected(common::not_json(SOURCE, body, &e), body),
-    };
+    common::parse_json_items(SOURCE, body, listings, |item| {
+        listing_to_price(item, now_ms)
+    })
+}
+
+/// The `data` array of listings, unless the `status` reports an upstream error.
+fn listings(value: &serde_json::Value) -> Result<&[serde_json::Value], String> {
     let status = value.get("status");
     let code = status
         .and_then(|s| s.get("error_code"))
@@ -110,28 +113,9 @@ pub fn parse_listings(body: &[u8], now_ms: i64) -> Parsed<CryptoPrice> {
             .and_then(|s| s.get("error_message"))
             .and_then(|m| m.as_str())
             .unwrap_or("no message");
-        return Parsed::rejected(format!("{SOURCE}: upstream error {code}: {message}"), body);
+        return Err(format!("upstream error {code}: {message}"));
     }
-    let Some(serde_json::Value::Array(items)) = value.get("data") else {
-        return Parsed::rejected(
-            format!(
-                "{SOURCE}: expected an object with a \"data\" array, got {}",
-                common::json_kind(&value)
-            ),
-            body,
-        );
-    };
-    let mut parsed = Parsed::default();
-    for (i, item) in items.iter().enumerate() {
-        match listing_to_price(item, now_ms) {
-            Ok(price) => parsed.records.push(price),
-            Err(why) => parsed.rejects.push(Reject::new(
-                format!("{SOURCE}: item {i}: {why}"),
-                &serde_json::to_vec(item).unwrap_or_default(),
-            )),
-        }
-    }
-    parsed
+    common::data_array(value)
 }
 
 fn listing_to_price(item: &serde_json::Value, now_ms: i64) -> Result<CryptoPrice, String> {
@@ -187,14 +171,18 @@ impl CoinMarketCapSource {
             rejected: RejectMemory::default(),
         })
     }
+}
+
+impl Poller for CoinMarketCapSource {
+    const NAME: &'static str = SOURCE;
 
     /// The poll interval.
-    pub fn interval(&self) -> Duration {
+    fn interval(&self) -> Duration {
         self.config.interval
     }
 
     /// One poll: fetch, parse, publish the good records, dead-letter the rest.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
         let url = format!(
             "{}/v1/cryptocurrency/listings/latest?limit={}&convert=USD",
             self.config.base_url.trim_end_matches('/'),
@@ -221,34 +209,12 @@ impl CoinMarketCapSource {
         )
         .await
     }
-}
 
-impl common::Poller for CoinMarketCapSource {
-    const NAME: &'static str = SOURCE;
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for CoinMarketCapSource {
-    fn name(&self) -> &str {
-        SOURCE
-    }
-
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    fn log_start(&self) {
         tracing::info!(
             limit = self.config.limit,
             interval_s = self.interval().as_secs(),
             "coinmarketcap agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }

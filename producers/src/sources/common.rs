@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::http::{FetchError, Fetched, HttpClient};
-use crate::{Publishable, Result, SourceContext};
+use crate::{Publishable, Result, Source, SourceContext};
 
 /// What one parse of an upstream payload produced: the records, and what could not become a
 /// record (sent to the DLQ as raw payload with the reason).
@@ -79,29 +79,46 @@ impl PollReport {
     }
 }
 
-/// An agent that polls its upstream on an interval.
-pub(crate) trait Poller: Send {
-    /// Name used in logs and errors.
+/// An agent that polls an HTTP API on a fixed interval (CoinGecko, CoinMarketCap, Fear &
+/// Greed, the news feeds). Every `Poller` is a [`Source`] whose `run` logs its start and then
+/// polls once per interval until shutdown, each result reported to the source's status.
+pub trait Poller: Send {
+    /// Source name, used in logs and errors.
     const NAME: &'static str;
     /// Time between polls.
-    fn every(&self) -> Duration;
-    /// One poll; upstream failures are reported in the status, not returned.
-    fn poll(
+    fn interval(&self) -> Duration;
+    /// One poll. An error is the poll's failure; the caller reports it in the status.
+    fn poll_once(
         &mut self,
         ctx: &SourceContext,
     ) -> impl std::future::Future<Output = Result<PollReport>> + Send;
+    /// Logs the agent's start with its settings.
+    fn log_start(&self);
+}
+
+#[async_trait::async_trait]
+impl<P: Poller> Source for P {
+    fn name(&self) -> &str {
+        P::NAME
+    }
+
+    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+        self.log_start();
+        run_polls(self, &ctx).await;
+        Ok(())
+    }
 }
 
 /// The poll loop every HTTP agent runs: a poll per tick of [`ticker`] until shutdown, each
 /// result reported by [`report_poll`].
 pub(crate) async fn run_polls<P: Poller>(agent: &mut P, ctx: &SourceContext) {
-    let mut ticker = ticker(agent.every());
+    let mut ticker = ticker(agent.interval());
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        let result = agent.poll(ctx).await;
+        let result = agent.poll_once(ctx).await;
         report_poll(ctx, P::NAME, result);
     }
 }
@@ -292,6 +309,47 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Parses a JSON payload item by item: the body must be JSON, `items` finds its array of items
+/// (or says why the whole body is rejected), and `record` turns each item into a record (or
+/// says why that item goes to the DLQ as its own JSON). Every reason starts with `source`.
+pub(crate) fn parse_json_items<T>(
+    source: &str,
+    body: &[u8],
+    items: fn(&serde_json::Value) -> Result<&[serde_json::Value], String>,
+    mut record: impl FnMut(&serde_json::Value) -> Result<T, String>,
+) -> Parsed<T> {
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return Parsed::rejected(not_json(source, body, &e), body),
+    };
+    let items = match items(&value) {
+        Ok(items) => items,
+        Err(why) => return Parsed::rejected(format!("{source}: {why}"), body),
+    };
+    let mut parsed = Parsed::default();
+    for (i, item) in items.iter().enumerate() {
+        match record(item) {
+            Ok(r) => parsed.records.push(r),
+            Err(why) => parsed.rejects.push(Reject::new(
+                format!("{source}: item {i}: {why}"),
+                &serde_json::to_vec(item).unwrap_or_default(),
+            )),
+        }
+    }
+    parsed
+}
+
+/// The `data` array of a JSON object (CoinMarketCap, Fear & Greed), or why there is none.
+pub(crate) fn data_array(value: &serde_json::Value) -> Result<&[serde_json::Value], String> {
+    match value.get("data") {
+        Some(serde_json::Value::Array(items)) => Ok(items),
+        _ => Err(format!(
+            "expected an object with a \"data\" array, got {}",
+            json_kind(value)
+        )),
     }
 }
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 use cryptoviz_schemas::{MarketSentiment, topics};
 use serde::Deserialize;
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, RejectMemory};
 use crate::config::FearGreedConfig;
 use crate::http::HttpClient;
-use crate::{Result, Source, SourceContext};
+use crate::{Result, SourceContext};
 
 /// Source name and `MarketSentiment::source` value.
 pub const SOURCE: &str = "alternative.me";
@@ -54,38 +54,21 @@ impl std::fmt::Debug for StrOrNum {
 /// Parses an `/fng/` body, oldest reading first. A `metadata.error` or a body of the wrong
 /// shape is rejected whole; an entry whose numbers do not parse alone.
 pub fn parse_fng(body: &[u8]) -> Parsed<MarketSentiment> {
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return Parsed::rejected(common::not_json(SOURCE, body, &e), body),
-    };
+    let mut parsed = common::parse_json_items(SOURCE, body, entries, entry_to_sentiment);
+    parsed.records.sort_by_key(|s| s.timestamp_ms);
+    parsed
+}
+
+/// The `data` array of readings, unless the `metadata` reports an upstream error.
+fn entries(value: &serde_json::Value) -> Result<&[serde_json::Value], String> {
     if let Some(err) = value
         .get("metadata")
         .and_then(|m| m.get("error"))
         .filter(|e| !e.is_null())
     {
-        return Parsed::rejected(format!("{SOURCE}: upstream error: {err}"), body);
+        return Err(format!("upstream error: {err}"));
     }
-    let Some(serde_json::Value::Array(items)) = value.get("data") else {
-        return Parsed::rejected(
-            format!(
-                "{SOURCE}: expected an object with a \"data\" array, got {}",
-                common::json_kind(&value)
-            ),
-            body,
-        );
-    };
-    let mut parsed = Parsed::default();
-    for (i, item) in items.iter().enumerate() {
-        match entry_to_sentiment(item) {
-            Ok(s) => parsed.records.push(s),
-            Err(why) => parsed.rejects.push(Reject::new(
-                format!("{SOURCE}: item {i}: {why}"),
-                &serde_json::to_vec(item).unwrap_or_default(),
-            )),
-        }
-    }
-    parsed.records.sort_by_key(|s| s.timestamp_ms);
-    parsed
+    common::data_array(value)
 }
 
 fn entry_to_sentiment(item: &serde_json::Value) -> Result<MarketSentiment, String> {
@@ -127,14 +110,18 @@ impl FearGreedSource {
             last_ts_ms: None,
         })
     }
+}
+
+impl Poller for FearGreedSource {
+    const NAME: &'static str = "feargreed";
 
     /// The poll interval.
-    pub fn interval(&self) -> Duration {
+    fn interval(&self) -> Duration {
         self.config.interval
     }
 
     /// One poll: the backfill on the first successful one, the latest value afterwards.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
         let limit = if self.last_ts_ms.is_none() {
             self.config.backfill.max(1)
         } else {
@@ -172,34 +159,12 @@ impl FearGreedSource {
         }
         Ok(report)
     }
-}
 
-impl common::Poller for FearGreedSource {
-    const NAME: &'static str = "feargreed";
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for FearGreedSource {
-    fn name(&self) -> &str {
-        "feargreed"
-    }
-
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    fn log_start(&self) {
         tracing::info!(
             interval_s = self.interval().as_secs(),
             backfill_days = self.config.backfill,
             "fear & greed agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }

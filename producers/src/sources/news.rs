@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use cryptoviz_schemas::{CryptoNews, topics};
 
-use super::common::{self, Parsed, PollReport, Reject, RejectMemory};
+use super::common::{self, Parsed, PollReport, Poller, Reject, RejectMemory};
 use crate::config::NewsConfig;
 use crate::http::HttpClient;
-use crate::{Error, Result, Source, SourceContext};
+use crate::{Error, Result, SourceContext};
 
 /// Source name of the agent (each record's `source` is its feed's name).
 pub const SOURCE: &str = "news";
@@ -334,36 +334,9 @@ impl NewsSource {
         })
     }
 
-    /// The poll interval.
-    pub fn interval(&self) -> Duration {
-        self.config.interval
-    }
-
     /// How many article keys are remembered.
     pub fn seen_len(&self) -> usize {
         self.seen.len()
-    }
-
-    /// One round over every feed. A failing feed does not stop the others.
-    pub async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
-        let mut report = PollReport::default();
-        let mut first_error = None;
-        for feed in self.config.feeds.clone() {
-            if ctx.shutdown.is_cancelled() {
-                break;
-            }
-            match self.poll_feed(ctx, &feed.name, &feed.url).await {
-                Ok(r) => report.add(r),
-                Err(e) => {
-                    self.http.forget(&feed.url);
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(report),
-        }
     }
 
     async fn poll_feed(
@@ -410,33 +383,42 @@ impl NewsSource {
     }
 }
 
-impl common::Poller for NewsSource {
+impl Poller for NewsSource {
     const NAME: &'static str = SOURCE;
-    fn every(&self) -> Duration {
-        self.interval()
-    }
-    fn poll(
-        &mut self,
-        ctx: &SourceContext,
-    ) -> impl std::future::Future<Output = Result<PollReport>> + Send {
-        self.poll_once(ctx)
-    }
-}
 
-#[async_trait::async_trait]
-impl Source for NewsSource {
-    fn name(&self) -> &str {
-        SOURCE
+    /// The poll interval.
+    fn interval(&self) -> Duration {
+        self.config.interval
     }
 
-    async fn run(&mut self, ctx: SourceContext) -> Result<()> {
+    /// One round over every feed. A failing feed does not stop the others.
+    async fn poll_once(&mut self, ctx: &SourceContext) -> Result<PollReport> {
+        let mut report = PollReport::default();
+        let mut first_error = None;
+        for feed in self.config.feeds.clone() {
+            if ctx.shutdown.is_cancelled() {
+                break;
+            }
+            match self.poll_feed(ctx, &feed.name, &feed.url).await {
+                Ok(r) => report.add(r),
+                Err(e) => {
+                    self.http.forget(&feed.url);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    fn log_start(&self) {
         tracing::info!(
             feeds = self.config.feeds.len(),
             interval_s = self.interval().as_secs(),
             seen = self.seen.len(),
             "news agent started"
         );
-        common::run_polls(self, &ctx).await;
-        Ok(())
     }
 }

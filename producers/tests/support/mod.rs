@@ -20,6 +20,20 @@ pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{path}{name}")).unwrap()
 }
 
+/// A file of the recorded real data in `../shared/fixtures`, or `None` (with a message saying
+/// the test is skipped) when that folder is absent.
+pub(crate) fn shared(rel: &str) -> Option<Vec<u8>> {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures"
+    ));
+    if !dir.is_dir() {
+        println!("skipped: shared fixtures not found at {}", dir.display());
+        return None;
+    }
+    Some(std::fs::read(dir.join(rel)).unwrap())
+}
+
 /// One scripted answer.
 #[derive(Clone, Debug)]
 pub(crate) enum Reply {
@@ -48,55 +62,17 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) async fn start(replies: Vec<Reply>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let replies = Arc::new(Mutex::new(replies));
         let hits = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (r, h, q) = (replies.clone(), hits.clone(), requests.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (r, h, q) = (r.clone(), h.clone(), q.clone());
-                tokio::spawn(async move {
-                    // One request per connection: we answer with `Connection: close`.
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    q.lock().push(String::from_utf8_lossy(&buf).into_owned());
-                    let n = h.fetch_add(1, Ordering::SeqCst);
-                    let reply = {
-                        let replies = r.lock();
-                        replies[n.min(replies.len() - 1)].clone()
-                    };
-                    match reply {
-                        Reply::Hang => {
-                            tokio::time::sleep(Duration::from_secs(3600)).await;
-                        }
-                        Reply::Http(code, headers, body) => {
-                            let mut head = format!(
-                                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                                body.len()
-                            );
-                            for (k, v) in headers {
-                                head.push_str(&format!("{k}: {v}\r\n"));
-                            }
-                            head.push_str("\r\n");
-                            let _ = stream.write_all(head.as_bytes()).await;
-                            let _ = stream.write_all(&body).await;
-                            let _ = stream.shutdown().await;
-                        }
-                    }
-                });
-            }
-        });
+        let url = listen(move |head| {
+            q.lock().push(head.to_string());
+            let n = h.fetch_add(1, Ordering::SeqCst);
+            let replies = r.lock();
+            replies[n.min(replies.len() - 1)].clone()
+        })
+        .await;
         Self {
             url,
             replies,
@@ -124,17 +100,30 @@ impl Server {
 pub(crate) async fn serve(
     handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
 ) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handler = Arc::new(handler);
     let paths = Arc::new(Mutex::new(Vec::new()));
     let seen = paths.clone();
+    let url = listen(move |head| {
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        seen.lock().push(path.clone());
+        handler(&path)
+    })
+    .await;
+    (url, paths)
+}
+
+/// The HTTP/1.1 server under [`Server`] and [`serve`], on 127.0.0.1:0: one request per
+/// connection (answered with `Connection: close`), whose head `answer` turns into the reply.
+/// Returns the base URL.
+async fn listen(answer: impl Fn(&str) -> Reply + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = Arc::new(answer);
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
-            let (handler, seen) = (handler.clone(), seen.clone());
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -145,9 +134,7 @@ pub(crate) async fn serve(
                     }
                 }
                 let head = String::from_utf8_lossy(&buf).into_owned();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                seen.lock().push(path.clone());
-                let (code, headers, body) = match handler(&path) {
+                let (code, headers, body) = match answer(&head) {
                     Reply::Http(code, headers, body) => (code, headers, body),
                     Reply::Hang => {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -168,7 +155,7 @@ pub(crate) async fn serve(
             });
         }
     });
-    (url, paths)
+    url
 }
 
 /// The value of `key` in the query of `path`.

@@ -2,12 +2,11 @@
 
 use std::sync::LazyLock;
 
-use apache_avro::{Schema, types::Value};
+use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Reader, put_bytes, put_long, put_str};
+use super::fields::message_codec;
 use crate::validate::{non_empty, timestamp};
-use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
 static SCHEMA: LazyLock<Schema> =
@@ -30,33 +29,15 @@ pub struct DlqRecord {
 }
 
 impl Message for DlqRecord {
-    const SCHEMA_ID: u32 = 4;
-    const FULL_NAME: &'static str = "io.cryptoviz.DlqRecord";
-    const TOPIC: &'static str = topics::DLQ;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
-    }
-
-    fn encode_datum(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.original_topic);
-        put_str(out, &self.reason);
-        put_bytes(out, &self.payload);
-        put_str(out, &self.source);
-        put_long(out, self.timestamp_ms);
-    }
-
-    fn decode_datum(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let msg = Self {
-            original_topic: r.string("original_topic")?,
-            reason: r.string("reason")?,
-            payload: r.bytes("payload")?,
-            source: r.string("source")?,
-            timestamp_ms: r.long("timestamp")?,
-        };
-        r.finish()?;
-        Ok(msg)
+    message_codec! {
+        id: 4, name: "io.cryptoviz.DlqRecord", topic: topics::DLQ, schema: SCHEMA,
+        record "DlqRecord" {
+            original_topic: "original_topic",
+            reason: "reason",
+            payload: "payload",
+            source: "source",
+            timestamp_ms: "timestamp" as timestamp,
+        }
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
@@ -64,16 +45,5 @@ impl Message for DlqRecord {
         non_empty("reason", &self.reason)?;
         non_empty("source", &self.source)?;
         timestamp("timestamp", self.timestamp_ms, now_ms)
-    }
-
-    fn from_avro_value(v: Value) -> Result<Self> {
-        let mut f = Fields::new(v, "DlqRecord")?;
-        Ok(Self {
-            original_topic: f.string("original_topic")?,
-            reason: f.string("reason")?,
-            payload: f.bytes("payload")?,
-            source: f.string("source")?,
-            timestamp_ms: f.timestamp_ms("timestamp")?,
-        })
     }
 }

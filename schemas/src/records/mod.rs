@@ -1,8 +1,9 @@
 //! One file per record type. Each holds the Rust struct, its embedded schema and its
-//! [`crate::Message`] implementation; field order in `encode_datum`/`decode_datum` is the
-//! field order of the `.avsc` file.
+//! [`crate::Message`] implementation: `fields::message_codec!` builds all of it but
+//! `validate_at` from the record's fields, listed once in the field order of the `.avsc` file.
 
 mod dlq;
+mod fields;
 mod news;
 mod price;
 mod sentiment;

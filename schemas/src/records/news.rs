@@ -2,12 +2,11 @@
 
 use std::sync::LazyLock;
 
-use apache_avro::{Schema, types::Value};
+use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Reader, put_long, put_opt_double, put_opt_str, put_str, put_str_array};
+use super::fields::message_codec;
 use crate::validate::{in_range, non_empty, tag_value, timestamp};
-use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -43,43 +42,20 @@ pub struct CryptoNews {
 }
 
 impl Message for CryptoNews {
-    const SCHEMA_ID: u32 = 2;
-    const FULL_NAME: &'static str = "io.cryptoviz.CryptoNews";
-    const TOPIC: &'static str = topics::NEWS;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
-    }
-
-    fn encode_datum(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.guid);
-        put_str(out, &self.title);
-        put_opt_str(out, self.summary.as_deref());
-        put_str(out, &self.link);
-        put_str(out, &self.source);
-        put_long(out, self.published_at_ms);
-        put_long(out, self.fetched_at_ms);
-        put_opt_double(out, self.sentiment_score);
-        put_opt_str(out, self.sentiment_label.as_deref());
-        put_str_array(out, &self.coins);
-    }
-
-    fn decode_datum(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let msg = Self {
-            guid: r.string("guid")?,
-            title: r.string("title")?,
-            summary: r.opt_string("summary")?,
-            link: r.string("link")?,
-            source: r.string("source")?,
-            published_at_ms: r.long("published_at")?,
-            fetched_at_ms: r.long("fetched_at")?,
-            sentiment_score: r.opt_double("sentiment_score")?,
-            sentiment_label: r.opt_string("sentiment_label")?,
-            coins: r.str_array("coins")?,
-        };
-        r.finish()?;
-        Ok(msg)
+    message_codec! {
+        id: 2, name: "io.cryptoviz.CryptoNews", topic: topics::NEWS, schema: SCHEMA,
+        record "CryptoNews" {
+            guid: "guid",
+            title: "title",
+            summary: "summary",
+            link: "link",
+            source: "source",
+            published_at_ms: "published_at" as timestamp,
+            fetched_at_ms: "fetched_at" as timestamp,
+            sentiment_score: "sentiment_score",
+            sentiment_label: "sentiment_label",
+            coins: "coins",
+        }
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
@@ -96,21 +72,5 @@ impl Message for CryptoNews {
             in_range("sentiment_score", score, -1.0, 1.0)?;
         }
         Ok(())
-    }
-
-    fn from_avro_value(v: Value) -> Result<Self> {
-        let mut f = Fields::new(v, "CryptoNews")?;
-        Ok(Self {
-            guid: f.string("guid")?,
-            title: f.string("title")?,
-            summary: f.opt_string("summary")?,
-            link: f.string("link")?,
-            source: f.string("source")?,
-            published_at_ms: f.timestamp_ms("published_at")?,
-            fetched_at_ms: f.timestamp_ms("fetched_at")?,
-            sentiment_score: f.opt_double("sentiment_score")?,
-            sentiment_label: f.opt_string("sentiment_label")?,
-            coins: f.string_array("coins")?,
-        })
     }
 }

@@ -2,12 +2,11 @@
 
 use std::sync::LazyLock;
 
-use apache_avro::{Schema, types::Value};
+use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Reader, put_double, put_long, put_opt_double, put_str};
+use super::fields::message_codec;
 use crate::validate::{opt_finite, opt_non_negative, positive, tag_value, timestamp};
-use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -123,83 +122,28 @@ fn candle_part(missing: &'static str) -> ValidationError {
 }
 
 impl Message for CryptoPrice {
-    const SCHEMA_ID: u32 = 5;
-    const FULL_NAME: &'static str = "io.cryptoviz.CryptoPrice";
-    const TOPIC: &'static str = topics::PRICES;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
-    }
-
-    fn encode_datum(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.crypto_id);
-        put_str(out, &self.symbol);
-        put_str(out, &self.name);
-        put_str(out, &self.source);
-        put_double(out, self.price_usd);
-        put_opt_double(out, self.market_cap);
-        put_opt_double(out, self.volume_24h);
-        put_opt_double(out, self.change_1h);
-        put_opt_double(out, self.change_24h);
-        put_opt_double(out, self.change_7d);
-        put_opt_double(out, self.ath);
-        put_opt_double(out, self.atl);
-        put_opt_double(out, self.circulating_supply);
-        put_long(out, self.timestamp_ms);
-        put_opt_double(out, self.volume);
-        put_opt_double(out, self.open_usd);
-        put_opt_double(out, self.high_usd);
-        put_opt_double(out, self.low_usd);
-    }
-
-    fn decode_datum(bytes: &[u8]) -> Result<Self> {
-        let mut msg = Self::default();
-        msg.decode_datum_into(bytes)?;
-        Ok(msg)
-    }
-
-    fn decode_datum_into(&mut self, bytes: &[u8]) -> Result<()> {
-        let mut r = Reader::new(bytes);
-        // Every field is named here, in schema order, so none can be left stale.
-        let Self {
-            crypto_id,
-            symbol,
-            name,
-            source,
-            price_usd,
-            market_cap,
-            volume_24h,
-            change_1h,
-            change_24h,
-            change_7d,
-            ath,
-            atl,
-            circulating_supply,
-            timestamp_ms,
-            volume,
-            open_usd,
-            high_usd,
-            low_usd,
-        } = self;
-        r.string_into("crypto_id", crypto_id)?;
-        r.string_into("symbol", symbol)?;
-        r.string_into("name", name)?;
-        r.string_into("source", source)?;
-        *price_usd = r.double("price_usd")?;
-        *market_cap = r.opt_double("market_cap")?;
-        *volume_24h = r.opt_double("volume_24h")?;
-        *change_1h = r.opt_double("change_1h")?;
-        *change_24h = r.opt_double("change_24h")?;
-        *change_7d = r.opt_double("change_7d")?;
-        *ath = r.opt_double("ath")?;
-        *atl = r.opt_double("atl")?;
-        *circulating_supply = r.opt_double("circulating_supply")?;
-        *timestamp_ms = r.long("timestamp")?;
-        *volume = r.opt_double("volume")?;
-        *open_usd = r.opt_double("open_usd")?;
-        *high_usd = r.opt_double("high_usd")?;
-        *low_usd = r.opt_double("low_usd")?;
-        r.finish()
+    message_codec! {
+        id: 5, name: "io.cryptoviz.CryptoPrice", topic: topics::PRICES, schema: SCHEMA,
+        record "CryptoPrice" {
+            crypto_id: "crypto_id",
+            symbol: "symbol",
+            name: "name",
+            source: "source",
+            price_usd: "price_usd",
+            market_cap: "market_cap",
+            volume_24h: "volume_24h",
+            change_1h: "change_1h",
+            change_24h: "change_24h",
+            change_7d: "change_7d",
+            ath: "ath",
+            atl: "atl",
+            circulating_supply: "circulating_supply",
+            timestamp_ms: "timestamp" as timestamp,
+            volume: "volume",
+            open_usd: "open_usd",
+            high_usd: "high_usd",
+            low_usd: "low_usd",
+        }
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
@@ -218,29 +162,5 @@ impl Message for CryptoPrice {
         opt_non_negative("volume", self.volume)?;
         self.validate_candle()?;
         timestamp("timestamp", self.timestamp_ms, now_ms)
-    }
-
-    fn from_avro_value(v: Value) -> Result<Self> {
-        let mut f = Fields::new(v, "CryptoPrice")?;
-        Ok(Self {
-            crypto_id: f.string("crypto_id")?,
-            symbol: f.string("symbol")?,
-            name: f.string("name")?,
-            source: f.string("source")?,
-            price_usd: f.double("price_usd")?,
-            market_cap: f.opt_double("market_cap")?,
-            volume_24h: f.opt_double("volume_24h")?,
-            change_1h: f.opt_double("change_1h")?,
-            change_24h: f.opt_double("change_24h")?,
-            change_7d: f.opt_double("change_7d")?,
-            ath: f.opt_double("ath")?,
-            atl: f.opt_double("atl")?,
-            circulating_supply: f.opt_double("circulating_supply")?,
-            timestamp_ms: f.timestamp_ms("timestamp")?,
-            volume: f.opt_double("volume")?,
-            open_usd: f.opt_double("open_usd")?,
-            high_usd: f.opt_double("high_usd")?,
-            low_usd: f.opt_double("low_usd")?,
-        })
     }
 }

@@ -2,12 +2,11 @@
 
 use std::sync::LazyLock;
 
-use apache_avro::{Schema, types::Value};
+use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Reader, put_int, put_long, put_str};
+use super::fields::message_codec;
 use crate::validate::{tag_value, timestamp};
-use crate::value::Fields;
 use crate::{Message, Result, ValidationError, topics};
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -31,31 +30,14 @@ pub struct MarketSentiment {
 }
 
 impl Message for MarketSentiment {
-    const SCHEMA_ID: u32 = 3;
-    const FULL_NAME: &'static str = "io.cryptoviz.MarketSentiment";
-    const TOPIC: &'static str = topics::SENTIMENT;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
-    }
-
-    fn encode_datum(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.source);
-        put_int(out, self.value);
-        put_str(out, &self.classification);
-        put_long(out, self.timestamp_ms);
-    }
-
-    fn decode_datum(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let msg = Self {
-            source: r.string("source")?,
-            value: r.int("value")?,
-            classification: r.string("classification")?,
-            timestamp_ms: r.long("timestamp")?,
-        };
-        r.finish()?;
-        Ok(msg)
+    message_codec! {
+        id: 3, name: "io.cryptoviz.MarketSentiment", topic: topics::SENTIMENT, schema: SCHEMA,
+        record "MarketSentiment" {
+            source: "source",
+            value: "value",
+            classification: "classification",
+            timestamp_ms: "timestamp" as timestamp,
+        }
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
@@ -67,15 +49,5 @@ impl Message for MarketSentiment {
             ));
         }
         timestamp("timestamp", self.timestamp_ms, now_ms)
-    }
-
-    fn from_avro_value(v: Value) -> Result<Self> {
-        let mut f = Fields::new(v, "MarketSentiment")?;
-        Ok(Self {
-            source: f.string("source")?,
-            value: f.int("value")?,
-            classification: f.string("classification")?,
-            timestamp_ms: f.timestamp_ms("timestamp")?,
-        })
     }
 }

@@ -3,10 +3,11 @@
 
 use std::sync::LazyLock;
 
-use apache_avro::{Schema, types::Value};
+use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Reader, put_double, put_int, put_long, put_str};
+use super::fields::{Field, message_codec};
+use crate::codec::{Reader, put_int};
 use crate::error::Error;
 use crate::validate::{positive, tag_value, timestamp};
 use crate::value::Fields;
@@ -60,6 +61,23 @@ impl TakerSide {
     }
 }
 
+/// An Avro enum: its index on the wire, its symbol in a resolved record.
+impl Field for TakerSide {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_int(out, self.index());
+    }
+    fn read(r: &mut Reader<'_>, name: &'static str) -> Result<Self> {
+        TakerSide::from_index(r.int(name)?)
+    }
+    fn from_value(f: &mut Fields, name: &'static str) -> Result<Self> {
+        match f.enum_symbol(name)?.as_str() {
+            "buy" => Ok(TakerSide::Buy),
+            "sell" => Ok(TakerSide::Sell),
+            _ => Err(Error::Value { what: name }),
+        }
+    }
+}
+
 /// One trade of one market on one exchange.
 ///
 /// `(exchange, symbol, trade_id)` identifies a trade: the three exchanges number trades
@@ -91,58 +109,20 @@ pub struct CryptoTrade {
 }
 
 impl Message for CryptoTrade {
-    const SCHEMA_ID: u32 = 6;
-    const FULL_NAME: &'static str = "io.cryptoviz.CryptoTrade";
-    const TOPIC: &'static str = topics::TRADES;
-
-    fn schema() -> &'static Schema {
-        &SCHEMA
-    }
-
-    fn encode_datum(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.exchange);
-        put_str(out, &self.symbol);
-        put_str(out, &self.crypto_id);
-        put_str(out, &self.quote);
-        put_long(out, self.trade_id);
-        put_double(out, self.price);
-        put_double(out, self.quantity);
-        put_int(out, self.side.index());
-        put_long(out, self.event_time_ms);
-        put_long(out, self.receive_time_ms);
-    }
-
-    fn decode_datum(bytes: &[u8]) -> Result<Self> {
-        let mut msg = Self::default();
-        msg.decode_datum_into(bytes)?;
-        Ok(msg)
-    }
-
-    fn decode_datum_into(&mut self, bytes: &[u8]) -> Result<()> {
-        let mut r = Reader::new(bytes);
-        let Self {
-            exchange,
-            symbol,
-            crypto_id,
-            quote,
-            trade_id,
-            price,
-            quantity,
-            side,
-            event_time_ms,
-            receive_time_ms,
-        } = self;
-        r.string_into("exchange", exchange)?;
-        r.string_into("symbol", symbol)?;
-        r.string_into("crypto_id", crypto_id)?;
-        r.string_into("quote", quote)?;
-        *trade_id = r.long("trade_id")?;
-        *price = r.double("price")?;
-        *quantity = r.double("quantity")?;
-        *side = TakerSide::from_index(r.int("side")?)?;
-        *event_time_ms = r.long("event_time")?;
-        *receive_time_ms = r.long("receive_time")?;
-        r.finish()
+    message_codec! {
+        id: 6, name: "io.cryptoviz.CryptoTrade", topic: topics::TRADES, schema: SCHEMA,
+        record "CryptoTrade" {
+            exchange: "exchange",
+            symbol: "symbol",
+            crypto_id: "crypto_id",
+            quote: "quote",
+            trade_id: "trade_id",
+            price: "price",
+            quantity: "quantity",
+            side: "side",
+            event_time_ms: "event_time" as timestamp,
+            receive_time_ms: "receive_time" as timestamp,
+        }
     }
 
     fn validate_at(&self, now_ms: i64) -> Result<(), ValidationError> {
@@ -160,25 +140,5 @@ impl Message for CryptoTrade {
         positive("quantity", self.quantity)?;
         timestamp("event_time", self.event_time_ms, now_ms)?;
         timestamp("receive_time", self.receive_time_ms, now_ms)
-    }
-
-    fn from_avro_value(v: Value) -> Result<Self> {
-        let mut f = Fields::new(v, "CryptoTrade")?;
-        Ok(Self {
-            exchange: f.string("exchange")?,
-            symbol: f.string("symbol")?,
-            crypto_id: f.string("crypto_id")?,
-            quote: f.string("quote")?,
-            trade_id: f.long("trade_id")?,
-            price: f.double("price")?,
-            quantity: f.double("quantity")?,
-            side: match f.enum_symbol("side")?.as_str() {
-                "buy" => TakerSide::Buy,
-                "sell" => TakerSide::Sell,
-                _ => return Err(Error::Value { what: "side" }),
-            },
-            event_time_ms: f.timestamp_ms("event_time")?,
-            receive_time_ms: f.timestamp_ms("receive_time")?,
-        })
     }
 }

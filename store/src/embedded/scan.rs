@@ -242,7 +242,7 @@ pub(crate) async fn run_query(
     }
     let fields: Vec<String> = match (&q.downsample, &q.fields) {
         (Some(ds), _) => {
-            validate_downsample(snap, ds)?;
+            ds.outputs(&snap.tags, |f| field_type(snap, f).cloned())?;
             let mut f: Vec<String> = Vec::new();
             for (name, _, _) in &ds.aggregates {
                 if !f.contains(name) {
@@ -283,39 +283,6 @@ pub(crate) async fn run_query(
         df = df.limit(0, Some(n))?;
     }
     Ok(df.collect().await?)
-}
-
-fn validate_downsample(snap: &Snapshot, ds: &Downsample) -> Result<()> {
-    if ds.every_ns <= 0 {
-        return Err(Error::InvalidQuery(format!(
-            "downsample interval must be positive, got {} ns",
-            ds.every_ns
-        )));
-    }
-    if ds.aggregates.is_empty() {
-        return Err(Error::InvalidQuery("downsample without aggregates".into()));
-    }
-    let mut outputs: Vec<&str> = Vec::new();
-    for (field, agg, output) in &ds.aggregates {
-        let dt = field_type(snap, field)?;
-        let numeric = matches!(dt, DataType::Float64 | DataType::Int64);
-        if matches!(agg, Agg::Sum | Agg::Mean) && !numeric {
-            return Err(Error::InvalidQuery(format!(
-                "{agg:?} needs a numeric field but `{field}` is {dt}"
-            )));
-        }
-        if output == TIME_COLUMN
-            || snap.tags.contains(output)
-            || outputs.contains(&output.as_str())
-            || output.is_empty()
-        {
-            return Err(Error::InvalidQuery(format!(
-                "downsample output column `{output}` is empty, duplicated or clashes with `time` or a tag"
-            )));
-        }
-        outputs.push(output);
-    }
-    Ok(())
 }
 
 /// Aggregates rows into epoch-aligned bins: tags, `time` (bin start), outputs.

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampNanosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, StringBuilder,
+    TimestampNanosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
@@ -115,50 +116,38 @@ pub(crate) fn to_batches(
 }
 
 fn column(rows: &[Row], i: usize, name: &str, dt: &DataType) -> Result<ArrayRef> {
-    let mismatch = |v: &Value| bad(format!("field `{name}` is {dt} but InfluxDB returned {v}"));
     Ok(match dt {
-        DataType::Float64 => {
-            let mut b = Float64Builder::with_capacity(rows.len());
-            for r in rows {
-                match &r.values[i] {
-                    Value::Null => b.append_null(),
-                    v => b.append_value(v.as_f64().ok_or_else(|| mismatch(v))?),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Int64 => {
-            let mut b = Int64Builder::with_capacity(rows.len());
-            for r in rows {
-                match &r.values[i] {
-                    Value::Null => b.append_null(),
-                    v => b.append_value(v.as_i64().ok_or_else(|| mismatch(v))?),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Utf8 => {
-            let mut b = StringBuilder::new();
-            for r in rows {
-                match &r.values[i] {
-                    Value::Null => b.append_null(),
-                    v => b.append_value(v.as_str().ok_or_else(|| mismatch(v))?),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Boolean => {
-            let mut b = BooleanBuilder::with_capacity(rows.len());
-            for r in rows {
-                match &r.values[i] {
-                    Value::Null => b.append_null(),
-                    v => b.append_value(v.as_bool().ok_or_else(|| mismatch(v))?),
-                }
-            }
-            Arc::new(b.finish())
-        }
+        DataType::Float64 => Arc::new(Float64Array::from(cells(rows, i, name, dt, Value::as_f64)?)),
+        DataType::Int64 => Arc::new(Int64Array::from(cells(rows, i, name, dt, Value::as_i64)?)),
+        DataType::Utf8 => Arc::new(StringArray::from(cells(rows, i, name, dt, Value::as_str)?)),
+        DataType::Boolean => Arc::new(BooleanArray::from(cells(
+            rows,
+            i,
+            name,
+            dt,
+            Value::as_bool,
+        )?)),
         other => return Err(bad(format!("field `{name}` has unsupported type {other}"))),
     })
+}
+
+/// Column `i` of `rows` as `get` reads each cell: `None` for a JSON null, an error naming the
+/// field for a value `get` cannot read as `dt`.
+fn cells<'a, T>(
+    rows: &'a [Row],
+    i: usize,
+    name: &str,
+    dt: &DataType,
+    get: impl Fn(&'a Value) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
+    rows.iter()
+        .map(|r| match &r.values[i] {
+            Value::Null => Ok(None),
+            v => get(v)
+                .map(Some)
+                .ok_or_else(|| bad(format!("field `{name}` is {dt} but InfluxDB returned {v}"))),
+        })
+        .collect()
 }
 
 fn bad(msg: String) -> crate::error::Error {

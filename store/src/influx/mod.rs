@@ -72,7 +72,7 @@ pub use line_protocol::{
 use crate::Store;
 use crate::batch::{TIME_COLUMN, WriteBatch};
 use crate::error::{Error, Result};
-use crate::query::{Agg, Query};
+use crate::query::Query;
 use client::Client;
 use convert::{Order, to_batches};
 
@@ -239,40 +239,7 @@ impl InfluxStore {
         };
         match (&q.downsample, &q.fields) {
             (Some(ds), _) => {
-                if ds.every_ns <= 0 {
-                    return Err(Error::InvalidQuery(format!(
-                        "downsample interval must be positive, got {} ns",
-                        ds.every_ns
-                    )));
-                }
-                if ds.aggregates.is_empty() {
-                    return Err(Error::InvalidQuery("downsample without aggregates".into()));
-                }
-                let mut out: Vec<(String, DataType)> = Vec::new();
-                for (field, agg, output) in &ds.aggregates {
-                    let dt = field_type(field)?;
-                    let numeric = matches!(dt, DataType::Float64 | DataType::Int64);
-                    if matches!(agg, Agg::Sum | Agg::Mean) && !numeric {
-                        return Err(Error::InvalidQuery(format!(
-                            "{agg:?} needs a numeric field but `{field}` is {dt}"
-                        )));
-                    }
-                    if output.is_empty()
-                        || output == TIME_COLUMN
-                        || keys.tags.contains(output)
-                        || out.iter().any(|(o, _)| o == output)
-                    {
-                        return Err(Error::InvalidQuery(format!(
-                            "downsample output column `{output}` is empty, duplicated or clashes with `time` or a tag"
-                        )));
-                    }
-                    let out_type = match agg {
-                        Agg::Mean => DataType::Float64,
-                        Agg::Count => DataType::Int64,
-                        _ => dt,
-                    };
-                    out.push((output.clone(), out_type));
-                }
+                let out = ds.outputs(&keys.tags, field_type)?;
                 Ok((Vec::new(), out))
             }
             (None, Some(fields)) => {

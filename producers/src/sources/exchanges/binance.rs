@@ -109,16 +109,10 @@ impl Protocol for Binance {
         market: &Market,
         received_ms: i64,
     ) -> Result<HistoryPage, String> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| format!("history: not JSON: {e}"))?;
-        if let Some(msg) = value.get("msg") {
-            return Err(format!(
-                "history: upstream error {} {msg}",
-                value.get("code").cloned().unwrap_or_default()
-            ));
-        }
-        let rows = Vec::<RestTrade>::deserialize(&value)
-            .map_err(|e| format!("history: expected an array of trades: {e}"))?;
+        let rows: Vec<RestTrade> = super::history_rows(body, |v| {
+            let code = v.get("code").cloned().unwrap_or_default();
+            v.get("msg").map(|msg| format!("{code} {msg}"))
+        })?;
         let mut page = HistoryPage::default();
         for r in rows {
             page.trades.push(trade(

@@ -126,13 +126,8 @@ impl Protocol for Coinbase {
         market: &Market,
         received_ms: i64,
     ) -> Result<HistoryPage, String> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| format!("history: not JSON: {e}"))?;
-        if let Some(message) = value.get("message") {
-            return Err(format!("history: upstream error {message}"));
-        }
-        let rows = Vec::<Match>::deserialize(&value)
-            .map_err(|e| format!("history: expected an array of trades: {e}"))?;
+        let rows: Vec<Match> =
+            super::history_rows(body, |v| v.get("message").map(Value::to_string))?;
         let mut page = HistoryPage::default();
         for row in rows {
             page.trades.push(to_trade(row, market, received_ms)?);

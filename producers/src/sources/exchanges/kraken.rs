@@ -10,7 +10,7 @@ use cryptoviz_schemas::TakerSide;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, trade};
+use super::{Event, Exchange, Gap, HistoryPage, Market, Markets, Protocol, history_json, trade};
 use crate::sources::common::rfc3339_ms;
 
 /// Kraken spot.
@@ -120,16 +120,11 @@ impl Protocol for Kraken {
         market: &Market,
         received_ms: i64,
     ) -> Result<HistoryPage, String> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| format!("history: not JSON: {e}"))?;
-        if let Some(errors) = value.get("error").and_then(Value::as_array)
-            && !errors.is_empty()
-        {
-            return Err(format!(
-                "history: upstream error {}",
-                Value::Array(errors.clone())
-            ));
-        }
+        let value = history_json(body, |v| {
+            v.get("error")
+                .filter(|e| e.as_array().is_some_and(|e| !e.is_empty()))
+                .map(Value::to_string)
+        })?;
         let result = value
             .get("result")
             .and_then(Value::as_object)

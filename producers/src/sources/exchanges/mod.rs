@@ -174,6 +174,30 @@ pub(crate) fn decimal(field: &str, text: &str) -> Result<f64, String> {
         .map_err(|_| format!("{field} {text:?} is not a number"))
 }
 
+/// A REST history body as JSON, unless it is not JSON or `upstream_error` finds the error the
+/// exchange answered with instead of trades.
+pub(crate) fn history_json(
+    body: &[u8],
+    upstream_error: impl FnOnce(&serde_json::Value) -> Option<String>,
+) -> Result<serde_json::Value, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("history: not JSON: {e}"))?;
+    match upstream_error(&value) {
+        Some(error) => Err(format!("history: upstream error {error}")),
+        None => Ok(value),
+    }
+}
+
+/// The rows of a REST history body that is a JSON array of trades (Binance, Coinbase), read
+/// as [`history_json`] reads the body.
+pub(crate) fn history_rows<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    upstream_error: impl FnOnce(&serde_json::Value) -> Option<String>,
+) -> Result<Vec<T>, String> {
+    let value = history_json(body, upstream_error)?;
+    Vec::<T>::deserialize(&value).map_err(|e| format!("history: expected an array of trades: {e}"))
+}
+
 /// The enabled exchange sources of `config`.
 pub fn build(
     config: &crate::SourcesConfig,
