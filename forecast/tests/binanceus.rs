@@ -2,7 +2,8 @@
 //! USDC de-peg inside), from the shared fixtures: at least one volatility model beats the
 //! naive baseline on QLIKE, and the figures of docs/forecasting.md are reproduced.
 
-use cryptoviz_forecast::backtest::{self, Config, Horizon};
+use cryptoviz_forecast::backtest::{self, Config, Horizon, Row, VolModel};
+use cryptoviz_forecast::evaluate::coverage;
 use cryptoviz_forecast::{Candles, ModelScore, evaluate};
 
 const FILE: &str = concat!(
@@ -135,4 +136,58 @@ fn the_hour_of_day_adjustment_helps_har_in_levels() {
     }
     let s = score(&scores, "garch_intervals");
     assert!(close(s.coverage_95, 0.895_299_145_3), "{s:?}");
+}
+
+#[test]
+fn intervals_under_cover_in_the_usdc_depeg_days() {
+    let Some(candles) = load() else {
+        eprintln!("skipped: {FILE} is absent");
+        return;
+    };
+    let bt = backtest::run(&candles, &Config::new(Horizon::Hour)).unwrap();
+    // 10–13 March 2023: SVB fails, USDC loses its peg and regains it.
+    let depeg = days(2023, 3, 10) * 86_400_000..days(2023, 3, 14) * 86_400_000;
+    let (inside, outside): (Vec<Row>, Vec<Row>) = bt
+        .rows
+        .iter()
+        .partition(|r| depeg.contains(&r.issued.issued_ms));
+    assert_eq!(inside.len(), 96);
+    // Observed coverage (50, 80, 95 %) in those 96 hours and in the 372 others.
+    for (m, in_depeg, elsewhere) in [
+        (
+            VolModel::RollingMeanRv,
+            [0.614_583_3, 0.802_083_3, 0.885_416_7],
+            [0.647_849_5, 0.879_032_3, 0.951_612_9],
+        ),
+        (
+            VolModel::Ewma,
+            [0.687_5, 0.833_333_3, 0.895_833_3],
+            [0.653_225_8, 0.857_526_9, 0.940_860_2],
+        ),
+        (
+            VolModel::Garch,
+            [0.583_333_3, 0.781_25, 0.885_416_7],
+            [0.658_602_2, 0.852_150_5, 0.946_236_6],
+        ),
+        (
+            VolModel::Har,
+            [0.625, 0.760_416_7, 0.875],
+            [0.674_731_2, 0.887_096_8, 0.948_924_7],
+        ),
+        (
+            VolModel::LogHar,
+            [0.625, 0.781_25, 0.895_833_3],
+            [0.666_666_7, 0.879_032_3, 0.956_989_2],
+        ),
+    ] {
+        let near = |got: [Option<f64>; 3], want: [f64; 3]| {
+            got.iter()
+                .zip(want)
+                .all(|(g, w)| (g.unwrap() - w).abs() < 1e-6)
+        };
+        let got = coverage(&inside, m);
+        assert!(near(got, in_depeg), "{}: {got:?}", m.name());
+        let got = coverage(&outside, m);
+        assert!(near(got, elsewhere), "{}: {got:?}", m.name());
+    }
 }
