@@ -9,7 +9,9 @@
 //! [`LogHar`] is the same regression in logarithms, ln RVₜ₊₁ on the logs of the three
 //! averages (Andersen, Bollerslev & Diebold 2007, "Roughing it up", REStat 89(4)): the
 //! spikes of RV weigh less on the fit, the forecast is positive by construction, and it is
-//! exp(ŷ + s²/2), s² the residual variance, the log-normal mean.
+//! exp(ŷ + s²/2), s² the residual variance, the log-normal mean. ŷ is kept within the range
+//! of the log RV the model was fitted on: with a dozen rows (daily periods) the regression
+//! can be explosive, and exp() of an extrapolation is not a forecast anyone should act on.
 
 use crate::error::{Error, Result, need};
 use crate::ols::ols;
@@ -128,6 +130,8 @@ pub struct LogHar {
     /// The lags.
     pub lags: HarLags,
     floor: f64,
+    /// The largest RV of the fit sample.
+    ceiling: f64,
 }
 
 /// The log regressors, zero RV floored at `floor`.
@@ -159,11 +163,13 @@ impl LogHar {
             (y - fit).powi(2)
         });
         let residual_variance = residuals.sum::<f64>() / (y.len() - 4).max(1) as f64;
+        let ceiling = rv.iter().copied().fold(floor, f64::max);
         Ok(Self {
             coefficients: b,
             residual_variance,
             lags,
             floor,
+            ceiling,
         })
     }
 
@@ -171,6 +177,7 @@ impl LogHar {
     pub fn forecast(&self, rv: &[f64]) -> f64 {
         let x = log_regressors(rv, self.lags, self.floor);
         let log: f64 = x.iter().zip(&self.coefficients).map(|(x, b)| x * b).sum();
+        let log = log.clamp(self.floor.ln(), self.ceiling.ln());
         (log + self.residual_variance / 2.0).exp()
     }
 }
@@ -230,19 +237,36 @@ mod tests {
 
     #[test]
     fn log_model_recovers_an_exact_log_recursion() {
-        // ln RVₜ₊₁ = −1 + 0.4 ln RV⁽¹⁾ + 0.3 ln RV⁽²⁾ + 0.1 ln RV⁽³⁾ exactly: coefficients back,
+        // ln RVₜ₊₁ = 0.1 + 0.4 ln RV⁽¹⁾ + 0.3 ln RV⁽²⁾ + 0.1 ln RV⁽³⁾ exactly: coefficients back,
         // zero residual variance, and the forecast is the next value.
         let mut rv: Vec<f64> = vec![0.5, 3.0, 0.1];
         for t in 3..21 {
             let x = regressors(&rv[..t], LAGS);
-            rv.push((-1.0 + 0.4 * x[1].ln() + 0.3 * x[2].ln() + 0.1 * x[3].ln()).exp());
+            rv.push((0.1 + 0.4 * x[1].ln() + 0.3 * x[2].ln() + 0.1 * x[3].ln()).exp());
         }
         let har = LogHar::fit(&rv[..20], LAGS).unwrap();
-        for (got, want) in har.coefficients.iter().zip([-1.0, 0.4, 0.3, 0.1]) {
+        for (got, want) in har.coefficients.iter().zip([0.1, 0.4, 0.3, 0.1]) {
             assert!((got - want).abs() < 1e-6, "{:?}", har.coefficients);
         }
         assert!(har.residual_variance < 1e-20);
         assert!((har.forecast(&rv[..20]) / rv[20] - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn log_forecast_stays_within_the_fitted_range() {
+        let har = LogHar {
+            coefficients: [50.0, 2.0, 0.0, 0.0],
+            residual_variance: 0.0,
+            lags: LAGS,
+            floor: 0.5,
+            ceiling: 4.0,
+        };
+        assert!((har.forecast(&[1.0, 2.0, 3.0]) - 4.0).abs() < 1e-12);
+        let low = LogHar {
+            coefficients: [-50.0, 0.0, 0.0, 0.0],
+            ..har
+        };
+        assert!((low.forecast(&[1.0, 2.0, 3.0]) - 0.5).abs() < 1e-12);
     }
 
     #[test]
