@@ -2,7 +2,7 @@
 //! file, scored against naive baselines.
 //!
 //! file ─▶ [`HistoryReader`] (the import's readers: a bad row is reported with its line and
-//! skipped) ─▶ [`Candles`] of the coin ─▶ [`backtest::run`] ─▶ [`evaluate`] ─▶ a table, one
+//! skipped) ─▶ [`Candles`] of the coin ─▶ [`backtest::run`] ─▶ [`evaluate()`] ─▶ a table, one
 //! JSON object (`--json`) and/or a self-contained HTML report (`--report`). Nothing is
 //! written to the log or the store: this is analysis of a file, and needs no configuration.
 
