@@ -4,7 +4,8 @@
 //! windowed consumers → embedded store → HTTP API — with no external service. The other
 //! subcommands run one stage alone (`produce`, `consume`, `serve`), import history files
 //! through the pipeline (`import`), re-run the consumers over the log's history (`replay`) or
-//! measure the pipeline (`bench`); `openapi` prints the API's OpenAPI document. Configuration
+//! measure the pipeline (`bench`); `backtest` scores volatility and price-range forecasts
+//! walk-forward over a candle file; `openapi` prints the API's OpenAPI document. Configuration
 //! comes from an optional TOML file plus `CRYPTOVIZ__SECTION__KEY` environment overrides, then
 //! command-line flags ([`config`]); a bad key or value stops start-up with a message naming it.
 
@@ -50,6 +51,9 @@ enum Command {
     /// Import history (Binance klines, Kraken OHLCVT or JSONL price records) through the log
     /// and the consumers, so it is windowed and stored like live data.
     Import(commands::import::ImportArgs),
+    /// Walk-forward backtest of volatility and price-range forecasts over a candle file,
+    /// against naive baselines (no log, store or configuration involved).
+    Backtest(commands::backtest::BacktestArgs),
     /// Re-run the consumers over the log's history into the store (recompute or backfill).
     Replay(commands::replay::ReplayArgs),
     /// List, show or replay dead letters (`crypto-dlq`).
@@ -89,13 +93,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi(args) = cli.command {
         // Needs no configuration, runtime or logging: stdout is the document alone.
-        return match commands::openapi::openapi(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code(commands::openapi::openapi(args));
+    }
+    if let Command::Backtest(args) = cli.command {
+        // A file in, scores out: no configuration, runtime or logging.
+        return exit_code(commands::backtest::backtest(args));
     }
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRYPTOVIZ_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -115,13 +117,7 @@ fn main() -> ExitCode {
     };
     if let Command::SentimentEval(args) = cli.command {
         // Needs neither the configuration nor the runtime.
-        return match commands::sentiment_eval::sentiment_eval(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code(commands::sentiment_eval::sentiment_eval(args));
     }
     let result = runtime.block_on(async {
         let config = config::load(cli.config.as_deref(), cli.data_dir)?;
@@ -135,11 +131,16 @@ fn main() -> ExitCode {
             Command::Dlq(args) => commands::dlq::dlq(config, args).await,
             Command::Log(args) => commands::log::log(config, args).await,
             Command::Bench(args) => commands::bench::bench(config, args).await,
-            Command::SentimentEval(_) | Command::Openapi(_) => {
+            Command::SentimentEval(_) | Command::Openapi(_) | Command::Backtest(_) => {
                 unreachable!("handled before the runtime starts")
             }
         }
     });
+    exit_code(result)
+}
+
+/// Success, or the error and its causes on stderr and failure.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub(crate) mod backtest;
 pub(crate) mod bench;
 pub(crate) mod consume;
 pub(crate) mod dlq;
