@@ -27,7 +27,7 @@ use super::Context;
 use super::config::ConsumerConfig;
 use super::delivery;
 use super::driver::{Driver, Flush, Operator};
-use super::windowed::Windowed;
+use super::windowed::{Windowed, each_record};
 use crate::Result;
 use crate::anomalies::Anomaly;
 use crate::candles::CandleAnalytics;
@@ -246,18 +246,10 @@ impl Operator for Prices {
     fn process_batch(&mut self, cx: &Context, batch: &[ConsumedRecord], dead: &mut Vec<DlqRecord>) {
         let now = Instant::now();
         let now_ms = cryptoviz_schemas::now_ms();
-        let mut ticks = 0;
         let mut price = std::mem::take(&mut self.decoded);
-        for record in batch {
-            match self.add(cx, record, &mut price, now_ms, now) {
-                Ok(true) => ticks += 1,
-                Ok(false) => {}
-                Err(letter) => {
-                    tracing::warn!(reason = %letter.reason, "dead-lettering a record");
-                    dead.push(letter);
-                }
-            }
-        }
+        let ticks = each_record(batch, dead, |record| {
+            self.add(cx, record, &mut price, now_ms, now)
+        });
         self.decoded = price;
         cx.stats.add_ticks(ticks);
         self.state.processed(now);

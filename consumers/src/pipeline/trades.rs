@@ -28,7 +28,7 @@ use super::Context;
 use super::config::ConsumerConfig;
 use super::delivery;
 use super::driver::{Driver, Flush, Operator};
-use super::windowed::Windowed;
+use super::windowed::{Windowed, each_record};
 use crate::Result;
 use crate::decode::decode_into;
 use crate::identity::TickKey;
@@ -114,7 +114,7 @@ impl Trades {
         trade: &mut CryptoTrade,
         now_ms: i64,
         now: Instant,
-    ) -> std::result::Result<(), DlqRecord> {
+    ) -> std::result::Result<bool, DlqRecord> {
         self.state.read(record.partition, record.offset);
         let horizon_ms = if self.config.accept_future_event_times {
             i64::MAX
@@ -143,7 +143,7 @@ impl Trades {
             Some(Added::Duplicate) => cx.stats.add_duplicate(&trade.exchange),
             _ => {}
         }
-        Ok(())
+        Ok(true)
     }
 
     fn remember_quote(&mut self, trade: &CryptoTrade) {
@@ -179,17 +179,10 @@ impl Operator for Trades {
     fn process_batch(&mut self, cx: &Context, batch: &[ConsumedRecord], dead: &mut Vec<DlqRecord>) {
         let now = Instant::now();
         let now_ms = cryptoviz_schemas::now_ms();
-        let mut trades = 0;
         let mut trade = std::mem::take(&mut self.decoded);
-        for record in batch {
-            match self.add(cx, record, &mut trade, now_ms, now) {
-                Ok(()) => trades += 1,
-                Err(letter) => {
-                    tracing::warn!(reason = %letter.reason, "dead-lettering a trade");
-                    dead.push(letter);
-                }
-            }
-        }
+        let trades = each_record(batch, dead, |record| {
+            self.add(cx, record, &mut trade, now_ms, now)
+        });
         self.decoded = trade;
         cx.stats.add_ticks(trades);
         self.state.processed(now);

@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use cryptoviz_log::{Committed, TopicPartition};
+use cryptoviz_log::{Committed, ConsumedRecord, TopicPartition};
+use cryptoviz_schemas::DlqRecord;
 use tokio::time::Instant;
 
 use super::Context;
@@ -219,4 +220,26 @@ impl<A: Aggregate> Windowed<A> {
         }
         Ok(())
     }
+}
+
+/// Feeds a polled batch to `add` record by record: a record adds its outputs (`Ok(true)`),
+/// is an immediate copy that adds nothing (`Ok(false)`), or is a dead letter, logged and
+/// collected in `dead`. Returns how many records added outputs.
+pub(crate) fn each_record(
+    batch: &[ConsumedRecord],
+    dead: &mut Vec<DlqRecord>,
+    mut add: impl FnMut(&ConsumedRecord) -> std::result::Result<bool, DlqRecord>,
+) -> u64 {
+    let mut added = 0;
+    for record in batch {
+        match add(record) {
+            Ok(true) => added += 1,
+            Ok(false) => {}
+            Err(letter) => {
+                tracing::warn!(reason = %letter.reason, topic = %record.topic, "dead-lettering a record");
+                dead.push(letter);
+            }
+        }
+    }
+    added
 }

@@ -85,7 +85,10 @@ impl<A: Aggregate> Resolutions<A> {
 
     /// Open windows over all widths.
     pub fn open_count(&self) -> usize {
-        self.widths.iter().map(TumblingWindows::<A>::open_count).sum()
+        self.widths
+            .iter()
+            .map(TumblingWindows::<A>::open_count)
+            .sum()
     }
 
     /// The smallest offset per partition of a tick in any open window of any width.

@@ -204,7 +204,10 @@ mod tests {
         }
         let s = acc.finish();
         assert_eq!(s.trades, 4);
-        assert_eq!((s.open, s.high, s.low, s.close), (100.0, 104.0, 98.5, 101.0));
+        assert_eq!(
+            (s.open, s.high, s.low, s.close),
+            (100.0, 104.0, 98.5, 101.0)
+        );
         assert_eq!(s.volume, 0.5 + 0.25 + 2.0 + 1.0);
         let quote = 100.0 * 0.5 + 104.0 * 0.25 + 98.5 * 2.0 + 101.0;
         assert_eq!(s.quote_volume, quote);
@@ -227,7 +230,11 @@ mod tests {
         );
         let s = acc.finish();
         assert_eq!((s.trades, s.volume), (4, 4.0));
-        assert_eq!((s.open, s.close), (1.0, 4.0), "by trade id within the millisecond");
+        assert_eq!(
+            (s.open, s.close),
+            (1.0, 4.0),
+            "by trade id within the millisecond"
+        );
         assert_eq!((s.low, s.high), (1.0, 4.0));
         assert_eq!(s.quote_volume, 10.0);
         assert_eq!(acc.first_offsets(), &[(1, 40), (2, 5)]);
