@@ -71,12 +71,21 @@ async fn trade_candles_and_latest_trades() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["source"].as_str(), body["quote"].as_str()), (Some("binance"), Some("USDT")));
+    assert_eq!(
+        (body["source"].as_str(), body["quote"].as_str()),
+        (Some("binance"), Some("USDT"))
+    );
     assert_eq!(body["count"], 3);
     let c = &body["candles"][1];
     assert_eq!(c["time"], "2026-01-01T00:01:00.000Z");
-    assert_eq!((c["open"].as_f64(), c["close"].as_f64()), (Some(101.0), Some(106.0)));
-    assert_eq!((c["volume"].as_f64(), c["ticks"].as_i64()), (Some(2.0), Some(11)));
+    assert_eq!(
+        (c["open"].as_f64(), c["close"].as_f64()),
+        (Some(101.0), Some(106.0))
+    );
+    assert_eq!(
+        (c["volume"].as_f64(), c["ticks"].as_i64()),
+        (Some(2.0), Some(11))
+    );
     // A price source's history has no quote.
     let (_, body) = get(&s, "/api/v1/coins/bitcoin/history?interval=5m").await;
     assert_eq!(body["source"], "simulated");
@@ -95,15 +104,24 @@ async fn trade_candles_and_latest_trades() {
         .iter()
         .map(|t| t["trade_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids, [4, 3, 2], "newest first, trades of one millisecond apart");
+    assert_eq!(
+        ids,
+        [4, 3, 2],
+        "newest first, trades of one millisecond apart"
+    );
     assert_eq!(body["data"][0]["side"], "buy");
-    let (_, body) = get(&s, "/api/v1/coins/bitcoin/trades?before=2026-01-01T00:00:00.001Z").await;
+    let (_, body) = get(
+        &s,
+        "/api/v1/coins/bitcoin/trades?before=2026-01-01T00:00:00.001Z",
+    )
+    .await;
     assert_eq!(body["count"], 3);
 
     for (uri, param) in [
         ("/api/v1/coins/bitcoin/trades?limit=0", "limit"),
         ("/api/v1/coins/bitcoin/trades?before=later", "before"),
-        ("/api/v1/coins/bitcoin/trades?sort=price", "sort"),
+        // An unknown parameter is named in the message; the parameter at fault is the query.
+        ("/api/v1/coins/bitcoin/trades?sort=price", "query"),
     ] {
         let (status, body) = get(&s, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");

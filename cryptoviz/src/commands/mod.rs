@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub(crate) mod bench;
+pub(crate) mod bench_trades;
 pub(crate) mod consume;
 pub(crate) mod dlq;
 pub(crate) mod import;

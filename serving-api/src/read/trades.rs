@@ -34,8 +34,7 @@ impl Trades {
     /// any.
     pub async fn newest(&self, coin: &str, exchange: &str) -> ApiResult<Option<(i64, String)>> {
         let tags = [tag("crypto_id", coin), tag("exchange", exchange)];
-        let latest: Vec<TradeCandleRow> =
-            decode(&self.store.last(TRADE_CANDLES, &tags).await?)?;
+        let latest: Vec<TradeCandleRow> = decode(&self.store.last(TRADE_CANDLES, &tags).await?)?;
         Ok(latest
             .into_iter()
             .max_by_key(|r| r.time.0)

@@ -74,7 +74,9 @@ pub async fn stream(
     headers: HeaderMap,
     WithRejection(Query(q), _): Params<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let kinds = q.topics.map_or_else(|| EventKind::DEFAULT.to_vec(), |t| t.0);
+    let kinds = q
+        .topics
+        .map_or_else(|| EventKind::DEFAULT.to_vec(), |t| t.0);
     let last_id = q.last_event_id.or_else(|| {
         headers
             .get("last-event-id")

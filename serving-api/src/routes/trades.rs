@@ -39,7 +39,7 @@ pub struct TradesQuery {
 }
 
 /// The latest trades of a coin on the exchanges, newest first.
-#[utoipa::path(get, path = "/api/v1/coins/{id}/trades", tag = "market",
+#[utoipa::path(get, path = "/api/v1/coins/{id}/trades", tag = "market", operation_id = "list_trades",
     params(("id" = String, Path, description = "Coin id"), TradesQuery),
     responses(
         (status = 200, body = TradeList),
