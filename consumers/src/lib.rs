@@ -10,6 +10,10 @@
 //!   [`indicators`] of their series; the closed 1-minute candles feed the [`anomalies`]
 //!   detectors, whose episodes go to `crypto_anomalies` ([`candles`] ties these together).
 //!
+//! A group of its own ([`pipeline::trades`]) reads `crypto-trades` into `crypto_trades` (every
+//! trade) and `crypto_trade_candles` (1m, 5m and 1h candles per coin and exchange, through the
+//! same windows, watermarks and commits).
+//!
 //! A second group ([`records`]) reads `crypto-news` and `crypto-market-sentiment` into the
 //! `crypto_news` and `fear_greed` measurements, scoring each article's sentiment and tagging
 //! the coins it mentions on the way ([`sentiment`]).
@@ -45,6 +49,6 @@ pub mod windows;
 
 pub use error::{Error, Result};
 pub use pipeline::records;
-pub use pipeline::{ConsumerConfig, PricePipeline, RecordsPipeline};
+pub use pipeline::{ConsumerConfig, PricePipeline, RecordsPipeline, TradePipeline};
 pub use replay::{ReplayBounds, ReplayFrom, ReplayTo};
 pub use stats::ConsumerStats;

@@ -1,9 +1,9 @@
 //! Starting the stages shared by `run`, `produce` and `consume`: the sources (the real agents
-//! or the simulated market) and the two consumer groups.
+//! or the simulated market) and the three consumer groups (prices, trades, news and sentiment).
 
 use std::sync::Arc;
 
-use cryptoviz_consumers::{ConsumerStats, PricePipeline, RecordsPipeline};
+use cryptoviz_consumers::{ConsumerStats, PricePipeline, RecordsPipeline, TradePipeline};
 use cryptoviz_log::Log;
 use cryptoviz_producers::sources::simulated::SimulatedSource;
 use cryptoviz_producers::{Publisher, Source, SourceContext, SourceStatus, build_sources};
@@ -68,11 +68,13 @@ pub(crate) fn sources_json(statuses: &[Arc<SourceStatus>]) -> Value {
     )
 }
 
-/// Counters of the two consumer groups.
+/// Counters of the consumer groups.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConsumerHandles {
     /// The price pipeline (raw ingest and windows).
     pub prices: Arc<ConsumerStats>,
+    /// The trade pipeline (raw trades and trade candles).
+    pub trades: Arc<ConsumerStats>,
     /// The news and sentiment pipeline.
     pub records: Arc<ConsumerStats>,
 }
@@ -83,15 +85,22 @@ impl ConsumerHandles {
         self.prices
             .check_alive()
             .map_err(|e| format!("price {e}"))?;
+        self.trades
+            .check_alive()
+            .map_err(|e| format!("trade {e}"))?;
         self.records.check_alive().map_err(|e| format!("news {e}"))
     }
 
     /// Each group's counters under the name status and metrics give it.
-    pub(crate) fn groups(&self) -> [(&'static str, &Arc<ConsumerStats>); 2] {
-        [("prices", &self.prices), ("records", &self.records)]
+    pub(crate) fn groups(&self) -> [(&'static str, &Arc<ConsumerStats>); 3] {
+        [
+            ("prices", &self.prices),
+            ("trades", &self.trades),
+            ("records", &self.records),
+        ]
     }
 
-    /// Both groups' counters as JSON.
+    /// Every group's counters as JSON.
     pub(crate) fn json(&self) -> Value {
         let groups = self.groups().map(|(name, stats)| {
             (
@@ -103,10 +112,12 @@ impl ConsumerHandles {
     }
 }
 
-/// The two consumer groups, joined and restored from their checkpoints.
+/// The consumer groups, joined and restored from their checkpoints.
 pub(crate) struct Consumers {
     /// Prices → `crypto_market` + `crypto_analytics`.
     pub prices: PricePipeline,
+    /// Trades → `crypto_trades` + `crypto_trade_candles`.
+    pub trades: TradePipeline,
     /// News and sentiment → `crypto_news` + `fear_greed`.
     pub records: RecordsPipeline,
     /// Their counters.
@@ -121,6 +132,7 @@ pub(crate) fn lag_groups(config: &Config) -> Vec<(String, Vec<String>)> {
             config.consumer.group.clone(),
             vec![topics::PRICES.to_string()],
         ),
+        (trades_group(config), vec![topics::TRADES.to_string()]),
         (
             format!("{}-records", config.consumer.group),
             vec![topics::NEWS.to_string(), topics::SENTIMENT.to_string()],
@@ -128,7 +140,13 @@ pub(crate) fn lag_groups(config: &Config) -> Vec<(String, Vec<String>)> {
     ]
 }
 
-/// Joins both consumer groups (`consumer.group` and `consumer.group` + `-records`).
+/// The trade consumers' group: `consumer.group` + `-trades`.
+fn trades_group(config: &Config) -> String {
+    format!("{}-trades", config.consumer.group)
+}
+
+/// Joins the consumer groups (`consumer.group`, `consumer.group` + `-trades` and
+/// `consumer.group` + `-records`); the trade group windows with the `[consumer]` settings.
 pub(crate) async fn consumers(
     config: &Config,
     log: &Arc<dyn Log>,
@@ -142,6 +160,15 @@ pub(crate) async fn consumers(
         handles.prices.clone(),
     )
     .await?;
+    let mut trade_config = config.consumer.clone();
+    trade_config.group = trades_group(config);
+    let trades = TradePipeline::new(
+        log.clone(),
+        store.clone(),
+        trade_config,
+        handles.trades.clone(),
+    )
+    .await?;
     let records = RecordsPipeline::new(
         log.clone(),
         store,
@@ -152,13 +179,14 @@ pub(crate) async fn consumers(
     .await?;
     Ok(Consumers {
         prices,
+        trades,
         records,
         handles,
     })
 }
 
 impl Consumers {
-    /// Runs both groups on `runtime`, tracked by `tracker`, until `shutdown`; each drains
+    /// Runs every group on `runtime`, tracked by `tracker`, until `shutdown`; each drains
     /// before its task ends. Each retries retryable errors by itself; a permanent failure
     /// ends its task, marks it `failed` in its counters (so `/ready` fails) and cancels
     /// `failed`, for a process that should exit then (`cryptoviz consume`).
@@ -174,6 +202,16 @@ impl Consumers {
             async move {
                 if let Err(e) = self.prices.run(token).await {
                     tracing::error!(error = %e, "price consumer stopped; its uncommitted input will be replayed at the next start");
+                    on_failure.cancel();
+                }
+            },
+            runtime,
+        );
+        let (token, on_failure) = (shutdown.clone(), failed.clone());
+        tracker.spawn_on(
+            async move {
+                if let Err(e) = self.trades.run(token).await {
+                    tracing::error!(error = %e, "trade consumer stopped; its uncommitted input will be replayed at the next start");
                     on_failure.cancel();
                 }
             },

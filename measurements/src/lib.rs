@@ -12,8 +12,9 @@
 //! Layout: [`column`](mod@column) holds the declaration types (a column's kind and nullability, the
 //! [`columns!`] and [`closed_set!`] macros); [`time`] the stored and served time formats; then
 //! one module per measurement: [`market`], [`coin_info`], [`analytics`], [`news`],
-//! [`sentiment`], [`anomalies`], [`fear_greed`]. Closed sets (window status, anomaly kind,
-//! severity, episode status, sentiment label) are enums in the module of the measurement that
+//! [`sentiment`], [`anomalies`], [`fear_greed`], [`trades`] (exchange trades and their
+//! candles). Closed sets (window status, anomaly kind, severity, episode status, sentiment
+//! label, taker side) are enums in the module of the measurement that
 //! stores them; [`names`] lists every name and tag set as constants.
 //!
 //! Two modules hold what is not a measurement but is shared the same way. [`replay`] has the
@@ -38,6 +39,7 @@ pub mod replay;
 pub mod sentiment;
 pub mod status;
 pub mod time;
+pub mod trades;
 
 #[cfg(test)]
 mod tests;

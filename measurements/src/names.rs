@@ -9,6 +9,7 @@ use crate::fear_greed::FearGreedRow;
 use crate::market::MarketRow;
 use crate::news::NewsRow;
 use crate::sentiment::SentimentRow;
+use crate::trades::{TradeCandleRow, TradeRow};
 
 /// Every raw price tick: price, market cap, volumes, changes (and OHLC of imported candles).
 pub const MARKET: &str = MarketRow::NAME;
@@ -25,6 +26,11 @@ pub const ANOMALIES: &str = AnomalyRow::NAME;
 /// The Fear & Greed index (and any other market-wide sentiment reading).
 pub const FEAR_GREED: &str = FearGreedRow::NAME;
 
+/// Every exchange trade.
+pub const TRADES: &str = TradeRow::NAME;
+/// Candles of exchange trades per coin, exchange, quote currency and window width.
+pub const TRADE_CANDLES: &str = TradeCandleRow::NAME;
+
 /// Tag columns of [`MARKET`].
 pub const MARKET_TAGS: &[&str] = MarketRow::TAGS;
 /// Tag columns of [`COIN_INFO`] (those of [`MARKET`]).
@@ -37,3 +43,7 @@ pub const ANOMALY_TAGS: &[&str] = AnomalyRow::TAGS;
 pub const SENTIMENT_TAGS: &[&str] = SentimentRow::TAGS;
 /// The only tag of [`NEWS`] and [`FEAR_GREED`]: the publisher.
 pub const SOURCE_TAG: &str = NewsRow::TAGS[0];
+/// Tag columns of [`TRADES`].
+pub const TRADE_TAGS: &[&str] = TradeRow::TAGS;
+/// Tag columns of [`TRADE_CANDLES`].
+pub const TRADE_CANDLE_TAGS: &[&str] = TradeCandleRow::TAGS;

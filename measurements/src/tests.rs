@@ -338,3 +338,54 @@ fn documented_values_are_the_served_strings() {
         assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
     }
 }
+
+#[test]
+fn trade_schemas_are_pinned_and_rows_round_trip() -> Result<()> {
+    use crate::trades::{TakerSide, TradeCandleRow, TradeRow, trade_offset_ns};
+
+    assert_schema::<TradeRow>(
+        "crypto_trades",
+        &["crypto_id", "exchange", "symbol"],
+        &[
+            ("quote", S, false),
+            ("trade_id", I, false),
+            ("price", F, false),
+            ("quantity", F, false),
+            ("side", S, false),
+        ],
+    );
+    let mut candle: Vec<(&str, DataType, bool)> = ["open", "high", "low", "close"]
+        .into_iter()
+        .chain(["volume", "quote_volume", "vwap"])
+        .map(|f| (f, F, false))
+        .collect();
+    candle.extend([
+        ("trades", I, false),
+        ("taker_buy_volume", F, false),
+        ("taker_sell_volume", F, false),
+        ("window_end", I, false),
+        ("status", S, false),
+    ]);
+    assert_schema::<TradeCandleRow>(
+        "crypto_trade_candles",
+        &["crypto_id", "exchange", "quote", "window"],
+        &candle,
+    );
+
+    let trade = TradeRow {
+        time: Time(1_723_161_255_342_000_000 + trade_offset_ns(3_735_683_259)),
+        crypto_id: "bitcoin".into(),
+        exchange: "binance".into(),
+        symbol: "BTCUSDT".into(),
+        quote: "USDT".into(),
+        trade_id: 3_735_683_259,
+        price: 61_837.63,
+        quantity: 0.02,
+        side: TakerSide::Sell,
+    };
+    let batch = TradeRow::to_batch(std::slice::from_ref(&trade))?.expect("one row");
+    assert_eq!(TradeRow::from_batch(&batch.batch)?, vec![trade]);
+    assert_eq!(trade_offset_ns(3_735_683_259), 683_259);
+    assert_eq!(trade_offset_ns(-1), 999_999, "never negative");
+    Ok(())
+}

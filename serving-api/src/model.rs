@@ -17,6 +17,7 @@ pub use cryptoviz_measurements::coin_info::CoinInfoRow;
 pub use cryptoviz_measurements::fear_greed::FearGreedRow as FearGreedPoint;
 pub use cryptoviz_measurements::news::NewsRow as NewsArticle;
 pub use cryptoviz_measurements::sentiment::SentimentRow;
+pub use cryptoviz_measurements::trades::{TakerSide, TradeCandleRow, TradeRow};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -117,9 +118,10 @@ pub struct Candle {
     pub high: f64,
     pub low: f64,
     pub close: f64,
-    /// Traded volume in the bin (sum of the ticks' volumes), when the source gives it.
+    /// Traded volume in the bin (sum of the ticks' volumes), when the source gives it; for an
+    /// exchange's trade candles, the base-asset volume.
     pub volume: Option<f64>,
-    /// Ticks in the bin.
+    /// Ticks in the bin; for an exchange's trade candles, the trades.
     pub ticks: i64,
 }
 
@@ -129,6 +131,9 @@ pub struct History {
     pub id: String,
     /// The source the candles come from.
     pub source: String,
+    /// For an exchange's trade candles, the quote currency of their prices (e.g. `USDT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
     /// Candle width (`1m` … `1d`).
     pub interval: String,
     pub from: String,
@@ -270,4 +275,12 @@ pub struct FearGreed {
     pub latest: Option<FearGreedPoint>,
     pub count: usize,
     pub data: Vec<FearGreedPoint>,
+}
+
+/// The latest trades of a coin, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TradeList {
+    pub id: String,
+    pub count: usize,
+    pub data: Vec<TradeRow>,
 }

@@ -4,7 +4,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::params::{CoinSort, Interval, Order, Range, Window};
-use crate::routes::{alerts, analytics, anomalies, coins, dlq, health, news, replays, sql, stream};
+use crate::routes::{
+    alerts, analytics, anomalies, coins, dlq, health, news, replays, sql, stream, trades,
+};
 use cryptoviz_measurements::anomalies::{AnomalyKind, Severity};
 use cryptoviz_measurements::sentiment::Label;
 
@@ -18,6 +20,7 @@ use cryptoviz_measurements::sentiment::Label;
     ),
     paths(
         coins::list, coins::detail, coins::history, coins::indicators, coins::global,
+        trades::list,
         analytics::list, analytics::top_volatile, analytics::compare, anomalies::list,
         news::list, news::sources, news::sentiment, news::fear_greed,
         health::health, health::ready, health::status, health::sources,
@@ -32,7 +35,7 @@ use cryptoviz_measurements::sentiment::Label;
     components(schemas(CoinSort, Order, Interval, Window, Range, AnomalyKind, Severity, Label)),
     modifiers(&ApiKeyScheme),
     tags(
-        (name = "market", description = "Coins, candles, indicators, market totals"),
+        (name = "market", description = "Coins, candles, indicators, market totals, exchange trades"),
         (name = "analytics", description = "Window statistics, volatility, comparisons, anomalies"),
         (name = "news", description = "Articles, sentiment, Fear & Greed"),
         (name = "live", description = "Server-Sent Events"),

@@ -180,7 +180,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Candles of a coin with volume, from the consumers' windows. */
+        /**
+         * Candles of a coin with volume, from the consumers' windows: of a price source, or of an
+         *     exchange's trades (`source=binance`).
+         */
         get: operations["history"];
         put?: never;
         post?: never;
@@ -199,6 +202,23 @@ export interface paths {
         };
         /** SMA, EMA, RSI, MACD and Bollinger bands of a coin's windows. */
         get: operations["indicators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/coins/{id}/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest trades of a coin on the exchanges, newest first. */
+        get: operations["list_trades"];
         put?: never;
         post?: never;
         delete?: never;
@@ -498,7 +518,7 @@ export interface paths {
         };
         /**
          * Live events as Server-Sent Events: `price`, `analytics`, `anomaly`, `news`, `sentiment`,
-         *     `alert`; `lagged` when this client fell behind (it continues from the newest), `reset`
+         *     `alert`, `trade` (each exchange trade, only with `topics=trades`); `lagged` when this client fell behind (it continues from the newest), `reset`
          *     when its `Last-Event-ID` is no longer known (reload, then follow). A `: heartbeat` comment
          *     comes every 15 s.
          */
@@ -606,12 +626,13 @@ export interface components {
             close: number;
             /**
              * Format: double
-             * @description Traded volume in the bin (sum of the ticks' volumes), when the source gives it.
+             * @description Traded volume in the bin (sum of the ticks' volumes), when the source gives it; for an
+             *     exchange's trade candles, the base-asset volume.
              */
             volume?: number | null;
             /**
              * Format: int64
-             * @description Ticks in the bin.
+             * @description Ticks in the bin; for an exchange's trade candles, the trades.
              */
             ticks: number;
         };
@@ -821,6 +842,8 @@ export interface components {
             id: string;
             /** @description The source the candles come from. */
             source: string;
+            /** @description For an exchange's trade candles, the quote currency of their prices (e.g. `USDT`). */
+            quote?: string | null;
             /** @description Candle width (`1m` … `1d`). */
             interval: string;
             from: string;
@@ -1274,11 +1297,51 @@ export interface components {
             /** @description Whether more rows matched than were returned. */
             truncated: boolean;
         };
+        /**
+         * @description The taker's side of a trade (`side`).
+         * @enum {string}
+         */
+        TakerSide: "buy" | "sell";
         /** @description Answer of `/analytics/top-volatile`. */
         TopVolatile: {
             window: string;
             count: number;
             data: components["schemas"]["VolatileCoin"][];
+        };
+        /** @description One trade on one exchange (`crypto_trades`). */
+        Trade: {
+            /** @description Event time at the exchange, plus the trade id modulo 1 ms in nanoseconds. */
+            time: string;
+            crypto_id: string;
+            /** @description Exchange, e.g. `binance`. */
+            exchange: string;
+            /** @description The exchange's market symbol, e.g. `BTCUSDT`. */
+            symbol: string;
+            /** @description Quote currency, e.g. `USDT`. */
+            quote: string;
+            /**
+             * Format: int64
+             * @description The exchange's trade id (contiguous per market).
+             */
+            trade_id: number;
+            /**
+             * Format: double
+             * @description Price in the quote currency.
+             */
+            price: number;
+            /**
+             * Format: double
+             * @description Base-asset quantity.
+             */
+            quantity: number;
+            /** @description The taker's side. */
+            side: components["schemas"]["TakerSide"];
+        };
+        /** @description The latest trades of a coin, newest first. */
+        TradeList: {
+            id: string;
+            count: number;
+            data: components["schemas"]["Trade"][];
         };
         /** @description The latest window of a coin, ranked by volatility. */
         VolatileCoin: {
@@ -1693,7 +1756,11 @@ export interface operations {
                 range?: components["schemas"]["Range"];
                 /** @description 1m, 5m, 15m, 1h, 4h, 1d or auto (default) */
                 interval?: components["schemas"]["Interval"];
-                /** @description Source; default: the one of the newest snapshot */
+                /**
+                 * @description Source; default: the one of the newest snapshot. An exchange (`binance`, `coinbase`,
+                 *     `kraken`) gives the candles of its trades: `volume` is the base volume and `ticks` the
+                 *     trade count
+                 */
                 source?: string;
             };
             header?: never;
@@ -1770,6 +1837,52 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_trades: {
+        parameters: {
+            query?: {
+                /** @description Only this exchange's trades (`binance`, `coinbase`, `kraken`); default: every exchange */
+                source?: string;
+                /** @description Trades before this time (exclusive): RFC 3339 or epoch ms; default: the newest */
+                before?: string;
+                /** @description Most trades, 1-1000 (100) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Coin id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradeList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown coin */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2457,7 +2570,10 @@ export interface operations {
     stream: {
         parameters: {
             query?: {
-                /** @description Comma-separated: prices, analytics, anomalies, news, sentiment, alerts (default: all) */
+                /**
+                 * @description Comma-separated: prices, analytics, anomalies, news, sentiment, alerts, trades (default:
+                 *     all but trades)
+                 */
                 topics?: string;
                 /** @description Resume after this event id (the Last-Event-ID header does the same) */
                 last_event_id?: string;

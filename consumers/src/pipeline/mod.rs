@@ -9,6 +9,9 @@
 //!
 //! - [`prices`]: `crypto-prices` → raw ingest and event-time windows, whose commits carry the
 //!   watermark state ([`crate::checkpoint`]);
+//! - [`trades`]: `crypto-trades` → raw trades and trade candles, with the same windows and
+//!   checkpoints as the prices (both hold a `windowed::Windowed` state, generic over what
+//!   a window aggregates);
 //! - [`records`]: `crypto-news` and `crypto-market-sentiment`, not windowed, written and
 //!   committed poll by poll.
 //!
@@ -35,10 +38,13 @@ pub(crate) mod delivery;
 pub(crate) mod driver;
 pub mod prices;
 pub mod records;
+pub mod trades;
+mod windowed;
 
 pub use config::ConsumerConfig;
 pub use prices::{PricePipeline, WINDOW_1M};
 pub use records::RecordsPipeline;
+pub use trades::TradePipeline;
 
 /// What every part of a consumer sees: where it reads from and writes to, and who it is.
 pub(crate) struct Context {

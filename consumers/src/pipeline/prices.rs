@@ -13,7 +13,7 @@
 //! [`Prices`] is the operator the shared driver (`super::driver`) runs; [`PricePipeline`] is
 //! the consumer built from them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,23 +24,20 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use super::commit::PendingCommit;
 use super::config::ConsumerConfig;
 use super::delivery;
 use super::driver::{Driver, Flush, Operator};
+use super::windowed::{Windowed, each_record};
 use crate::Result;
 use crate::anomalies::Anomaly;
 use crate::candles::CandleAnalytics;
-use crate::checkpoint::{self, Checkpoint};
 use crate::decode::decode_into;
 use crate::identity::{self, Identity, SubMillis, TickKey};
 use crate::replay::ReplayBounds;
 use crate::sinks::coin_info::CoinInfoBuilder;
 use crate::sinks::{analytics, anomalies, market::MarketBuilder};
 use crate::stats::ConsumerStats;
-use crate::windows::{
-    Added, EmittedWindow, RESOLUTIONS, Resolutions, Sample, Watermarks, WindowStatus,
-};
+use crate::windows::{Added, RESOLUTIONS, Sample, WindowAcc, WindowStatus};
 
 /// The 1-minute window, the finest of [`RESOLUTIONS`] (the bench and the tests verify it).
 pub const WINDOW_1M: (&str, i64) = RESOLUTIONS[0];
@@ -128,7 +125,7 @@ impl PricePipeline {
     /// ticks, closed windows, anomalies — and commits.
     pub async fn abandon(mut self) -> Result<()> {
         self.driver.flush_and_settle().await?;
-        let open = self.driver.op.windows.open_count();
+        let open = self.driver.op.state.windows.open_count();
         tracing::info!(consumer = %self.driver.cx.name, open, "consumer stopped; open windows dropped");
         Ok(())
     }
@@ -138,8 +135,7 @@ impl PricePipeline {
 /// checkpoint of each partition.
 pub(crate) struct Prices {
     config: ConsumerConfig,
-    windows: Resolutions,
-    marks: Watermarks,
+    state: Windowed<WindowAcc>,
     /// Sub-millisecond offsets of the ticks that share a millisecond.
     sub_millis: SubMillis,
     /// Partitions of the prices topic (a coin's partition is a function of its id).
@@ -148,23 +144,14 @@ pub(crate) struct Prices {
     coin_info: CoinInfoBuilder,
     /// The record every tick is decoded into: its strings keep their allocations.
     decoded: CryptoPrice,
-    emitted: Vec<EmittedWindow>,
     candles: CandleAnalytics,
     anomalies: Vec<Anomaly>,
-    /// Next offset to read, per partition of the prices topic.
-    positions: BTreeMap<u32, u64>,
-    /// Offsets below these were read before the checkpoint we restarted from.
-    replay_until: HashMap<u32, u64>,
-    dirty: bool,
-    provisional_sent: bool,
 }
 
 impl Prices {
     fn new(config: ConsumerConfig, partition_count: u32) -> Self {
-        let lateness = config.allowed_lateness.as_millis() as i64;
         Self {
-            windows: Resolutions::new(&RESOLUTIONS, lateness),
-            marks: Watermarks::new(config.idle_timeout),
+            state: Windowed::new(&RESOLUTIONS, &config),
             sub_millis: SubMillis::new(),
             partition_count,
             candles: CandleAnalytics::new(config.anomalies.clone()),
@@ -173,11 +160,6 @@ impl Prices {
             market: MarketBuilder::default(),
             coin_info: CoinInfoBuilder::default(),
             decoded: CryptoPrice::default(),
-            emitted: Vec::new(),
-            positions: BTreeMap::new(),
-            replay_until: HashMap::new(),
-            dirty: false,
-            provisional_sent: false,
         }
     }
 
@@ -191,7 +173,7 @@ impl Prices {
         now_ms: i64,
         now: Instant,
     ) -> std::result::Result<bool, DlqRecord> {
-        self.positions.insert(record.partition, record.offset + 1);
+        self.state.read(record.partition, record.offset);
         let horizon_ms = if self.config.accept_future_event_times {
             i64::MAX
         } else {
@@ -212,24 +194,16 @@ impl Prices {
                     return Ok(false);
                 }
             };
-        self.marks
-            .observe(record.partition, price.timestamp_ms, now);
         self.market.push(price, sub_ns);
         self.coin_info.push(price);
-        let replayed = self
-            .replay_until
-            .get(&record.partition)
-            .is_some_and(|until| record.offset < *until);
-        // A replayed tick of a bin closed before the checkpoint was counted then: each
-        // width skips it silently.
-        let added = self.windows.add(
+        let added = self.state.add(
             &price.crypto_id,
             &price.source,
             TickKey::new(price.timestamp_ms, sub_ns, hash),
             Sample::of(price),
             record.partition,
             record.offset,
-            replayed,
+            now,
         );
         match added {
             Some(Added::Late) => cx.stats.add_late(&price.crypto_id),
@@ -239,44 +213,6 @@ impl Prices {
             _ => {}
         }
         Ok(true)
-    }
-
-    /// What to commit once the outputs flushed now are acknowledged: each partition's position
-    /// and checkpoint as they stand now.
-    fn pending_commit(&self) -> PendingCommit {
-        let mut first_open = HashMap::new();
-        self.windows.first_open_offsets(&mut first_open);
-        let partitions = self
-            .positions
-            .iter()
-            .map(|(&partition, &position)| {
-                // Keep the furthest read point across restarts, so a second crash still knows
-                // which replayed ticks were counted before.
-                let read_to = self
-                    .replay_until
-                    .get(&partition)
-                    .map_or(position, |r| (*r).max(position));
-                // Never past what this run has actually read: right after a restart nothing
-                // is open yet, and committing `read_to` would skip the replay of the windows
-                // that were open at the crash.
-                let safe = first_open
-                    .get(&partition)
-                    .map_or(position, |o| (*o).min(position));
-                // Each partition's own closing point: an inherited partition may still be
-                // behind the others (see `crate::windows`).
-                let checkpoint = Checkpoint {
-                    max_ts: self.marks.max_ts(partition),
-                    closed_until: self.windows.closed_until_of(partition),
-                    read_to,
-                };
-                (partition, safe, checkpoint)
-            })
-            .collect();
-        PendingCommit::Checkpoints {
-            topic: topics::PRICES,
-            partitions,
-            closed_until: self.windows.closed_until(),
-        }
     }
 
     /// Indicator histories, anomaly detectors and coin fundamentals as they stood at `at_ms`
@@ -301,40 +237,6 @@ impl Prices {
         }
         Ok(())
     }
-
-    /// A partition's checkpoint: its closing point and how far it had been read.
-    async fn restore_partition(
-        &mut self,
-        cx: &Context,
-        tp: &TopicPartition,
-        committed: Option<&Committed>,
-        now: Instant,
-    ) -> Result<()> {
-        let checkpoint = checkpoint::restore(
-            cx.store.as_ref(),
-            &cx.group,
-            &tp.topic,
-            tp.partition,
-            committed,
-        )
-        .await?;
-        // The partition's watermark restarts from what is actually re-read, not from the
-        // checkpoint's `max_ts`: with the old maximum, the watermark could pass windows of
-        // this partition whose ticks are still to be replayed, and those ticks would then be
-        // skipped as already counted. Until it delivers again (or idles) the partition
-        // holds the others back, exactly as at a first start.
-        self.marks.assign(tp.partition, None, now);
-        if let Some(c) = checkpoint {
-            if let Some(closed) = c.closed_until {
-                self.windows.restore_closed_until(tp.partition, closed);
-            }
-            self.replay_until.insert(tp.partition, c.read_to);
-        }
-        if let Some(c) = committed {
-            self.positions.insert(tp.partition, c.offset);
-        }
-        Ok(())
-    }
 }
 
 impl Operator for Prices {
@@ -344,73 +246,51 @@ impl Operator for Prices {
     fn process_batch(&mut self, cx: &Context, batch: &[ConsumedRecord], dead: &mut Vec<DlqRecord>) {
         let now = Instant::now();
         let now_ms = cryptoviz_schemas::now_ms();
-        let mut ticks = 0;
         let mut price = std::mem::take(&mut self.decoded);
-        for record in batch {
-            match self.add(cx, record, &mut price, now_ms, now) {
-                Ok(true) => ticks += 1,
-                Ok(false) => {}
-                Err(letter) => {
-                    tracing::warn!(reason = %letter.reason, "dead-lettering a record");
-                    dead.push(letter);
-                }
-            }
-        }
+        let ticks = each_record(batch, dead, |record| {
+            self.add(cx, record, &mut price, now_ms, now)
+        });
         self.decoded = price;
         cx.stats.add_ticks(ticks);
-        self.windows
-            .advance(self.marks.event_time(now), &mut self.emitted);
-        self.dirty = true;
-        self.provisional_sent = false;
+        self.state.processed(now);
     }
 
     fn handle_watermark(&mut self, now: Instant) {
-        if self.provisional_sent || self.windows.open_count() == 0 {
-            return;
-        }
-        self.windows
-            .advance(self.marks.event_time(now), &mut self.emitted);
-        if self.marks.event_time(now).is_none() {
-            // Every partition idles: show the open windows as they stand.
-            self.windows
-                .emit_open(WindowStatus::Provisional, &mut self.emitted);
-            self.provisional_sent = true;
-            self.dirty = true;
-        }
+        self.state.idle(now);
     }
 
     fn flush_due(&self, since_flush: Duration) -> bool {
         self.market.len() >= self.config.flush_rows
-            || (self.dirty && since_flush >= self.config.flush_interval)
+            || (self.state.dirty && since_flush >= self.config.flush_interval)
     }
 
     /// Closed candles through the anomaly detectors, then one write of the raw points, the
     /// fundamentals, the windows (each only in its latest emission, none the store has
     /// already seen closed) and the anomalies.
     async fn handle_checkpoint(&mut self, cx: &Context) -> Result<Option<Flush>> {
-        self.candles.process(&mut self.emitted, &mut self.anomalies);
-        analytics::keep_latest_emissions(&mut self.emitted);
-        analytics::drop_superseded(cx.store.as_ref(), &mut self.emitted).await?;
+        let emitted = &mut self.state.emitted;
+        self.candles.process(emitted, &mut self.anomalies);
+        analytics::keep_latest_emissions(emitted);
+        analytics::drop_superseded(cx.store.as_ref(), analytics::PRICE_WINDOWS, emitted).await?;
         let mut batches = Vec::with_capacity(4);
         batches.extend(self.market.finish()?);
         batches.extend(self.coin_info.finish()?);
-        batches.extend(analytics::batch(&self.emitted)?);
+        batches.extend(analytics::batch(emitted)?);
         batches.extend(anomalies::batch(&self.anomalies)?);
         let now_ms = cryptoviz_schemas::now_ms();
-        let closed_lags: Vec<f64> = self
-            .emitted
+        let closed_lags: Vec<f64> = emitted
             .iter()
             .filter(|w| w.status == WindowStatus::Closed)
             .map(|w| now_ms.saturating_sub(w.end_ms) as f64 / 1000.0)
             .collect();
-        let windows = self.emitted.len() as u64;
+        let windows = emitted.len() as u64;
         let anomalies = self.anomalies.len() as u64;
-        self.emitted.clear();
+        emitted.clear();
         self.anomalies.clear();
-        self.dirty = false;
+        self.state.dirty = false;
         Ok(Some(Flush {
             write: delivery::write(cx.store.clone(), cx.stats.clone(), batches),
-            commit: self.pending_commit(),
+            commit: self.state.pending_commit(topics::PRICES),
             on_ack: Box::new(move |stats: &ConsumerStats| {
                 stats.add_windows(windows);
                 stats.observe_emit_latency(closed_lags);
@@ -425,34 +305,25 @@ impl Operator for Prices {
         cx: &Context,
         assignment: &[(TopicPartition, Option<Committed>)],
     ) -> Result<()> {
-        self.windows.clear();
-        self.marks.clear();
+        self.state.restore(cx, assignment).await?;
         self.sub_millis.clear();
-        self.positions.clear();
-        self.replay_until.clear();
-        self.emitted.clear();
         self.anomalies.clear();
-        let now = Instant::now();
         if let Some(bounds) = &cx.replay {
-            for (tp, _) in assignment {
-                self.marks.assign(tp.partition, None, now);
-            }
             let from = bounds.from_ms();
             self.resume_derived_state(cx.store.as_ref(), from, &|_: &str| from)
                 .await?;
             tracing::info!(consumer = %cx.name, partitions = assignment.len(), "replay positioned");
             return Ok(());
         }
-        for (tp, committed) in assignment {
-            self.restore_partition(cx, tp, committed.as_ref(), now)
-                .await?;
-        }
         // Indicator histories and anomaly detectors restart from the candles closed before
         // the checkpoint, exactly as they stood then: each coin's as of its own partition's
         // checkpoint. So do the coin fundamentals the ticks are compared with.
         let closed: HashMap<u32, Option<i64>> = assignment
             .iter()
-            .map(|(tp, _)| (tp.partition, self.windows.closed_until_of(tp.partition)))
+            .map(|(tp, _)| {
+                let closed = self.state.windows.closed_until_of(tp.partition);
+                (tp.partition, closed)
+            })
             .collect();
         let latest = closed.values().flatten().copied().max();
         let partitions = self.partition_count;
@@ -473,20 +344,12 @@ impl Operator for Prices {
     fn reset(&mut self) {
         self.market = MarketBuilder::default();
         self.coin_info = CoinInfoBuilder::default();
-        self.dirty = false;
-        self.provisional_sent = false;
+        self.state.reset();
     }
 
     /// Emits open windows as `partial`; a replay bounded by a time first closes, normally,
     /// every window ending by that time.
     fn drain(&mut self, cx: &Context) {
-        if let Some(to) = cx.replay.as_ref().and_then(ReplayBounds::to_ms) {
-            let lateness = self.config.allowed_lateness.as_millis() as i64;
-            self.windows
-                .advance(Some(to.saturating_add(lateness)), &mut self.emitted);
-        }
-        self.windows
-            .emit_open(WindowStatus::Partial, &mut self.emitted);
-        self.dirty = true;
+        self.state.drain(cx);
     }
 }

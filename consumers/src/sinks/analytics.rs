@@ -47,11 +47,25 @@ pub fn batch(windows: &[EmittedWindow]) -> Result<Option<WriteBatch>> {
     Ok(AnalyticsRow::to_batch(&rows)?)
 }
 
+/// Where a kind of window is stored: its measurement and the tag that names the series'
+/// source (for [`drop_superseded`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredWindows {
+    pub measurement: &'static str,
+    pub source_tag: &'static str,
+}
+
+/// Price windows: `crypto_analytics`, by `source`.
+pub(crate) const PRICE_WINDOWS: StoredWindows = StoredWindows {
+    measurement: ANALYTICS,
+    source_tag: "source",
+};
+
 /// Keeps, of several emissions of one window in a flush (provisional, then closed), only the
 /// last — the most complete. Written together, both rows would share a point identity, and a
 /// store that splits a write into concurrent requests (InfluxDB) could apply the older one
 /// last. Order is otherwise kept.
-pub(crate) fn keep_latest_emissions(emitted: &mut Vec<EmittedWindow>) {
+pub(crate) fn keep_latest_emissions<S>(emitted: &mut Vec<EmittedWindow<S>>) {
     if emitted.len() < 2 {
         return;
     }
@@ -75,9 +89,10 @@ pub(crate) fn keep_latest_emissions(emitted: &mut Vec<EmittedWindow>) {
 /// `closed`: a less complete emission must never replace a more complete one (a replay that
 /// ends with a window open which the live consumer has closed since; a consumer emitting an
 /// idle window again after another member closed it). Closed emissions always go through.
-pub(crate) async fn drop_superseded(
+pub(crate) async fn drop_superseded<S>(
     store: &dyn Store,
-    emitted: &mut Vec<EmittedWindow>,
+    stored: StoredWindows,
+    emitted: &mut Vec<EmittedWindow<S>>,
 ) -> Result<()> {
     let open = emitted.iter().filter(|w| w.status != WindowStatus::Closed);
     let Some((from, to)) = open.fold(None, |span: Option<(i64, i64)>, w| {
@@ -87,7 +102,7 @@ pub(crate) async fn drop_superseded(
     }) else {
         return Ok(());
     };
-    let query = Query::new(ANALYTICS)
+    let query = Query::new(stored.measurement)
         .range(ms_to_ns(from), ms_to_ns(to).saturating_add(1))
         .fields(["status"]);
     let mut closed: HashSet<(String, String, String, i64)> = HashSet::new();
@@ -95,7 +110,7 @@ pub(crate) async fn drop_superseded(
         let col = |n: &str| b.column_by_name(n).and_then(|c| c.as_string_opt::<i32>());
         let (Some(id), Some(source), Some(window), Some(status)) = (
             col("crypto_id"),
-            col("source"),
+            col(stored.source_tag),
             col("window"),
             col("status"),
         ) else {

@@ -8,6 +8,7 @@ pub mod coin_info;
 pub mod market;
 pub mod news;
 pub mod sentiment;
+pub mod trades;
 
 use datafusion::arrow::datatypes::Field;
 

@@ -2,6 +2,7 @@
 
 use cryptoviz_schemas::CryptoPrice;
 
+use super::Aggregate;
 use crate::identity::TickKey;
 
 /// What one record contributes to a window: a quote (one price) or a candle (imported
@@ -87,6 +88,27 @@ pub struct WindowAcc {
     /// First offset of this window's ticks in each partition they came from: the log must not
     /// be committed past it while the window is open.
     pub first_offsets: Vec<(u32, u64)>,
+}
+
+impl Aggregate for WindowAcc {
+    type Sample = Sample;
+    type Stats = WindowStats;
+
+    fn first(key: TickKey, sample: Sample, partition: u32, offset: u64) -> Self {
+        WindowAcc::new(key, sample, partition, offset)
+    }
+
+    fn push(&mut self, key: TickKey, sample: Sample, partition: u32, offset: u64) -> bool {
+        self.add(key, sample, partition, offset)
+    }
+
+    fn finish(&self) -> WindowStats {
+        self.stats()
+    }
+
+    fn first_offsets(&self) -> &[(u32, u64)] {
+        &self.first_offsets
+    }
 }
 
 /// The finished statistics of a window.

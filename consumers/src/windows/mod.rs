@@ -14,9 +14,15 @@
 //! re-read ticks, not skip them as A's closing point would say. Open bins can also be emitted without closing them —
 //! `provisional` when the stream idles, `partial` on shutdown — and are emitted again, complete,
 //! when they close; the store's idempotent writes replace the earlier version.
+//!
+//! What a bin aggregates is an [`Aggregate`]: [`WindowAcc`] for price ticks (candles and
+//! statistics, `crypto_analytics`), [`TradeAcc`] for exchange trades (OHLC, volumes, VWAP,
+//! taker sides, `crypto_trade_candles`). The binning, watermarks, lateness and checkpoints
+//! are the same for both.
 
 mod accumulator;
 mod resolutions;
+mod trade;
 mod watermark;
 
 use std::collections::HashMap;
@@ -29,23 +35,49 @@ use crate::indicators::IndicatorValues;
 
 pub use accumulator::{Sample, WindowAcc, WindowStats};
 pub use resolutions::{RESOLUTIONS, Resolutions};
+pub use trade::{TradeAcc, TradeSample, TradeStats, side};
 pub use watermark::Watermarks;
 
 /// Why a window was emitted, declared with the `crypto_analytics` measurement.
 pub use cryptoviz_measurements::analytics::WindowStatus;
 
-/// One emitted window.
+/// A window's partial aggregate: what [`TumblingWindows`] keeps per open bin and finishes
+/// into statistics when the bin is emitted.
+pub trait Aggregate {
+    /// What one record contributes.
+    type Sample: Copy;
+    /// The statistics of a window.
+    type Stats: Clone + std::fmt::Debug + PartialEq;
+
+    /// A window holding one record, read from `partition` at `offset`.
+    fn first(key: TickKey, sample: Self::Sample, partition: u32, offset: u64) -> Self;
+
+    /// Adds one record; returns false (and changes nothing) for a copy of a record already
+    /// in the window.
+    fn push(&mut self, key: TickKey, sample: Self::Sample, partition: u32, offset: u64) -> bool;
+
+    /// The statistics as of now.
+    fn finish(&self) -> Self::Stats;
+
+    /// First offset of the window's records in each partition they came from: the log must
+    /// not be committed past it while the window is open.
+    fn first_offsets(&self) -> &[(u32, u64)];
+}
+
+/// One emitted window (of price statistics unless said otherwise).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EmittedWindow {
+pub struct EmittedWindow<S = WindowStats> {
     pub crypto_id: Arc<str>,
+    /// The series' source (for trades: the exchange).
     pub source: Arc<str>,
     /// Window label, e.g. `1m`.
     pub window: Arc<str>,
     pub start_ms: i64,
     pub end_ms: i64,
-    pub stats: WindowStats,
+    pub stats: S,
     pub status: WindowStatus,
-    /// Indicators of the series up to this window (set by [`crate::candles`]).
+    /// Indicators of the series up to this window (set by [`crate::candles`] for price
+    /// windows; empty for the others).
     pub indicators: IndicatorValues,
 }
 
@@ -61,16 +93,16 @@ pub enum Added {
     Duplicate,
 }
 
-/// Tumbling windows of one width over many (coin, source) keys.
+/// Tumbling windows of one width over many (coin, source) keys, aggregating with `A`.
 #[derive(Debug)]
-pub struct TumblingWindows {
+pub struct TumblingWindows<A = WindowAcc> {
     label: Arc<str>,
     width_ms: i64,
     lateness_ms: i64,
     /// source → crypto_id → key index; two levels so lookups borrow `&str` without allocating.
     keys: AHashMap<String, AHashMap<String, u32>>,
     names: Vec<(Arc<str>, Arc<str>)>,
-    open: AHashMap<(u32, i64), WindowAcc>,
+    open: AHashMap<(u32, i64), A>,
     /// Windows ending at or before this event time are closed (the watermark's closing
     /// point, common to every partition).
     closed_until: Option<i64>,
@@ -80,9 +112,16 @@ pub struct TumblingWindows {
 }
 
 impl TumblingWindows {
-    /// Windows of `width_ms` labelled `label`, closing `lateness_ms` after the watermark's
-    /// event time passes their end.
+    /// Price windows of `width_ms` labelled `label`, closing `lateness_ms` after the
+    /// watermark's event time passes their end.
     pub fn new(label: &str, width_ms: i64, lateness_ms: i64) -> Self {
+        Self::of_width(label, width_ms, lateness_ms)
+    }
+}
+
+impl<A: Aggregate> TumblingWindows<A> {
+    /// Windows of `width_ms` aggregating with `A` (see [`TumblingWindows::new`]).
+    pub fn of_width(label: &str, width_ms: i64, lateness_ms: i64) -> Self {
         assert!(width_ms > 0, "window width must be positive");
         Self {
             label: label.into(),
@@ -161,19 +200,19 @@ impl TumblingWindows {
         k
     }
 
-    /// Adds one tick (a quote or a candle) read from `partition` at `offset`.
+    /// Adds one tick (a quote, a candle, a trade) read from `partition` at `offset`.
     pub fn add(
         &mut self,
         crypto_id: &str,
         source: &str,
         key: impl Into<TickKey>,
-        sample: impl Into<Sample>,
+        sample: impl Into<A::Sample>,
         partition: u32,
         offset: u64,
     ) -> Added {
         let tick: TickKey = key.into();
         let ts = tick.ts;
-        let sample = sample.into();
+        let sample: A::Sample = sample.into();
         if self.is_late(ts, partition) {
             return Added::Late;
         }
@@ -181,12 +220,12 @@ impl TumblingWindows {
         let bin = self.bin_start(ts);
         match self.open.entry((key, bin)) {
             std::collections::hash_map::Entry::Occupied(mut acc) => {
-                if !acc.get_mut().add(tick, sample, partition, offset) {
+                if !acc.get_mut().push(tick, sample, partition, offset) {
                     return Added::Duplicate;
                 }
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(WindowAcc::new(tick, sample, partition, offset));
+                slot.insert(A::first(tick, sample, partition, offset));
             }
         }
         Added::Aggregated
@@ -194,7 +233,7 @@ impl TumblingWindows {
 
     /// Advances to the watermark event time `event_time` (the slowest partition's) and emits,
     /// in (start, key) order, every window that ends at or before `event_time - lateness`.
-    pub fn advance(&mut self, event_time: Option<i64>, out: &mut Vec<EmittedWindow>) {
+    pub fn advance(&mut self, event_time: Option<i64>, out: &mut Vec<EmittedWindow<A::Stats>>) {
         let Some(event_time) = event_time else { return };
         let watermark = event_time.saturating_sub(self.lateness_ms);
         if self.closed_until.is_some_and(|c| watermark <= c) {
@@ -217,7 +256,7 @@ impl TumblingWindows {
     }
 
     /// Emits every open window as it stands, without closing it.
-    pub fn emit_open(&self, status: WindowStatus, out: &mut Vec<EmittedWindow>) {
+    pub fn emit_open(&self, status: WindowStatus, out: &mut Vec<EmittedWindow<A::Stats>>) {
         let mut keys: Vec<&(u32, i64)> = self.open.keys().collect();
         keys.sort_unstable_by_key(|(k, bin)| (*bin, *k));
         for key in keys {
@@ -229,7 +268,7 @@ impl TumblingWindows {
     /// past it would lose the window's ticks on a crash.
     pub fn first_open_offsets(&self, into: &mut HashMap<u32, u64>) {
         for acc in self.open.values() {
-            for &(partition, offset) in &acc.first_offsets {
+            for &(partition, offset) in acc.first_offsets() {
                 into.entry(partition)
                     .and_modify(|o| *o = (*o).min(offset))
                     .or_insert(offset);
@@ -237,7 +276,12 @@ impl TumblingWindows {
         }
     }
 
-    fn emit(&self, (key, bin): (u32, i64), acc: &WindowAcc, status: WindowStatus) -> EmittedWindow {
+    fn emit(
+        &self,
+        (key, bin): (u32, i64),
+        acc: &A,
+        status: WindowStatus,
+    ) -> EmittedWindow<A::Stats> {
         let (crypto_id, source) = &self.names[key as usize];
         EmittedWindow {
             crypto_id: crypto_id.clone(),
@@ -245,7 +289,7 @@ impl TumblingWindows {
             window: self.label.clone(),
             start_ms: bin,
             end_ms: bin.saturating_add(self.width_ms),
-            stats: acc.stats(),
+            stats: acc.finish(),
             status,
             indicators: IndicatorValues::default(),
         }

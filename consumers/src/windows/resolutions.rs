@@ -8,26 +8,34 @@
 
 use std::collections::HashMap;
 
-use super::{Added, EmittedWindow, Sample, TumblingWindows, WindowStatus};
+use super::{Added, Aggregate, EmittedWindow, TumblingWindows, WindowAcc, WindowStatus};
 use crate::identity::TickKey;
 
 /// The widths every price is aggregated into: (label, milliseconds), finest first.
 pub const RESOLUTIONS: [(&str, i64); 3] = [("1m", 60_000), ("5m", 300_000), ("1h", 3_600_000)];
 
-/// One [`TumblingWindows`] per width.
+/// One [`TumblingWindows`] per width, aggregating with `A`.
 #[derive(Debug)]
-pub struct Resolutions {
-    widths: Vec<TumblingWindows>,
+pub struct Resolutions<A = WindowAcc> {
+    widths: Vec<TumblingWindows<A>>,
 }
 
 impl Resolutions {
-    /// Windows of each `(label, width_ms)`, finest first, with the same allowed lateness.
+    /// Price windows of each `(label, width_ms)`, finest first, with the same allowed
+    /// lateness.
     pub fn new(resolutions: &[(&str, i64)], lateness_ms: i64) -> Self {
+        Self::of_widths(resolutions, lateness_ms)
+    }
+}
+
+impl<A: Aggregate> Resolutions<A> {
+    /// Windows of each width aggregating with `A` (see [`Resolutions::new`]).
+    pub fn of_widths(resolutions: &[(&str, i64)], lateness_ms: i64) -> Self {
         assert!(!resolutions.is_empty(), "at least one window width");
         Self {
             widths: resolutions
                 .iter()
-                .map(|(label, width)| TumblingWindows::new(label, *width, lateness_ms))
+                .map(|(label, width)| TumblingWindows::of_width(label, *width, lateness_ms))
                 .collect(),
         }
     }
@@ -41,13 +49,13 @@ impl Resolutions {
         crypto_id: &str,
         source: &str,
         key: impl Into<TickKey>,
-        sample: impl Into<Sample>,
+        sample: impl Into<A::Sample>,
         partition: u32,
         offset: u64,
         replayed: bool,
     ) -> Option<Added> {
         let key = key.into();
-        let sample = sample.into();
+        let sample: A::Sample = sample.into();
         let mut finest = None;
         for (i, w) in self.widths.iter_mut().enumerate() {
             if replayed && w.is_late(key.ts, partition) {
@@ -62,14 +70,14 @@ impl Resolutions {
     }
 
     /// Advances every width to the watermark's event time, emitting closed windows.
-    pub fn advance(&mut self, event_time: Option<i64>, out: &mut Vec<EmittedWindow>) {
+    pub fn advance(&mut self, event_time: Option<i64>, out: &mut Vec<EmittedWindow<A::Stats>>) {
         for w in &mut self.widths {
             w.advance(event_time, out);
         }
     }
 
     /// Emits every open window of every width without closing it.
-    pub fn emit_open(&self, status: WindowStatus, out: &mut Vec<EmittedWindow>) {
+    pub fn emit_open(&self, status: WindowStatus, out: &mut Vec<EmittedWindow<A::Stats>>) {
         for w in &self.widths {
             w.emit_open(status, out);
         }
@@ -77,7 +85,10 @@ impl Resolutions {
 
     /// Open windows over all widths.
     pub fn open_count(&self) -> usize {
-        self.widths.iter().map(TumblingWindows::open_count).sum()
+        self.widths
+            .iter()
+            .map(TumblingWindows::<A>::open_count)
+            .sum()
     }
 
     /// The smallest offset per partition of a tick in any open window of any width.

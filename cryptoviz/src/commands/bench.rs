@@ -47,6 +47,10 @@ pub(crate) struct BenchArgs {
     /// Store backend (default: `store.backend`).
     #[arg(long, value_enum)]
     pub store: Option<StoreBackend>,
+    /// Push exchange trades (`--ticks` of them) through the trade consumer instead of price
+    /// ticks: raw trades and trade candles (`commands/bench_trades.rs`).
+    #[arg(long, conflicts_with = "sink_only")]
+    pub trades: bool,
     /// Time only the store's writes: the ticks are generated and batched as the consumer's
     /// raw-ingest sink batches them (`consumer.flush_rows` rows per write) before the clock
     /// starts. Measures the sink of `--store` alone.
@@ -118,6 +122,9 @@ pub(crate) async fn bench(mut config: Config, args: BenchArgs) -> anyhow::Result
         return sink_bench(&config, store, args.ticks, args.json).await;
     }
     let log = backends::open_log(&config).await?;
+    if args.trades {
+        return super::bench_trades::bench(&config, log, store, args.ticks, args.json).await;
+    }
     let stats = Arc::new(ConsumerStats::default());
     let mut pipeline = PricePipeline::new(
         log.clone(),
@@ -349,7 +356,7 @@ async fn verify_influx(config: &Config, stats: &StatsSnapshot) -> anyhow::Result
 }
 
 /// Peak resident set size of this process (VmHWM), in MB.
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -23,7 +23,7 @@ pub(crate) struct ConsumeArgs {
     pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
-/// Runs both consumer groups until a signal (or until idle with `--exit-when-idle`).
+/// Runs the consumer groups until a signal (or until idle with `--exit-when-idle`).
 pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result<()> {
     let store = backends::open_store(&config).await?;
     let log = backends::open_log(&config).await?;
@@ -44,6 +44,7 @@ pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result
         Some(idle) => {
             let stages::Consumers {
                 mut prices,
+                mut trades,
                 mut records,
                 handles,
             } = consumers;
@@ -59,6 +60,7 @@ pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result
             let mut records_polled = tokio::time::Instant::now();
             while !stop.is_cancelled() {
                 let mut read = prices.step().await?;
+                read += trades.step().await?;
                 // The low-rate topics' poll waits for its timeout when they are idle: poll
                 // them when prices pause, or once a second.
                 if read == 0 || records_polled.elapsed() >= Duration::from_secs(1) {
@@ -73,6 +75,7 @@ pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result
             }
             watcher.abort();
             prices.finish().await?;
+            trades.finish().await?;
             handles
         }
         None => {

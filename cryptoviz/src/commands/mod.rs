@@ -2,6 +2,7 @@
 
 pub(crate) mod backtest;
 pub(crate) mod bench;
+pub(crate) mod bench_trades;
 pub(crate) mod consume;
 pub(crate) mod dlq;
 pub(crate) mod import;

@@ -15,3 +15,4 @@ mod fuzz_params;
 mod security;
 mod sql_limits;
 mod stream;
+mod trades;

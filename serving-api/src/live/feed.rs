@@ -1,6 +1,6 @@
 //! The tasks that fill the [`Hub`]:
 //!
-//! - [`tail_log`] follows `crypto-prices` and `crypto-news` from their end in a group of its
+//! - [`tail_log`] follows `crypto-prices`, `crypto-trades` and `crypto-news` from their end in a group of its
 //!   own (never committing), so a tick reaches SSE clients as soon as it is appended, whether
 //!   the log is embedded or Kafka; articles are scored like the consumers score them (with
 //!   the [`EnrichFn`] the binary provides).
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use cryptoviz_log::{Log, SeekTo};
 use cryptoviz_measurements::Measurement;
-use cryptoviz_schemas::{CryptoNews, CryptoPrice, decode, topics};
+use cryptoviz_schemas::{CryptoNews, CryptoPrice, CryptoTrade, decode, topics};
 use cryptoviz_store::Store;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -45,6 +45,22 @@ pub fn price_event(p: &CryptoPrice) -> Value {
     })
 }
 
+/// A trade as the stream shows it: the fields of a stored trade (`/coins/{id}/trades`), its
+/// time being the exchange's event time.
+pub fn trade_event(t: &CryptoTrade) -> Value {
+    json!({
+        "time": rfc3339(t.event_time_ms.saturating_mul(1_000_000)),
+        "crypto_id": t.crypto_id,
+        "exchange": t.exchange,
+        "symbol": t.symbol,
+        "quote": t.quote,
+        "trade_id": t.trade_id,
+        "price": t.price,
+        "quantity": t.quantity,
+        "side": t.side.as_str(),
+    })
+}
+
 /// An article as the stream (and `/news`) shows it.
 pub fn news_event(a: &CryptoNews) -> Value {
     json!({
@@ -61,7 +77,7 @@ pub fn news_event(a: &CryptoNews) -> Value {
     })
 }
 
-/// Follows the price and news topics until `cancel`. Errors are logged and retried: the
+/// Follows the price, trade and news topics until `cancel`. Errors are logged and retried: the
 /// stream degrades, the API stays up.
 pub async fn tail_log(
     log: Arc<dyn Log>,
@@ -99,7 +115,7 @@ async fn follow(
     cancel: &CancellationToken,
 ) -> cryptoviz_log::Result<()> {
     let mut consumer = log
-        .subscribe(group, &[topics::PRICES, topics::NEWS])
+        .subscribe(group, &[topics::PRICES, topics::TRADES, topics::NEWS])
         .await?;
     loop {
         let records = tokio::select! {
@@ -128,6 +144,12 @@ async fn follow(
                         hub.publish(EventKind::Price, price_event(&p).to_string());
                     }
                     Err(e) => tracing::debug!(error = %e, "live feed: undecodable tick skipped"),
+                },
+                topics::TRADES => match decode::<CryptoTrade>(&record.value) {
+                    Ok(t) => {
+                        hub.publish(EventKind::Trade, trade_event(&t).to_string());
+                    }
+                    Err(e) => tracing::debug!(error = %e, "live feed: undecodable trade skipped"),
                 },
                 topics::NEWS => match decode::<CryptoNews>(&record.value) {
                     Ok(a) => {

@@ -27,11 +27,25 @@ pub enum EventKind {
     Sentiment,
     /// An alert rule fired.
     Alert,
+    /// An exchange trade as the producers published it (only on request: `topics=trades`).
+    Trade,
 }
 
 impl EventKind {
     /// Every kind, in the order of [`EventKind::topic`] names.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
+        EventKind::Price,
+        EventKind::Analytics,
+        EventKind::Anomaly,
+        EventKind::News,
+        EventKind::Sentiment,
+        EventKind::Alert,
+        EventKind::Trade,
+    ];
+
+    /// What a client without `topics` follows: every kind but trades, whose rate (hundreds a
+    /// second on a busy market) a client should ask for.
+    pub const DEFAULT: [EventKind; 6] = [
         EventKind::Price,
         EventKind::Analytics,
         EventKind::Anomaly,
@@ -49,6 +63,7 @@ impl EventKind {
             EventKind::News => "news",
             EventKind::Sentiment => "sentiment",
             EventKind::Alert => "alert",
+            EventKind::Trade => "trade",
         }
     }
 
@@ -61,6 +76,7 @@ impl EventKind {
             EventKind::News => "news",
             EventKind::Sentiment => "sentiment",
             EventKind::Alert => "alerts",
+            EventKind::Trade => "trades",
         }
     }
 

@@ -142,32 +142,7 @@ impl Analytics {
     /// Candles of one series with volume and tick counts, downsampled from its windows (bins
     /// without a window are left out).
     pub async fn candles(&self, q: &CandleQuery) -> ApiResult<Vec<Candle>> {
-        let query = Query {
-            measurement: ANALYTICS.to_string(),
-            range: TimeRange::new(q.from, q.to),
-            tags: vec![
-                tag("crypto_id", &q.coin),
-                tag("source", &q.source),
-                tag("window", source_window(q.every_ns).as_str()),
-            ],
-            fields: None,
-            downsample: Some(
-                Downsample::every(q.every_ns)
-                    .agg("open", Agg::First, "open")
-                    .agg("high", Agg::Max, "high")
-                    .agg("low", Agg::Min, "low")
-                    .agg("close", Agg::Last, "close")
-                    .agg("volume", Agg::Sum, "volume")
-                    .agg("count", Agg::Sum, "ticks"),
-            ),
-            descending: false,
-            limit: None,
-        };
-        rows(&self.store.query(&query).await?)
-            .into_iter()
-            .filter(|r| !r.get("open").is_none_or(|v| v.is_null()))
-            .map(from_row::<Candle>)
-            .collect()
+        candles(self.store.as_ref(), ANALYTICS, "source", "count", q).await
     }
 
     /// The close and indicators of one series' `window` windows in `[from, to)`, oldest
@@ -274,4 +249,43 @@ impl Analytics {
             })
             .collect())
     }
+}
+
+/// Candles of one series of `measurement` (its source named by the tag `source_tag`, its
+/// tick count in the field `count`), downsampled from its windows: the 1-minute windows below
+/// an hour, the 1-hour ones from an hour up (bins without a window are left out). Shared by
+/// the price windows and the trade candles.
+pub(super) async fn candles(
+    store: &dyn Store,
+    measurement: &str,
+    source_tag: &str,
+    count: &str,
+    q: &CandleQuery,
+) -> ApiResult<Vec<Candle>> {
+    let query = Query {
+        measurement: measurement.to_string(),
+        range: TimeRange::new(q.from, q.to),
+        tags: vec![
+            tag("crypto_id", &q.coin),
+            tag(source_tag, &q.source),
+            tag("window", source_window(q.every_ns).as_str()),
+        ],
+        fields: None,
+        downsample: Some(
+            Downsample::every(q.every_ns)
+                .agg("open", Agg::First, "open")
+                .agg("high", Agg::Max, "high")
+                .agg("low", Agg::Min, "low")
+                .agg("close", Agg::Last, "close")
+                .agg("volume", Agg::Sum, "volume")
+                .agg(count, Agg::Sum, "ticks"),
+        ),
+        descending: false,
+        limit: None,
+    };
+    rows(&store.query(&query).await?)
+        .into_iter()
+        .filter(|r| !r.get("open").is_none_or(|v| v.is_null()))
+        .map(from_row::<Candle>)
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! live feed.
 //!
 //! Each area is a small value over `Arc<dyn Store>` ([`Market`], [`Analytics`],
-//! [`Anomalies`], [`News`], [`Sentiment`]; [`crate::AppState`] hands them out) whose methods
+//! [`Anomalies`], [`News`], [`Sentiment`], [`Trades`]; [`crate::AppState`] hands them out) whose methods
 //! take typed arguments (validated parameters, closed sets as enums) and return the
 //! contract's rows (`cryptoviz-measurements`) or, for what a query computes (candles,
 //! normalised series, publisher counts), the API's own row types. The store's query
@@ -18,12 +18,14 @@ mod anomalies;
 mod market;
 mod news;
 mod sentiment;
+mod trades;
 
 pub use analytics::{Analytics, CandleQuery, Close, WindowQuery};
 pub use anomalies::{Anomalies, AnomalyQuery};
 pub use market::{Market, Snapshot, sort as sort_coins};
 pub use news::{News, NewsQuery};
 pub use sentiment::Sentiment;
+pub use trades::Trades;
 
 use cryptoviz_store::TimeRange;
 use datafusion::arrow::array::RecordBatch;

@@ -19,7 +19,7 @@ use crate::params::{
     self, AUTO_POINTS, CoinIds, CoinSort, DAY_NS, Flag, Interval, Limit, NoParams, Offset, Order,
     Params, Range, SourceName, Span, Timestamp, Window, rfc3339,
 };
-use crate::read::{CandleQuery, sort_coins};
+use crate::read::{CandleQuery, Trades, sort_coins};
 use crate::state::AppState;
 
 /// How long candle and indicator answers are reused (the live stream carries what is newer).
@@ -188,12 +188,15 @@ pub struct HistoryQuery {
     /// 1m, 5m, 15m, 1h, 4h, 1d or auto (default)
     #[serde(default)]
     pub interval: Interval,
-    /// Source; default: the one of the newest snapshot
+    /// Source; default: the one of the newest snapshot. An exchange (`binance`, `coinbase`,
+    /// `kraken`) gives the candles of its trades: `volume` is the base volume and `ticks` the
+    /// trade count
     #[param(inline)]
     pub source: Option<SourceName>,
 }
 
-/// Candles of a coin with volume, from the consumers' windows.
+/// Candles of a coin with volume, from the consumers' windows: of a price source, or of an
+/// exchange's trades (`source=binance`).
 #[utoipa::path(get, path = "/api/v1/coins/{id}/history", tag = "market",
     params(("id" = String, Path, description = "Coin id"), HistoryQuery),
     responses(
@@ -217,6 +220,49 @@ pub async fn history(
         .await
 }
 
+/// Whose candles a history shows.
+enum Series {
+    /// A price source's windows (`crypto_analytics`).
+    Prices,
+    /// An exchange's trade candles (`crypto_trade_candles`), quoted in this currency.
+    Trades { quote: String },
+}
+
+/// The series a history reads, its newest time (ns) and source: an exchange's trade candles
+/// when `source` names one with candles of the coin, else a price source's windows. A source
+/// that nothing was ever stored from is a 400 naming `source`.
+async fn history_series(
+    state: &AppState,
+    id: &str,
+    source: Option<String>,
+) -> ApiResult<(i64, String, Series)> {
+    let trades = Trades::new(state.store.clone());
+    if let Some(exchange) = &source
+        && let Some((newest_ns, quote)) = trades.newest(id, exchange).await?
+    {
+        return Ok((newest_ns, exchange.clone(), Series::Trades { quote }));
+    }
+    if let Some(s) = &source
+        && state.market().newest(id, Some(s)).await?.is_none()
+    {
+        let mut known = state
+            .store
+            .tag_values(cryptoviz_measurements::names::MARKET, "source")
+            .await?;
+        known.extend(trades.exchanges().await?);
+        known.sort();
+        known.dedup();
+        if !known.contains(s) {
+            return Err(ApiError::bad(
+                "source",
+                format!("unknown source `{s}`; known sources: {}", known.join(", ")),
+            ));
+        }
+    }
+    let (newest_ns, source) = newest(state, id, source.as_deref()).await?;
+    Ok((newest_ns, source, Series::Prices))
+}
+
 async fn history_answer(
     state: AppState,
     id: String,
@@ -224,7 +270,7 @@ async fn history_answer(
     q: HistoryQuery,
 ) -> ApiResult<History> {
     let source = q.source.map(|s| s.0);
-    let (newest_ns, source) = newest(&state, &id, source.as_deref()).await?;
+    let (newest_ns, source, series) = history_series(&state, &id, source).await?;
     // Resolve with a provisional span to pick `auto`, then align to the interval.
     let (from0, to0) = span.resolve(newest_ns + 1, DAY_NS);
     let (interval, every_ns) = q.interval.resolve(to0 - from0, AUTO_POINTS);
@@ -242,19 +288,24 @@ async fn history_answer(
             ),
         ));
     }
-    let candles = state
-        .analytics()
-        .candles(&CandleQuery {
-            coin: id.clone(),
-            source: source.clone(),
-            from,
-            to,
-            every_ns,
-        })
-        .await?;
+    let query = CandleQuery {
+        coin: id.clone(),
+        source: source.clone(),
+        from,
+        to,
+        every_ns,
+    };
+    let (candles, quote) = match series {
+        Series::Prices => (state.analytics().candles(&query).await?, None),
+        Series::Trades { quote } => (
+            Trades::new(state.store.clone()).candles(&query).await?,
+            Some(quote),
+        ),
+    };
     Ok(History {
         id,
         source,
+        quote,
         interval: interval.to_string(),
         from: rfc3339(from),
         to: rfc3339(to),

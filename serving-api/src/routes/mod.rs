@@ -11,6 +11,7 @@ pub mod news;
 pub mod replays;
 pub mod sql;
 pub mod stream;
+pub mod trades;
 pub mod web;
 
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/coins/{id}", get(coins::detail))
         .route("/api/v1/coins/{id}/history", get(coins::history))
         .route("/api/v1/coins/{id}/indicators", get(coins::indicators))
+        .route("/api/v1/coins/{id}/trades", get(trades::list))
         .route("/api/v1/global", get(coins::global))
         .route("/api/v1/analytics", get(analytics::list))
         .route(

@@ -29,7 +29,8 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
-    /// Comma-separated: prices, analytics, anomalies, news, sentiment, alerts (default: all)
+    /// Comma-separated: prices, analytics, anomalies, news, sentiment, alerts, trades (default:
+    /// all but trades)
     #[param(value_type = Option<String>)]
     pub topics: Option<Topics>,
     /// Resume after this event id (the Last-Event-ID header does the same)
@@ -47,7 +48,7 @@ impl<'de> Deserialize<'de> for Topics {
             .map(|t| {
                 EventKind::from_topic(t.trim()).ok_or_else(|| {
                     serde::de::Error::custom(format!(
-                        "has an unknown topic `{t}`; topics are prices, analytics, anomalies, news, sentiment, alerts"
+                        "has an unknown topic `{t}`; topics are prices, analytics, anomalies, news, sentiment, alerts, trades"
                     ))
                 })
             })
@@ -57,7 +58,7 @@ impl<'de> Deserialize<'de> for Topics {
 }
 
 /// Live events as Server-Sent Events: `price`, `analytics`, `anomaly`, `news`, `sentiment`,
-/// `alert`; `lagged` when this client fell behind (it continues from the newest), `reset`
+/// `alert`, `trade` (each exchange trade, only with `topics=trades`); `lagged` when this client fell behind (it continues from the newest), `reset`
 /// when its `Last-Event-ID` is no longer known (reload, then follow). A `: heartbeat` comment
 /// comes every 15 s.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live",
@@ -74,7 +75,9 @@ pub async fn stream(
     headers: HeaderMap,
     WithRejection(Query(q), _): Params<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let kinds = q.topics.map_or_else(|| EventKind::ALL.to_vec(), |t| t.0);
+    let kinds = q
+        .topics
+        .map_or_else(|| EventKind::DEFAULT.to_vec(), |t| t.0);
     let last_id = q.last_event_id.or_else(|| {
         headers
             .get("last-event-id")
