@@ -10,28 +10,13 @@
 //! Cases: `PROPTEST_CASES` (default 10,000), fixed seed (`PROPTEST_RNG_SEED` to change it).
 //! Long run: `PROPTEST_CASES=1000000 cargo test --release --workspace --test fuzz_windows`.
 
+#[path = "../../schemas/tests/common/fuzz.rs"]
+mod fuzz;
+
 use cryptoviz_consumers::windows::{
     Added, RESOLUTIONS, Resolutions, TumblingWindows, WindowStatus,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
-
-fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed_f022);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    })
-}
 
 /// Event times biased to the edges of `i64` (where the arithmetic wraps) and to ordinary
 /// millisecond timestamps.
@@ -46,7 +31,7 @@ fn event_time() -> impl Strategy<Value = i64> {
 
 #[test]
 fn every_tick_lands_in_a_window_that_contains_it_or_is_late() {
-    runner()
+    fuzz::runner(0x5eed_f022)
         .run(
             &(
                 prop::sample::select(RESOLUTIONS.to_vec()),
@@ -88,7 +73,7 @@ fn every_tick_lands_in_a_window_that_contains_it_or_is_late() {
 
 #[test]
 fn resolutions_never_wrap_at_the_edges_of_event_time() {
-    runner()
+    fuzz::runner(0x5eed_f022)
         .run(
             &prop::collection::vec((event_time(), any::<bool>()), 1..16),
             |ticks| {

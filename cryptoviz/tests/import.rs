@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
@@ -26,6 +26,21 @@ fn import(dir: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// `import --format binance-klines --coin bitcoin`, then `args`, then `file`.
+fn import_bitcoin_klines(dir: &Path, args: &[&str], file: &Path) -> Output {
+    let mut all = vec!["--format", "binance-klines", "--coin", "bitcoin"];
+    all.extend_from_slice(args);
+    all.push(file.to_str().unwrap());
+    import(dir, &all)
+}
+
+/// Writes `text` to the file `name` in `dir`; returns its path.
+fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn stdout(out: &Output) -> String {
@@ -135,9 +150,9 @@ const T0: i64 = 1_677_628_800_000; // 2023-03-01T00:00:00Z
 #[test]
 fn klines_with_bad_rows_load_the_good_ones_and_report_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("klines.csv");
-    std::fs::write(
-        &file,
+    let file = write_file(
+        dir.path(),
+        "klines.csv",
         "open_time,open,high,low,close,volume\n\
          2023-03-01 00:00:00+00:00,100,110,95,105,1.5\n\
          2023-03-01 00:01:00+00:00,105,120,104,119,2\n\
@@ -145,20 +160,8 @@ fn klines_with_bad_rows_load_the_good_ones_and_report_the_rest() {
          2023-03-01 00:03:00+00:00,100,101,99,oops,1\n\
          1677629040000,100,130,99,125,0.5\n\
          1677629100000000,125,126,80,81,4\n",
-    )
-    .unwrap();
-    let out = import(
-        dir.path(),
-        &[
-            "--format",
-            "binance-klines",
-            "--coin",
-            "bitcoin",
-            "--source",
-            "binanceus",
-            file.to_str().unwrap(),
-        ],
     );
+    let out = import_bitcoin_klines(dir.path(), &["--source", "binanceus"], &file);
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(text.contains(": 6 rows"), "{text}");
@@ -210,12 +213,11 @@ fn klines_with_bad_rows_load_the_good_ones_and_report_the_rest() {
 #[test]
 fn kraken_candles_and_jsonl_ticks_of_several_coins() {
     let dir = tempfile::tempdir().unwrap();
-    let kraken = dir.path().join("ETHUSD_1.csv");
-    std::fs::write(
-        &kraken,
+    let kraken = write_file(
+        dir.path(),
+        "ETHUSD_1.csv",
         "1677628800,1600,1610,1590,1605,10,7\n1677628860,1605,1606,1604,1604.5,2,3\n",
-    )
-    .unwrap();
+    );
     let out = import(
         dir.path(),
         &[
@@ -236,9 +238,9 @@ fn kraken_candles_and_jsonl_ticks_of_several_coins() {
         ]
     );
 
-    let jsonl = dir.path().join("ticks.jsonl");
-    std::fs::write(
-        &jsonl,
+    let jsonl = write_file(
+        dir.path(),
+        "ticks.jsonl",
         concat!(
             r#"{"crypto_id":"bitcoin","symbol":"BTC","source":"ws","price_usd":100,"volume":0.5,"timestamp":"2023-03-01T00:00:01Z"}"#,
             "\n",
@@ -251,8 +253,7 @@ fn kraken_candles_and_jsonl_ticks_of_several_coins() {
             r#"{"crypto_id":"bitcoin","symbol":"BTC","source":"ws","price_usd":99,"volume":1,"timestamp":1677628861000,"note":"ignored"}"#,
             "\n",
         ),
-    )
-    .unwrap();
+    );
     let out = import(dir.path(), &["--format", "jsonl", jsonl.to_str().unwrap()]);
     assert!(out.status.success());
     let text = stdout(&out);
@@ -276,8 +277,7 @@ fn kraken_candles_and_jsonl_ticks_of_several_coins() {
 #[test]
 fn fatal_errors_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("k.csv");
-    std::fs::write(&file, "1677628800,1,2,0.5,1.5,10\n").unwrap();
+    let file = write_file(dir.path(), "k.csv", "1677628800,1,2,0.5,1.5,10\n");
 
     // Missing --coin for a candle format: a usage error naming it.
     let out = import(
@@ -294,36 +294,17 @@ fn fatal_errors_name_the_problem() {
 
     // Missing file.
     let missing = dir.path().join("nope.csv");
-    let out = import(
-        dir.path(),
-        &[
-            "--format",
-            "binance-klines",
-            "--coin",
-            "bitcoin",
-            missing.to_str().unwrap(),
-        ],
-    );
+    let out = import_bitcoin_klines(dir.path(), &[], &missing);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nope.csv"), "{}", stderr(&out));
 
     // A header without a needed column.
-    let headed = dir.path().join("h.csv");
-    std::fs::write(
-        &headed,
-        "time,open,high,low,close\n1677628800,1,2,0.5,1.5\n",
-    )
-    .unwrap();
-    let out = import(
+    let headed = write_file(
         dir.path(),
-        &[
-            "--format",
-            "binance-klines",
-            "--coin",
-            "bitcoin",
-            headed.to_str().unwrap(),
-        ],
+        "h.csv",
+        "time,open,high,low,close\n1677628800,1,2,0.5,1.5\n",
     );
+    let out = import_bitcoin_klines(dir.path(), &[], &headed);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("`volume`"), "{}", stderr(&out));
 
@@ -332,16 +313,7 @@ fn fatal_errors_name_the_problem() {
         dir.path().join("log"),
     ))
     .unwrap();
-    let out = import(
-        dir.path(),
-        &[
-            "--format",
-            "binance-klines",
-            "--coin",
-            "bitcoin",
-            file.to_str().unwrap(),
-        ],
-    );
+    let out = import_bitcoin_klines(dir.path(), &[], &file);
     drop(held);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -354,23 +326,12 @@ fn fatal_errors_name_the_problem() {
 #[test]
 fn no_consume_publishes_and_consume_windows_later() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("k.csv");
-    std::fs::write(
-        &file,
-        "1677628800,1,2,0.5,1.5,10\n1677628860,1.5,3,1.5,2.5,1\n",
-    )
-    .unwrap();
-    let out = import(
+    let file = write_file(
         dir.path(),
-        &[
-            "--format",
-            "binance-klines",
-            "--coin",
-            "bitcoin",
-            "--no-consume",
-            file.to_str().unwrap(),
-        ],
+        "k.csv",
+        "1677628800,1,2,0.5,1.5,10\n1677628860,1.5,3,1.5,2.5,1\n",
     );
+    let out = import_bitcoin_klines(dir.path(), &["--no-consume"], &file);
     assert!(out.status.success());
     assert!(
         stdout(&out).contains("not windowed yet"),
@@ -396,18 +357,7 @@ fn binanceus_minute_candles_resample_exactly() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = import(
-        dir.path(),
-        &[
-            "--format",
-            "binance-klines",
-            "--coin",
-            "bitcoin",
-            "--source",
-            "binanceus",
-            FIXTURE,
-        ],
-    );
+    let out = import_bitcoin_klines(dir.path(), &["--source", "binanceus"], Path::new(FIXTURE));
     assert!(out.status.success());
     assert!(stdout(&out).contains("bad rows    0"), "{}", stdout(&out));
 

@@ -69,7 +69,7 @@ fn trade(n: u64) -> CryptoTrade {
         trade_id: id,
         price: 100.0 * (series + 1) as f64 * (1.0 + 0.01 * wave),
         quantity: 0.001 * (1 + n % 13) as f64,
-        side: if n % 3 == 0 {
+        side: if n.is_multiple_of(3) {
             TakerSide::Sell
         } else {
             TakerSide::Buy

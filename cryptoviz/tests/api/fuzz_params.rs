@@ -6,31 +6,16 @@
 //! Cases: `PROPTEST_CASES` (default 10,000), seed `PROPTEST_RNG_SEED`. Long run:
 //! `PROPTEST_CASES=1000000 cargo test --release --workspace --test fuzz_params`.
 
+#[path = "../../../schemas/tests/common/fuzz.rs"]
+mod fuzz;
+
 use crate::common;
 
 use axum::body::Body;
 use axum::http::Request;
 use cryptoviz_api::app;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
 use tower::ServiceExt;
-
-fn runner() -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0xa91_f022);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    })
-}
 
 /// Every GET endpoint with the parameters it accepts. `{id}` is a path segment.
 const ENDPOINTS: &[(&str, &[&str])] = &[
@@ -202,7 +187,7 @@ fn arbitrary_query_parameters_never_give_a_5xx() {
         .unwrap();
     let (_dir, state) = rt.block_on(common::state());
     let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, usize>::new());
-    runner()
+    fuzz::runner(0xa91_f022)
         .run(&case(), |case| {
             let uri = uri(&case);
             let status = rt.block_on(async {

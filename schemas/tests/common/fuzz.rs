@@ -1,5 +1,6 @@
 //! The runner of the workspace's property-based fuzz tests (`schemas/tests/fuzz_avro.rs`,
-//! `producers/tests/fuzz_parsers.rs`, the log's `recovery_fuzz`), included by path so each
+//! `producers/tests/fuzz_parsers.rs`, the log's `recovery_fuzz`, `consumers/tests/fuzz_windows.rs`,
+//! `cryptoviz/tests/api/fuzz_params.rs`), included by path so each
 //! reads the same knobs: `PROPTEST_CASES` (default 10,000) and `PROPTEST_RNG_SEED` (default:
 //! the test's own fixed seed), with no failure persistence (a failure prints its seed).
 
