@@ -5,6 +5,7 @@ import type { ApiError } from '../lib/api';
 import { direction, formatPercent } from '../lib/format';
 import { fearGreedBand, fearGreedColor, gaugeNeedle, tone } from '../lib/sentiment';
 import { sparklinePoints } from '../lib/table';
+import type { Coin } from '../lib/schemas';
 
 export function Change({ value, testId }: { value: number | null | undefined; testId?: string }) {
   return (
@@ -90,5 +91,29 @@ export function ErrorBox({ error, what }: { error: ApiError | null; what: string
     <div className="error-box" role="alert" data-testid="api-error" data-code={error.code}>
       {text}
     </div>
+  );
+}
+
+/** A labelled coin picker: `all` is the first option (its value and text), then every coin. */
+export function CoinSelect({ label, value, onChange, coins, all, testId }: {
+  label: string;
+  value: string;
+  onChange: (id: string) => void;
+  coins: readonly Coin[] | undefined;
+  all: { value: string; text: string };
+  testId: string;
+}) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
+        <option value={all.value}>{all.text}</option>
+        {(coins ?? []).map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.name ?? c.id}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

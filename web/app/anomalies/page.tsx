@@ -4,7 +4,7 @@
 
 import Link from 'next/link';
 import { useState } from 'react';
-import { ErrorBox, SeverityBadge } from '../../components/bits';
+import { CoinSelect, ErrorBox, SeverityBadge } from '../../components/bits';
 import { useStreamEvent } from '../../components/LiveProvider';
 import { useStale } from '../../components/StaleBanner';
 import { useApi } from '../../components/useApi';
@@ -48,17 +48,7 @@ export default function AnomaliesPage() {
       <title>Anomalies · CryptoViz</title>
       <h1>Anomalies</h1>
       <div className="toolbar" role="group" aria-label="Filters">
-        <label>
-          Coin
-          <select value={coin} onChange={(e) => setCoin(e.target.value)} data-testid="anomaly-filter-coin">
-            <option value="">All coins</option>
-            {(coins.data?.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name ?? c.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CoinSelect label="Coin" value={coin} onChange={setCoin} coins={coins.data?.data} all={{ value: '', text: 'All coins' }} testId="anomaly-filter-coin" />
         <label>
           Kind
           <select value={kind} onChange={(e) => setKind(e.target.value)} data-testid="anomaly-filter-kind">

@@ -4,7 +4,7 @@
 
 import Link from 'next/link';
 import { useState } from 'react';
-import { ErrorBox, SentimentBadge } from '../../components/bits';
+import { CoinSelect, ErrorBox, SentimentBadge } from '../../components/bits';
 import { useStreamEvent } from '../../components/LiveProvider';
 import { useStale } from '../../components/StaleBanner';
 import { useApi } from '../../components/useApi';
@@ -39,17 +39,7 @@ export default function NewsPage() {
       <title>News · CryptoViz</title>
       <h1>News</h1>
       <div className="toolbar" role="group" aria-label="Filters">
-        <label>
-          Coin
-          <select value={coin} onChange={(e) => setCoin(e.target.value)} data-testid="news-filter-coin">
-            <option value="">All coins</option>
-            {(coins.data?.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name ?? c.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CoinSelect label="Coin" value={coin} onChange={setCoin} coins={coins.data?.data} all={{ value: '', text: 'All coins' }} testId="news-filter-coin" />
         <label>
           Source
           <select value={source} onChange={(e) => setSource(e.target.value)} data-testid="news-filter-source">

@@ -4,7 +4,7 @@
 // index's history.
 
 import { useMemo, useState } from 'react';
-import { ErrorBox, FearGreedGauge } from '../../components/bits';
+import { CoinSelect, ErrorBox, FearGreedGauge } from '../../components/bits';
 import { LineChart } from '../../components/LineChart';
 import type { Line } from '../../components/LineChart';
 import { useStale } from '../../components/StaleBanner';
@@ -80,17 +80,7 @@ export default function SentimentPage() {
       <title>Sentiment · CryptoViz</title>
       <h1>Sentiment</h1>
       <div className="toolbar">
-        <label>
-          Scope
-          <select value={coin} onChange={(e) => setCoin(e.target.value)} data-testid="sentiment-coin">
-            <option value="market">Whole market</option>
-            {(coins.data?.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name ?? c.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CoinSelect label="Scope" value={coin} onChange={setCoin} coins={coins.data?.data} all={{ value: 'market', text: 'Whole market' }} testId="sentiment-coin" />
         <div className="button-group" role="group" aria-label="Range">
           {RANGES.map((r) => (
             <button key={r} type="button" aria-pressed={r === range} onClick={() => setRange(r)}>
