@@ -1,5 +1,5 @@
 //! Handler tests: the router called with `oneshot` over the shared fixture (common.rs),
-//! with `insta` snapshots of whole answers (api/snapshots/). A different answer
+//! with `insta` snapshots of whole answers (api/snapshots/api__api__*.snap). A different answer
 //! fails the test and leaves the new one beside the old as `.snap.new`: review and accept it
 //! with `cargo insta review` (or rerun with `INSTA_UPDATE=always`).
 
