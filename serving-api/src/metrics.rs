@@ -382,7 +382,7 @@ mod tests {
         // counts, so they are handed over as differences).
         for line in [
             "t_latency_seconds_bucket{group=\"g\",le=\"0.1\"} 2\n",
-            "t_latency_seconds_bucket{group=\"g\",le=\"1.0\"} 5\n",
+            "t_latency_seconds_bucket{group=\"g\",le=\"1\"} 5\n",
             "t_latency_seconds_bucket{group=\"g\",le=\"+Inf\"} 6\n",
             "t_latency_seconds_sum{group=\"g\"} 4.5\n",
             "t_latency_seconds_count{group=\"g\"} 6\n",

@@ -58,11 +58,18 @@ pub(crate) async fn consume(config: Config, args: ConsumeArgs) -> anyhow::Result
             });
             let mut quiet_since = tokio::time::Instant::now();
             let mut records_polled = tokio::time::Instant::now();
+            let (mut trades_polled, mut trades_busy) = (tokio::time::Instant::now(), false);
             while !stop.is_cancelled() {
                 let mut read = prices.step().await?;
-                read += trades.step().await?;
-                // The low-rate topics' poll waits for its timeout when they are idle: poll
-                // them when prices pause, or once a second.
+                // An idle topic's poll waits for its timeout: poll trades on every turn while
+                // they flow, else when prices pause or once a second (a deployment without
+                // exchange streams never waits on them between price batches).
+                if trades_busy || read == 0 || trades_polled.elapsed() >= Duration::from_secs(1) {
+                    let n = trades.step().await?;
+                    (trades_polled, trades_busy) = (tokio::time::Instant::now(), n > 0);
+                    read += n;
+                }
+                // The low-rate topics likewise: when prices pause, or once a second.
                 if read == 0 || records_polled.elapsed() >= Duration::from_secs(1) {
                     read += records.step().await?;
                     records_polled = tokio::time::Instant::now();
