@@ -216,7 +216,7 @@ try {
     await page.waitForSelector(tid('source-row'), { timeout: 15_000 });
     await page.waitForSelector(tid('consumer-card'), { timeout: 15_000 });
     const states = await page.$$eval(tid('consumer-state'), (cells) => cells.map((c) => c.textContent));
-    assert(states.length === 2 && states.every((s) => s === 'running'), `consumer states: ${states.join(', ')}`);
+    assert(states.length === 3 && states.every((s) => s === 'running'), `consumer states: ${states.join(', ')}`);
     await page.waitForSelector(`${tid('consumer-lag')} td`, { timeout: 15_000 });
     const topics = await page.$$eval(`${tid('consumer-lag')} tbody tr td:nth-child(2)`, (cells) => cells.map((c) => c.textContent));
     assert(topics.includes('crypto-prices'), `no lag row for crypto-prices: ${topics.join(', ')}`);
