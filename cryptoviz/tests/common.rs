@@ -32,6 +32,22 @@ pub(crate) fn cryptoviz(data_dir: &Path) -> Command {
     cmd
 }
 
+/// `cryptoviz run` with `config` on a free port (no upstream API keys from the environment):
+/// the running child and the API's base URL.
+pub(crate) fn run_with_config(data_dir: &Path, config: &Path) -> (Running, String) {
+    let port = free_port();
+    let child = cryptoviz(data_dir)
+        .arg("--config")
+        .arg(config)
+        .args(["run", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("COINGECKO_API_KEY")
+        .env_remove("COINMARKETCAP_API_KEY")
+        .spawn()
+        .expect("start cryptoviz");
+    (Running(child), format!("http://127.0.0.1:{port}"))
+}
+
 /// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
 pub(crate) struct Running(pub Child);
 

@@ -52,23 +52,11 @@ enabled = false
         ),
     )
     .unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
-    let running = Running(
-        cryptoviz(dir.path())
-            .arg("--config")
-            .arg(&config)
-            .args(["run", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env_remove("COINGECKO_API_KEY")
-            .env_remove("COINMARKETCAP_API_KEY")
-            .spawn()
-            .expect("start cryptoviz"),
-    );
+    let (running, base) = run_with_config(dir.path(), &config);
 
     // Every agent polls once at start-up, well within one 60 s interval.
     let (_, coins) = wait_for(Duration::from_secs(20), || {
@@ -201,18 +189,8 @@ rest_url = "http://127.0.0.1:9"
 "#,
     )
     .unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::new();
-    let running = Running(
-        cryptoviz(dir.path())
-            .arg("--config")
-            .arg(&config)
-            .args(["run", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .spawn()
-            .expect("start cryptoviz"),
-    );
+    let (running, base) = run_with_config(dir.path(), &config);
     let (_, sources) = wait_for(Duration::from_secs(20), || {
         get_json(&client, &format!("{base}/api/v1/sources")).filter(|(s, body)| {
             *s == 200
@@ -268,19 +246,10 @@ enabled = false
         ),
     )
     .unwrap();
-    let port = free_port();
     let client = reqwest::blocking::Client::new();
-    let running = Running(
-        cryptoviz(dir.path())
-            .arg("--config")
-            .arg(&config)
-            .args(["run", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .spawn()
-            .expect("start cryptoviz"),
-    );
+    let (running, base) = run_with_config(dir.path(), &config);
     wait_for(Duration::from_secs(20), || {
-        get_json(&client, &format!("http://127.0.0.1:{port}/api/v1/sources"))
+        get_json(&client, &format!("{base}/api/v1/sources"))
             .filter(|(_, body)| body["data"][0]["rejected"].as_u64() >= Some(1))
     })
     .expect("the HTML page was not dead-lettered");

@@ -197,21 +197,11 @@ rest_url = "{rest_url}"
         ),
     )
     .unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let running = Running(
-        cryptoviz(dir.path())
-            .arg("--config")
-            .arg(&config)
-            .args(["run", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .spawn()
-            .expect("start cryptoviz"),
-    );
+    let (running, base) = run_with_config(dir.path(), &config);
 
     let (from, to) = (
         complete.keys().next().unwrap(),
